@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+import { main } from '../dist/lib/cli.js';
+
+main(process.argv).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,25 @@
+import { ForgeGenerator, type ForgeOptions } from '../../lib/base-generator.js';
+
+/**
+ * The tier-1 core. Owned files (wiring, middleware, errors, health, tests) are re-rendered from the config;
+ * the files a user is expected to edit are written once and never touched again.
+ */
+export default class ApiGenerator extends ForgeGenerator {
+  constructor(args: string[], options: ForgeOptions) {
+    super(args, options);
+    this.description =
+      'The tier-1 core: app factory, settings, logging, errors, health checks, CORS, rate limiting';
+  }
+
+  initializing(): void {
+    this.requireConfiguredProject();
+  }
+
+  writing(): void {
+    const pkg = this.answers.packageName;
+    this.renderFamily(
+      'api',
+      new Set(['README.md', 'pyproject.toml', '.env.example', `src/${pkg}/main.py`, `src/${pkg}/config.py`]),
+    );
+  }
+}

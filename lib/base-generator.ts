@@ -1,0 +1,278 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import Generator, { type BaseOptions } from 'yeoman-generator';
+import {
+  CHOICES,
+  CONFIG_NAMESPACE,
+  type ChoiceKey,
+  type ForgeConfig,
+  choiceSpec,
+  defaultChoices,
+  parseChoice,
+} from './config.js';
+import { ForgeUserError } from './errors.js';
+import { addEnvVars, addPyprojectDependencies } from './merge.js';
+import { insertAtNeedle, needleMarker } from './needles.js';
+import { readProjectState, requireForgeProject } from './project.js';
+import {
+  type EnvVar,
+  destinationFor,
+  listTemplates,
+  readFamilyManifest,
+  renderTemplate,
+} from './templates.js';
+import { toTitle } from './naming.js';
+import { PACKAGE_VERSION } from './version.js';
+
+/** Options every forge generator understands, on top of Yeoman's own (--force, --dry-run, --skip-install). */
+export type ForgeOptions = BaseOptions & {
+  yes?: boolean;
+  /** Set when another forge generator composed this one. */
+  forgeComposed?: boolean;
+  [flag: string]: unknown;
+};
+
+/** How a generated file is kept in step with the config (see the README, "How files are written"). */
+export type WriteMode = 'owned' | 'once';
+
+/** Checksums of the last rendering of every owned file, so an unedited file can be upgraded silently. */
+const CHECKSUMS_FILE = '.forge/checksums.json';
+
+const POST_WRITING = {
+  priorityName: 'postWriting',
+  queueName: 'fastapi-forge:postWriting',
+  before: 'transform',
+};
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/**
+ * Base class of every fastapi-forge generator: one typed config, prompts only for unset answers,
+ * owned / write-once / structured file writes, and the source API other generators call
+ * (dependencies, env vars, needles).
+ */
+export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, ForgeOptions> {
+  constructor(args: string[], options: ForgeOptions, features?: Record<string, unknown>) {
+    super(args, options, {
+      unique: 'namespace',
+      customPriorities: [POST_WRITING],
+      // The project is Python: yeoman-environment's npm install step does not apply. Only the generator the
+      // user ran declares it, so composed generators do not report duplicates.
+      customInstallTask: options.forgeComposed ? undefined : true,
+      ...features,
+    } as never);
+    this.option('yes', { type: Boolean, description: 'Take the default for every unanswered question' });
+  }
+
+  /** Composes another generator of this package (a no-op when it is already part of this run). */
+  protected async composeForge(name: string): Promise<void> {
+    await this.composeWith(`fastapi-forge:${name}`, { generatorOptions: { forgeComposed: true } } as never);
+  }
+
+  /** Registers `--<flag>` options for config choices, e.g. `--auth`. */
+  protected choiceOptions(keys: ChoiceKey[]): void {
+    for (const key of keys) {
+      const spec = choiceSpec(key);
+      this.option(spec.flag, {
+        type: String,
+        description: `${spec.description}: ${spec.choices.map((c) => c.value).join('|')} (default: ${spec.default})`,
+      });
+    }
+  }
+
+  /** The stored answers (validated on the way in). */
+  protected get forge(): Partial<ForgeConfig> {
+    return this.config.getAll();
+  }
+
+  /** The full config: stored answers over the spec's defaults. */
+  protected get answers(): ForgeConfig {
+    const stored = this.forge;
+    return {
+      ...defaultChoices(),
+      description: '',
+      services: [],
+      generatorVersion: PACKAGE_VERSION,
+      ...stored,
+    } as ForgeConfig;
+  }
+
+  /** Validates `.yo-rc.json` before anything reads it: a broken file must never be written over. */
+  protected checkProject({ mustExist }: { mustExist: boolean }): void {
+    const root = this.destinationRoot();
+    if (mustExist) {
+      requireForgeProject(root);
+      return;
+    }
+    const state = readProjectState(root);
+    if (state.kind === 'foreign') {
+      throw new ForgeUserError(
+        `${root} already exists and is not a fastapi-forge project (${state.reason}); choose another name or --path`,
+      );
+    }
+  }
+
+  /**
+   * For sub-generators: the project must exist (on disk, or configured earlier in this run by `app`).
+   * A broken `.yo-rc.json` is reported before anything reads it.
+   */
+  protected requireConfiguredProject(): void {
+    readProjectState(this.destinationRoot());
+    if (!this.forge.projectName) {
+      requireForgeProject(this.destinationRoot());
+      throw new ForgeUserError(
+        `${this.relativeToCwd(this.destinationRoot())} has no project name in .yo-rc.json`,
+      );
+    }
+  }
+
+  /**
+   * Applies `--<flag>` options to the config. A value may be set once; changing a value that is
+   * already in use (other than from "none") is refused instead of half-migrating a project.
+   */
+  protected applyChoiceOptions(keys: ChoiceKey[]): void {
+    for (const key of keys) {
+      const spec = choiceSpec(key);
+      const raw = this.options[spec.flag];
+      if (raw === undefined || raw === null || raw === '') continue;
+      const value = parseChoice(key, raw, `--${spec.flag}`);
+      const stored = this.forge[key];
+      if (stored !== undefined && stored !== value && stored !== 'none') {
+        throw new ForgeUserError(
+          `${spec.description} is already "${stored}" in .yo-rc.json; changing it to "${value}" is not supported`,
+        );
+      }
+      this.config.set(key, value as never);
+    }
+  }
+
+  /** Asks the spec's clarifications that are still unanswered; with --yes, takes their defaults. */
+  protected async askMissing(keys: ChoiceKey[]): Promise<void> {
+    const missing = CHOICES.filter((spec) => keys.includes(spec.key) && this.forge[spec.key] === undefined);
+    if (missing.length === 0) return;
+    if (this.options.yes) {
+      for (const spec of missing) this.config.set(spec.key, spec.default as never);
+      return;
+    }
+    const ordered = [...missing.filter((spec) => spec.required), ...missing.filter((spec) => !spec.required)];
+    const answers = await this.prompt(
+      ordered.map((spec) => ({
+        type: 'select' as const,
+        name: spec.key,
+        message: spec.question,
+        default: spec.default,
+        choices: spec.choices.map((choice) => ({ name: choice.label, value: choice.value })),
+      })),
+    );
+    for (const spec of ordered) this.config.set(spec.key, (answers[spec.key] ?? spec.default) as never);
+  }
+
+  /** The values templates are rendered with. */
+  protected templateContext(): Record<string, unknown> {
+    const config = this.answers;
+    return { ...config, title: toTitle(config.projectName) };
+  }
+
+  /**
+   * Renders a template family (e.g. `api`, `auth/jwt`) into the project. Files listed in `once`
+   * (destination paths) are user-owned: written when missing, never rewritten. Every other file is owned.
+   */
+  protected renderFamily(family: string, once: ReadonlySet<string> = new Set()): void {
+    const context = this.templateContext();
+    const packageName = String(context.packageName);
+    for (const template of listTemplates(family)) {
+      const destination = destinationFor(template.relative, packageName);
+      const content = renderTemplate(template.source, context);
+      this.writeFile(destination, content, once.has(destination) ? 'once' : 'owned');
+    }
+  }
+
+  /**
+   * Writes one file.
+   * - `once`: user-owned, written only when it does not exist yet.
+   * - `owned`: rendered from the config at every run. If the file on disk is exactly what forge wrote last
+   *   time, an update replaces it without asking; if the user edited it, the conflicter asks (or, without a
+   *   terminal, keeps the user's file and reports it); `--force` overwrites.
+   */
+  protected writeFile(relative: string, content: string, mode: WriteMode): void {
+    const target = this.destinationPath(relative);
+    if (mode === 'once') {
+      if (!this.fs.exists(target)) this.fs.write(target, content);
+      return;
+    }
+    const checksums = this.readChecksums();
+    const onDisk = this.fs.exists(target) ? this.fs.read(target) : undefined;
+    this.fs.write(target, content);
+    if (onDisk !== undefined && onDisk !== content && checksums[relative] === sha256(onDisk)) {
+      const file = this.fs.store.get(target) as { conflicter?: string };
+      file.conflicter = 'force';
+    }
+    checksums[relative] = sha256(content);
+    this.writeChecksums(checksums);
+  }
+
+  private readChecksums(): Record<string, string> {
+    const stored = this.fs.readJSON(this.destinationPath(CHECKSUMS_FILE), {}) as unknown;
+    return typeof stored === 'object' && stored !== null ? (stored as Record<string, string>) : {};
+  }
+
+  private writeChecksums(checksums: Record<string, string>): void {
+    const sorted = Object.fromEntries(Object.entries(checksums).sort(([a], [b]) => a.localeCompare(b)));
+    const target = this.destinationPath(CHECKSUMS_FILE);
+    this.fs.writeJSON(target, sorted);
+    (this.fs.store.get(target) as { conflicter?: string }).conflicter = 'force';
+  }
+
+  // ---- Source API: what one generator asks of the project's shared files. ----
+
+  /** Adds requirements to pyproject.toml (or a dependency group), keeping the user's pins and comments. */
+  protected addPythonDependencies(requirements: string[], group?: string): void {
+    if (requirements.length === 0) return;
+    const target = this.destinationPath('pyproject.toml');
+    const content = this.fs.read(target);
+    this.fs.write(target, addPyprojectDependencies(content, requirements, group));
+  }
+
+  /** Adds env vars to `.env.example` unless the file mentions them already. */
+  protected addEnvExample(vars: EnvVar[], heading?: string): void {
+    if (vars.length === 0) return;
+    const target = this.destinationPath('.env.example');
+    const content = this.fs.exists(target) ? this.fs.read(target) : '';
+    this.fs.write(target, addEnvVars(content, vars, heading));
+  }
+
+  /** Merges a template family's `forge.json` (dependencies and env vars) into the project. */
+  protected mergeFamilyManifest(family: string, heading: string): void {
+    const manifest = readFamilyManifest(family);
+    this.addPythonDependencies(manifest.dependencies ?? []);
+    this.addPythonDependencies(manifest.devDependencies ?? [], 'dev');
+    this.addEnvExample(manifest.env ?? [], heading);
+  }
+
+  /**
+   * Inserts a snippet at a needle of a user-owned file. When the user removed the marker, the snippet is
+   * printed with a warning for them to paste; the file is never edited at a guessed place.
+   */
+  protected insertAtNeedle(relative: string, needle: string, snippet: string): void {
+    const target = this.destinationPath(relative);
+    if (!this.fs.exists(target)) {
+      this.log.info(`${relative} is missing; add this yourself:\n${snippet}`);
+      return;
+    }
+    const result = insertAtNeedle(this.fs.read(target), needle, snippet);
+    if (result.status === 'inserted') this.fs.write(target, result.content);
+    if (result.status === 'missing') {
+      this.log.info(
+        `warning: ${relative} has no "${needleMarker(needle)}" marker; add this where it belongs:\n${snippet}`,
+      );
+    }
+  }
+
+  protected relativeToCwd(target: string): string {
+    return path.relative(process.cwd(), target) || '.';
+  }
+
+  protected get configNamespace(): string {
+    return CONFIG_NAMESPACE;
+  }
+}

@@ -1,0 +1,220 @@
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { QueuedAdapter, TerminalAdapter } from '@yeoman/adapter';
+import { createEnv } from 'yeoman-environment';
+import { type ChoiceKey, choiceSpec, parseChoice } from './config.js';
+import { ForgeUserError, isForgeUserError } from './errors.js';
+import { GENERATORS, type GeneratorInfo } from './generators.js';
+import { validateProjectName } from './naming.js';
+import { readProjectState, requireForgeProject } from './project.js';
+import { PACKAGE_ROOT } from './templates.js';
+import { PACKAGE_VERSION } from './version.js';
+
+type PromptQuestion = { name?: string; type?: string; message?: unknown; default?: unknown };
+
+/**
+ * The adapter used with `--yes` or without a terminal. Unanswered questions are a user error (nothing
+ * waits for input), and a file the user edited is kept: the conflict is reported, never overwritten.
+ */
+export class NonInteractiveAdapter extends TerminalAdapter {
+  readonly keptFiles: string[] = [];
+
+  override async prompt<A>(questions: unknown): Promise<A> {
+    const list = (Array.isArray(questions) ? questions : [questions]) as PromptQuestion[];
+    const answers: Record<string, unknown> = {};
+    for (const question of list) {
+      if (question.name === 'action' && question.type === 'expand') {
+        const match = /^Overwrite (.+)\?$/.exec(String(question.message));
+        this.keptFiles.push(match?.[1] ?? String(question.message));
+        answers.action = 'skip';
+        continue;
+      }
+      throw new ForgeUserError(
+        `"${String(question.message)}" needs an answer, but there is no terminal to ask: pass it as a flag or use --yes`,
+      );
+    }
+    return answers as A;
+  }
+}
+
+interface CommonFlags {
+  path?: string;
+  yes?: boolean;
+  skipInstall?: boolean;
+  dryRun?: boolean;
+  force?: boolean;
+  description?: string;
+  [flag: string]: unknown;
+}
+
+const flagKey = (flag: string): string =>
+  flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+
+/** Reads `--<flag>` values of config choices from commander's parsed options, validating each one. */
+function choiceFlags(keys: ChoiceKey[], flags: CommonFlags): Record<string, string | number> {
+  const options: Record<string, string | number> = {};
+  for (const key of keys) {
+    const spec = choiceSpec(key);
+    const raw = flags[flagKey(spec.flag)];
+    if (raw !== undefined) options[spec.flag] = parseChoice(key, raw, `--${spec.flag}`);
+  }
+  return options;
+}
+
+function addChoiceOptions(command: Command, keys: ChoiceKey[]): void {
+  for (const key of keys) {
+    const spec = choiceSpec(key);
+    const values = spec.choices.map((choice) => choice.value).join('|');
+    command.addOption(
+      new Option(
+        `--${spec.flag} <${spec.type === 'number' ? 'n' : 'value'}>`,
+        `${spec.description}: ${values} (default: ${spec.default})`,
+      ),
+    );
+  }
+}
+
+function addRunOptions(command: Command, pathHelp: string): void {
+  command
+    .option('--path <dir>', pathHelp)
+    .option(
+      '-y, --yes',
+      'take the default for every unanswered question; never wait for input (default: false)',
+    )
+    .option('--skip-install', 'do not run `uv sync` afterwards (default: false)')
+    .option('--dry-run', 'show what would change, write nothing (default: false)')
+    .option('--force', 'overwrite files you have edited, without asking (default: false)');
+}
+
+/** Runs one generator of this package in `projectDir` through yeoman-environment. */
+async function runGenerator(
+  name: string,
+  args: string[],
+  options: Record<string, unknown>,
+  projectDir: string,
+  flags: CommonFlags,
+): Promise<void> {
+  const interactive = !flags.yes && Boolean(process.stdin.isTTY);
+  const terminal = interactive ? new TerminalAdapter() : new NonInteractiveAdapter();
+  const env = createEnv({ cwd: projectDir, adapter: new QueuedAdapter({ adapter: terminal }) });
+  for (const info of GENERATORS.filter((candidate) => candidate.available)) {
+    env.register(path.join(PACKAGE_ROOT, 'dist', 'generators', info.name, 'index.js'), {
+      namespace: `fastapi-forge:${info.name}`,
+      packagePath: PACKAGE_ROOT,
+    });
+  }
+  const runOptions: Record<string, unknown> = {
+    ...options,
+    destinationRoot: projectDir,
+    yes: flags.yes ?? !interactive,
+    skipInstall: flags.skipInstall ?? false,
+    dryRun: flags.dryRun ?? false,
+    force: flags.force ?? false,
+  };
+  await env.run([`fastapi-forge:${name}`, ...args], runOptions);
+  if (terminal instanceof NonInteractiveAdapter && terminal.keptFiles.length > 0) {
+    process.stderr.write(
+      `Kept your edited version of: ${terminal.keptFiles.join(', ')}. Run again with --force to overwrite them.\n`,
+    );
+  }
+}
+
+async function newProject(name: string, flags: CommonFlags): Promise<void> {
+  validateProjectName(name);
+  const options = choiceFlags(['appType', 'tier', 'db', 'auth', 'agentSdk', 'deploy'], flags);
+  const projectDir = path.resolve(flags.path ?? process.cwd(), name);
+  const state = readProjectState(projectDir);
+  if (state.kind === 'foreign') {
+    throw new ForgeUserError(
+      `${path.relative(process.cwd(), projectDir) || '.'} already exists and is not a fastapi-forge project (${state.reason})`,
+    );
+  }
+  const created = !existsSync(projectDir);
+  if (created) mkdirSync(projectDir, { recursive: true });
+  try {
+    await runGenerator('app', [name], { ...options, description: flags.description }, projectDir, flags);
+  } finally {
+    // A dry run, or a run that failed before writing, leaves no empty directory behind.
+    if (created && existsSync(projectDir) && readdirSync(projectDir).length === 0) rmdirSync(projectDir);
+  }
+}
+
+async function addToProject(info: GeneratorInfo, args: string[], flags: CommonFlags): Promise<void> {
+  if (!info.available) {
+    throw new ForgeUserError(
+      `the ${info.name} generator is not in fastapi-forge ${PACKAGE_VERSION} yet; run \`fastapi-forge list\` to see what is`,
+    );
+  }
+  const projectDir = path.resolve(flags.path ?? process.cwd());
+  requireForgeProject(projectDir);
+  const options = choiceFlags(info.options, flags);
+  await runGenerator(info.name, args, options, projectDir, flags);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('fastapi-forge')
+    .description('Scaffold production-ready FastAPI services, then grow them with sub-generators.')
+    .version(PACKAGE_VERSION)
+    .showSuggestionAfterError();
+
+  const create = program
+    .command('new')
+    .description('create a project in <dir>/<name>')
+    .argument('<name>', 'project name; the Python package is derived from it (my-app -> my_app)')
+    .option('--description <text>', 'one-line project description');
+  addChoiceOptions(create, ['appType', 'tier', 'db', 'auth', 'agentSdk', 'deploy']);
+  addRunOptions(create, 'directory to create the project in (default: the current directory)');
+  create.action(async (name: string, flags: CommonFlags) => newProject(name, flags));
+
+  const add = program.command('add').description('run one sub-generator on an existing project');
+  for (const info of GENERATORS.filter((candidate) => candidate.name !== 'app')) {
+    const sub = add
+      .command(info.name)
+      .description(info.available ? info.description : `${info.description} (not in this version)`);
+    for (const arg of info.args) sub.argument(`<${arg.name}>`, arg.description);
+    addChoiceOptions(sub, info.options);
+    addRunOptions(sub, 'the project directory (default: the current directory)');
+    sub.action(async (...params: unknown[]) => {
+      const args = params.slice(0, info.args.length) as string[];
+      const flags = params[info.args.length] as CommonFlags;
+      await addToProject(info, args, flags);
+    });
+  }
+
+  program
+    .command('list')
+    .description('list the generators and whether this version ships them')
+    .action(() => {
+      for (const info of GENERATORS) {
+        const status = info.available ? '' : ' (not in this version)';
+        process.stdout.write(`${info.name.padEnd(14)}${info.description}${status}\n`);
+      }
+    });
+  return program;
+}
+
+/** Entry point of the `fastapi-forge` bin. Returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has printed its own one-line message (or the help / version).
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (isForgeUserError(error)) {
+      process.stderr.write(`fastapi-forge: ${error.message}\n`);
+      return 2;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    if (/aborted/i.test(message)) {
+      process.stderr.write(`fastapi-forge: ${message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,213 @@
+import { ForgeUserError } from './errors.js';
+import { toPackageName, validatePackageName, validateProjectName } from './naming.js';
+
+/** The key under which every answer is stored in `.yo-rc.json`. */
+export const CONFIG_NAMESPACE = 'generator-fastapi-forge';
+
+export interface Choice<V extends string | number> {
+  value: V;
+  label: string;
+}
+
+/** One answer of the project: its CLI flag, its prompt, its allowed values and its default. */
+export interface ChoiceSpec<V extends string | number> {
+  key: ChoiceKey;
+  flag: string;
+  type: 'string' | 'number';
+  question: string;
+  description: string;
+  choices: readonly Choice<V>[];
+  default: V;
+  /** Required clarifications are asked first; optional ones follow. */
+  required: boolean;
+}
+
+export const APP_TYPES = ['agents', 'microservice', 'multi-service', 'streaming'] as const;
+export const TIERS = [1, 2, 3] as const;
+export const DATABASES = ['postgres', 'mongo', 'redis', 'none'] as const;
+export const AUTH_KINDS = ['jwt', 'apikey', 'oidc', 'none'] as const;
+export const AGENT_SDKS = ['anthropic', 'openai', 'langgraph', 'crewai', 'none'] as const;
+export const DEPLOY_TARGETS = ['compose', 'k8s', 'cloudrun', 'serverless'] as const;
+
+export type AppType = (typeof APP_TYPES)[number];
+export type Tier = (typeof TIERS)[number];
+export type Database = (typeof DATABASES)[number];
+export type AuthKind = (typeof AUTH_KINDS)[number];
+export type AgentSdk = (typeof AGENT_SDKS)[number];
+export type DeployTarget = (typeof DEPLOY_TARGETS)[number];
+
+/** Everything a project was generated with. Stored in `.yo-rc.json` under {@link CONFIG_NAMESPACE}. */
+export interface ForgeConfig {
+  projectName: string;
+  packageName: string;
+  description: string;
+  appType: AppType;
+  tier: Tier;
+  db: Database;
+  auth: AuthKind;
+  agentSdk: AgentSdk;
+  deploy: DeployTarget;
+  services: string[];
+  generatorVersion: string;
+}
+
+export type ChoiceKey = 'appType' | 'tier' | 'db' | 'auth' | 'agentSdk' | 'deploy';
+
+/** The spec's clarifications, in the order they are asked, with the spec's defaults. */
+export const CHOICES: readonly ChoiceSpec<string | number>[] = [
+  {
+    key: 'appType',
+    flag: 'app-type',
+    type: 'string',
+    question: 'What are you building?',
+    description: 'application type',
+    required: true,
+    default: 'agents',
+    choices: [
+      { value: 'agents', label: 'Agent orchestration API (serve AI agents over HTTP)' },
+      { value: 'microservice', label: 'REST microservice (domain-specific service)' },
+      { value: 'multi-service', label: 'Multi-service system (multiple coordinated services)' },
+      { value: 'streaming', label: 'Real-time streaming backend (WebSocket/SSE)' },
+    ],
+  },
+  {
+    key: 'tier',
+    flag: 'tier',
+    type: 'number',
+    question: 'What scale?',
+    description: 'scale tier',
+    required: true,
+    default: 1,
+    choices: [
+      { value: 1, label: 'Single API (1 service, <100 req/s)' },
+      { value: 2, label: 'Multi-service (2-10 services, <1K req/s)' },
+      { value: 3, label: 'Enterprise (10+ services, 1K+ req/s, multi-region)' },
+    ],
+  },
+  {
+    key: 'db',
+    flag: 'db',
+    type: 'string',
+    question: 'What storage?',
+    description: 'database',
+    required: true,
+    default: 'postgres',
+    choices: [
+      { value: 'postgres', label: 'PostgreSQL (recommended, async SQLAlchemy)' },
+      { value: 'mongo', label: 'MongoDB (async PyMongo)' },
+      { value: 'redis', label: 'Redis (caching + pub/sub)' },
+      { value: 'none', label: 'None (stateless API)' },
+    ],
+  },
+  {
+    key: 'auth',
+    flag: 'auth',
+    type: 'string',
+    question: 'Authentication?',
+    description: 'authentication',
+    required: false,
+    default: 'jwt',
+    choices: [
+      { value: 'jwt', label: 'JWT Bearer' },
+      { value: 'oidc', label: 'OAuth2/OIDC (external identity provider)' },
+      { value: 'apikey', label: 'API key' },
+      { value: 'none', label: 'None' },
+    ],
+  },
+  {
+    key: 'agentSdk',
+    flag: 'agent-sdk',
+    type: 'string',
+    question: 'Agent SDK?',
+    description: 'agent SDK',
+    required: false,
+    default: 'anthropic',
+    choices: [
+      { value: 'anthropic', label: 'Anthropic' },
+      { value: 'openai', label: 'OpenAI' },
+      { value: 'langgraph', label: 'LangGraph' },
+      { value: 'crewai', label: 'CrewAI' },
+      { value: 'none', label: 'None (deterministic local agent)' },
+    ],
+  },
+  {
+    key: 'deploy',
+    flag: 'deploy',
+    type: 'string',
+    question: 'Deployment?',
+    description: 'deployment target',
+    required: false,
+    default: 'compose',
+    choices: [
+      { value: 'compose', label: 'Docker Compose' },
+      { value: 'k8s', label: 'Kubernetes' },
+      { value: 'cloudrun', label: 'Cloud Run' },
+      { value: 'serverless', label: 'Serverless (AWS Lambda)' },
+    ],
+  },
+];
+
+export function choiceSpec(key: ChoiceKey): ChoiceSpec<string | number> {
+  const spec = CHOICES.find((candidate) => candidate.key === key);
+  if (!spec) throw new Error(`no such config key: ${key}`);
+  return spec;
+}
+
+export const choiceValues = (key: ChoiceKey): (string | number)[] =>
+  choiceSpec(key).choices.map((choice) => choice.value);
+
+/**
+ * Parses one answer given as a flag or read from `.yo-rc.json`.
+ * Throws a one-line user error naming the allowed values.
+ */
+export function parseChoice(key: ChoiceKey, raw: unknown, origin: string): string | number {
+  const spec = choiceSpec(key);
+  const value = spec.type === 'number' && typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
+  const allowed = spec.choices.map((choice) => choice.value);
+  if (!allowed.includes(value as string | number)) {
+    throw new ForgeUserError(
+      `invalid ${origin} ${JSON.stringify(raw)} for ${spec.description}: expected one of ${allowed.join(', ')}`,
+    );
+  }
+  return value as string | number;
+}
+
+/** Defaults for every choice, as the spec's defaults table gives them. */
+export function defaultChoices(): Pick<ForgeConfig, ChoiceKey> {
+  return Object.fromEntries(CHOICES.map((spec) => [spec.key, spec.default])) as Pick<ForgeConfig, ChoiceKey>;
+}
+
+/**
+ * Validates a stored config (from `.yo-rc.json`). Unknown keys are kept untouched, known keys must hold
+ * allowed values, so a hand-edited file with a typo is reported instead of silently generating the wrong thing.
+ */
+export function validateStoredConfig(stored: unknown, file: string): Partial<ForgeConfig> {
+  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) {
+    throw new ForgeUserError(`${file}: "${CONFIG_NAMESPACE}" must be an object`);
+  }
+  const config = stored as Record<string, unknown>;
+  for (const spec of CHOICES) {
+    if (config[spec.key] !== undefined) parseChoice(spec.key, config[spec.key], `value in ${file}:`);
+  }
+  if (config.projectName !== undefined) {
+    if (typeof config.projectName !== 'string')
+      throw new ForgeUserError(`${file}: projectName must be a string`);
+    validateProjectName(config.projectName);
+  }
+  if (config.packageName !== undefined) {
+    if (typeof config.packageName !== 'string')
+      throw new ForgeUserError(`${file}: packageName must be a string`);
+    validatePackageName(config.packageName, `${file}: packageName`);
+  }
+  if (config.services !== undefined) {
+    const services = config.services;
+    if (!Array.isArray(services) || !services.every((name) => typeof name === 'string')) {
+      throw new ForgeUserError(`${file}: services must be a list of service names`);
+    }
+  }
+  return config as Partial<ForgeConfig>;
+}
+
+export function packageNameFor(config: Partial<ForgeConfig>): string {
+  return config.packageName ?? toPackageName(config.projectName ?? '');
+}

@@ -1,0 +1,102 @@
+import type { ChoiceKey, ForgeConfig } from './config.js';
+
+/** What the CLI and `app` know about each sub-generator. */
+export interface GeneratorInfo {
+  name: string;
+  description: string;
+  /** Config choices the generator takes as `--<flag>` options. */
+  options: ChoiceKey[];
+  /** Positional arguments, e.g. the service name of `microservice`. */
+  args: { name: string; description: string }[];
+  /** False for generators this version does not ship yet: their choices are stored, nothing is generated. */
+  available: boolean;
+}
+
+export const GENERATORS: readonly GeneratorInfo[] = [
+  {
+    name: 'app',
+    description: 'A whole project from the answers: composes every sub-generator the config calls for',
+    options: ['appType', 'tier', 'db', 'auth', 'agentSdk', 'deploy'],
+    args: [{ name: 'name', description: 'project name (default: the directory name)' }],
+    available: true,
+  },
+  {
+    name: 'api',
+    description:
+      'The tier-1 core: app factory, settings, logging, errors, health checks, CORS and rate limiting',
+    options: [],
+    args: [],
+    available: true,
+  },
+  {
+    name: 'auth',
+    description: 'Authentication on every non-public route: JWT, API key or OIDC',
+    options: ['auth'],
+    args: [],
+    available: true,
+  },
+  {
+    name: 'agents',
+    description: 'Agent orchestration endpoints over REST, SSE and WebSocket, with background jobs',
+    options: ['agentSdk'],
+    args: [],
+    available: false,
+  },
+  {
+    name: 'db',
+    description: 'A database: PostgreSQL (async SQLAlchemy + Alembic), MongoDB or Redis',
+    options: ['db'],
+    args: [],
+    available: false,
+  },
+  {
+    name: 'docker',
+    description: 'Dockerfile, .dockerignore and docker-compose.yml',
+    options: [],
+    args: [],
+    available: false,
+  },
+  {
+    name: 'k8s',
+    description: 'Kubernetes manifests with kustomize overlays',
+    options: [],
+    args: [],
+    available: false,
+  },
+  {
+    name: 'microservice',
+    description: 'Another service in a uv workspace, with shared libs',
+    options: [],
+    args: [{ name: 'name', description: 'service name' }],
+    available: false,
+  },
+  {
+    name: 'gateway',
+    description: 'An API gateway with routing, retries and circuit breakers',
+    options: [],
+    args: [],
+    available: false,
+  },
+];
+
+export function generatorInfo(name: string): GeneratorInfo | undefined {
+  return GENERATORS.find((info) => info.name === name);
+}
+
+/**
+ * Choices in the config whose generator this version does not ship yet. They are stored in `.yo-rc.json`
+ * and the user is told plainly that nothing was generated for them.
+ */
+export function pendingFeatures(config: ForgeConfig): string[] {
+  const pending: string[] = [];
+  if (config.appType === 'agents' || config.appType === 'streaming') {
+    pending.push(
+      `agent endpoints (agent SDK "${config.agentSdk}"): the agents generator is not in this version`,
+    );
+  }
+  if (config.db !== 'none') pending.push(`database "${config.db}": the db generator is not in this version`);
+  if (config.tier > 1) pending.push(`tier ${config.tier} services and gateway: not in this version`);
+  const deployGenerator = config.deploy === 'k8s' ? 'k8s' : 'docker';
+  pending.push(`deployment "${config.deploy}": the ${deployGenerator} generator is not in this version`);
+  return pending;
+}

@@ -1,0 +1,83 @@
+import { parse as parseToml } from 'smol-toml';
+import type { EnvVar } from './templates.js';
+
+/** PEP 503 normalized name of a requirement string: `PyJWT[crypto]>=2` -> `pyjwt`. */
+export function requirementName(requirement: string): string {
+  const match = /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(requirement);
+  if (!match?.[1]) throw new Error(`not a requirement: ${requirement}`);
+  return match[1].toLowerCase().replace(/[-_.]+/g, '-');
+}
+
+/**
+ * Adds requirements to `[project] dependencies` (or to a `[dependency-groups]` group) of a pyproject.toml.
+ * Requirements whose package is already listed are left alone, whatever version the user pinned.
+ * The text is edited in place, so comments, order and formatting of everything else are kept.
+ */
+export function addPyprojectDependencies(content: string, requirements: string[], group?: string): string {
+  const data = parseToml(content) as {
+    project?: { dependencies?: string[] };
+    'dependency-groups'?: Record<string, unknown[]>;
+  };
+  const existing = group ? (data['dependency-groups']?.[group] ?? []) : (data.project?.dependencies ?? []);
+  const present = new Set(existing.filter((item) => typeof item === 'string').map(requirementName));
+  const missing = requirements.filter((requirement) => !present.has(requirementName(requirement)));
+  if (missing.length === 0) return content;
+
+  const section = group ? 'dependency-groups' : 'project';
+  const key = group ?? 'dependencies';
+  const lines = content.split('\n');
+  let inSection = false;
+  let start = -1;
+  for (const [index, line] of lines.entries()) {
+    const header = /^\s*\[([^\]]+)\]\s*$/.exec(line);
+    if (header) inSection = header[1]?.trim() === section;
+    else if (inSection && new RegExp(`^\\s*"?${escapeRegExp(key)}"?\\s*=\\s*\\[`).test(line)) {
+      start = index;
+      break;
+    }
+  }
+  if (start === -1) {
+    throw new Error(`pyproject.toml has no multi-line "${key} = [" array in [${section}]`);
+  }
+  const startLine = lines[start] ?? '';
+  if (/\]\s*(#.*)?$/.test(startLine)) {
+    // `dependencies = []` or a one-line array: rewrite it as a multi-line array.
+    const items = [...existing.filter((item) => typeof item === 'string'), ...missing];
+    const indent = /^\s*/.exec(startLine)?.[0] ?? '';
+    const head = startLine.slice(0, startLine.indexOf('[') + 1);
+    lines.splice(
+      start,
+      1,
+      head,
+      ...items.map((item) => `${indent}    ${JSON.stringify(item)},`),
+      `${indent}]`,
+    );
+    return lines.join('\n');
+  }
+  let end = start + 1;
+  while (end < lines.length && !/^\s*\]/.test(lines[end] ?? '')) end++;
+  const itemIndent = /^\s*/.exec(lines[start + 1] ?? '')?.[0] || '    ';
+  lines.splice(end, 0, ...missing.map((item) => `${itemIndent}${JSON.stringify(item)},`));
+  return lines.join('\n');
+}
+
+/** Appends env vars that `.env.example` does not mention yet (set or commented out), keeping everything else. */
+export function addEnvVars(content: string, vars: EnvVar[], heading?: string): string {
+  const missing = vars.filter(
+    (variable) => !new RegExp(`^#?\\s*${escapeRegExp(variable.name)}=`, 'm').test(content),
+  );
+  if (missing.length === 0) return content;
+  const block: string[] = [];
+  if (heading) block.push(`# --- ${heading} ---`);
+  for (const variable of missing) {
+    if (variable.comment) block.push(`# ${variable.comment}`);
+    block.push(`${variable.name}=${variable.value}`);
+  }
+  const base = content.endsWith('\n') || content === '' ? content : `${content}\n`;
+  const separator = base === '' ? '' : '\n';
+  return `${base}${separator}${block.join('\n')}\n`;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,65 @@
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ejs from 'ejs';
+
+/** The package root: this file is compiled to `dist/lib/templates.js`. */
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const TEMPLATES_ROOT = path.join(PACKAGE_ROOT, 'templates');
+
+export interface TemplateFile {
+  /** Absolute path of the `.ejs` source. */
+  source: string;
+  /** Path inside the template family, e.g. `src/_package_/main.py.ejs`. */
+  relative: string;
+}
+
+/** Lists every template file of a family folder (e.g. `api`, `auth/jwt`), sorted for stable output. */
+export function listTemplates(family: string): TemplateFile[] {
+  const root = path.join(TEMPLATES_ROOT, family);
+  if (!existsSync(root)) throw new Error(`template family not found: ${family}`);
+  const files: TemplateFile[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.ejs')) files.push({ source: full, relative: path.relative(root, full) });
+    }
+  };
+  walk(root);
+  return files.sort((a, b) => a.relative.localeCompare(b.relative));
+}
+
+/**
+ * Where a template lands: `.ejs` is dropped, a `_package_` segment becomes the Python package,
+ * and a `dot-` prefix becomes a leading dot (npm would drop real dotfiles such as .gitignore).
+ */
+export function destinationFor(relative: string, packageName: string): string {
+  return relative
+    .replace(/\.ejs$/, '')
+    .split(path.sep)
+    .map((segment) => (segment === '_package_' ? packageName : segment.replace(/^dot-/, '.')))
+    .join('/');
+}
+
+export function renderTemplate(source: string, context: Record<string, unknown>): string {
+  return ejs.render(readFileSync(source, 'utf8'), context, { filename: source });
+}
+
+/** Data a template family declares for structured merges (dependencies, env vars). */
+export interface FamilyManifest {
+  dependencies?: string[];
+  devDependencies?: string[];
+  env?: EnvVar[];
+}
+
+export interface EnvVar {
+  name: string;
+  value: string;
+  comment?: string;
+}
+
+export function readFamilyManifest(family: string): FamilyManifest {
+  const file = path.join(TEMPLATES_ROOT, family, 'forge.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as FamilyManifest) : {};
+}
