@@ -1,0 +1,238 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { isForgeUserError } from '../../lib/errors.js';
+import { makeTempDir, runForge, snapshotTree } from '../helpers.js';
+
+const CORE_FILES = [
+  '.yo-rc.json',
+  'pyproject.toml',
+  '.env.example',
+  'README.md',
+  'src/demo_svc/main.py',
+  'src/demo_svc/config.py',
+  'src/demo_svc/lifespan.py',
+  'src/demo_svc/routes/health.py',
+  'src/demo_svc/middleware/rate_limit.py',
+  'src/demo_svc/middleware/request_context.py',
+  'src/demo_svc/errors.py',
+  'tests/conftest.py',
+];
+
+const readConfig = (dir: string): Record<string, unknown> =>
+  (
+    JSON.parse(readFileSync(path.join(dir, '.yo-rc.json'), 'utf8')) as Record<string, Record<string, unknown>>
+  )['generator-fastapi-forge'] ?? {};
+
+async function expectUserError(run: Promise<unknown>, message: RegExp): Promise<void> {
+  let caught: unknown;
+  try {
+    await run;
+  } catch (error) {
+    caught = error;
+  }
+  expect(isForgeUserError(caught), `expected a user error, got ${String(caught)}`).to.equal(true);
+  expect((caught as Error).message).to.match(message);
+}
+
+describe('app generator', () => {
+  it('writes the tier-1 core with the defaults and stores every answer', async () => {
+    const result = await runForge('app').withArguments(['demo-svc']);
+    result.assertFile(CORE_FILES);
+    result.assertFile(['src/demo_svc/middleware/auth.py', 'src/demo_svc/auth/jwt.py']);
+    result.assertFileContent('pyproject.toml', /"pyjwt\[crypto\]/);
+    result.assertFileContent('.env.example', /^JWT_SECRET=/m);
+    expect(readConfig(result.cwd)).to.include({
+      projectName: 'demo-svc',
+      packageName: 'demo_svc',
+      appType: 'agents',
+      tier: 1,
+      db: 'postgres',
+      auth: 'jwt',
+      agentSdk: 'anthropic',
+      deploy: 'compose',
+    });
+  });
+
+  for (const kind of ['apikey', 'oidc'] as const) {
+    it(`writes ${kind} auth and nothing of the other kinds`, async () => {
+      const result = await runForge('app', { auth: kind }).withArguments(['demo-svc']);
+      result.assertFile('src/demo_svc/middleware/auth.py');
+      result.assertNoFile('src/demo_svc/auth/jwt.py');
+      expect(readConfig(result.cwd).auth).to.equal(kind);
+    });
+  }
+
+  it('writes no auth code with --auth none', async () => {
+    const result = await runForge('app', { auth: 'none' }).withArguments(['demo-svc']);
+    result.assertFile(CORE_FILES);
+    result.assertNoFile(['src/demo_svc/middleware/auth.py', 'src/demo_svc/settings/auth.py']);
+    result.assertNoFileContent('pyproject.toml', /pyjwt/i);
+    result.assertNoFileContent('src/demo_svc/middleware/__init__.py', /auth/i);
+  });
+
+  it('asks the clarifications without --yes, then never again', async () => {
+    const answers = {
+      appType: 'microservice',
+      tier: 1,
+      db: 'none',
+      auth: 'apikey',
+      agentSdk: 'none',
+      deploy: 'k8s',
+    };
+    const first = await runForge('app', { yes: false }).withArguments(['demo-svc']).withAnswers(answers);
+    expect(first.askedQuestions.map((question) => question.name)).to.deep.equal(Object.keys(answers));
+    expect(readConfig(first.cwd)).to.include(answers);
+
+    const again = await runForge('app', { yes: false }).cd(first.cwd).withAnswers(answers);
+    expect(again.askedQuestions).to.deep.equal([]);
+  });
+
+  it('changes nothing when run twice', async () => {
+    const first = await runForge('app').withArguments(['demo-svc']);
+    const before = snapshotTree(first.cwd);
+    const again = await runForge('app').cd(first.cwd).withArguments(['demo-svc']);
+    expect(snapshotTree(again.cwd)).to.deep.equal(before);
+    expect(again.askedQuestions).to.deep.equal([]);
+  });
+
+  it('keeps a user-owned file the user edited, without asking', async () => {
+    const first = await runForge('app').withArguments(['demo-svc']);
+    const main = path.join(first.cwd, 'src/demo_svc/main.py');
+    const edited = `${readFileSync(main, 'utf8')}\n# my own change\n`;
+    writeFileSync(main, edited);
+    const again = await runForge('app').cd(first.cwd);
+    expect(readFileSync(main, 'utf8')).to.equal(edited);
+    expect(again.askedQuestions).to.deep.equal([]);
+  });
+
+  it('reports a conflict on an edited owned file and keeps the edit when told to skip', async () => {
+    const first = await runForge('app').withArguments(['demo-svc']);
+    const health = path.join(first.cwd, 'src/demo_svc/routes/health.py');
+    const edited = `${readFileSync(health, 'utf8')}\n# my own change\n`;
+    writeFileSync(health, edited);
+    const again = await runForge('app').cd(first.cwd).withAnswers({ action: 'skip' });
+    expect(again.askedQuestions.map((question) => question.name)).to.deep.equal(['action']);
+    expect(readFileSync(health, 'utf8')).to.equal(edited);
+  });
+
+  it('overwrites an edited owned file with --force', async () => {
+    const first = await runForge('app').withArguments(['demo-svc']);
+    const health = path.join(first.cwd, 'src/demo_svc/routes/health.py');
+    const original = readFileSync(health, 'utf8');
+    writeFileSync(health, `${original}\n# my own change\n`);
+    await runForge('app', { force: true }).cd(first.cwd);
+    expect(readFileSync(health, 'utf8')).to.equal(original);
+  });
+
+  describe('bad input writes nothing', () => {
+    it('rejects an invalid project name', async () => {
+      const dir = makeTempDir('bad-name');
+      await expectUserError(runForge('app').cd(dir).withArguments(['my app!']).run(), /invalid project name/);
+      expect(snapshotTree(dir)).to.deep.equal({});
+    });
+
+    it('rejects an unknown option value', async () => {
+      const dir = makeTempDir('bad-option');
+      await expectUserError(
+        runForge('app', { db: 'mysql' }).cd(dir).withArguments(['demo-svc']).run(),
+        /invalid --db "mysql"/,
+      );
+      expect(snapshotTree(dir)).to.deep.equal({});
+    });
+
+    it('rejects a broken .yo-rc.json and leaves it as it was', async () => {
+      const dir = makeTempDir('broken-yo-rc');
+      writeFileSync(path.join(dir, '.yo-rc.json'), '{"generator-fastapi-forge": {');
+      await expectUserError(runForge('app').cd(dir).withArguments(['demo-svc']).run(), /not valid JSON/);
+      expect(snapshotTree(dir)).to.deep.equal({ '.yo-rc.json': '{"generator-fastapi-forge": {' });
+    });
+
+    it('rejects a .yo-rc.json with a value outside the schema', async () => {
+      const dir = makeTempDir('bad-yo-rc');
+      const content = JSON.stringify({
+        'generator-fastapi-forge': { projectName: 'demo-svc', auth: 'basic' },
+      });
+      writeFileSync(path.join(dir, '.yo-rc.json'), content);
+      await expectUserError(runForge('app').cd(dir).run(), /"basic" for authentication/);
+      expect(snapshotTree(dir)).to.deep.equal({ '.yo-rc.json': content });
+    });
+
+    it('rejects a directory that holds another project', async () => {
+      const dir = makeTempDir('foreign');
+      writeFileSync(path.join(dir, 'app.py'), 'print("mine")\n');
+      await expectUserError(
+        runForge('app').cd(dir).withArguments(['demo-svc']).run(),
+        /not a fastapi-forge project/,
+      );
+      expect(snapshotTree(dir)).to.deep.equal({ 'app.py': 'print("mine")\n' });
+    });
+
+    it('refuses to switch an auth kind already in use', async () => {
+      const first = await runForge('app').withArguments(['demo-svc']);
+      const before = snapshotTree(first.cwd);
+      await expectUserError(runForge('app', { auth: 'apikey' }).cd(first.cwd).run(), /already "jwt"/);
+      expect(snapshotTree(first.cwd)).to.deep.equal(before);
+    });
+  });
+});
+
+describe('api generator', () => {
+  it('re-renders the core on an existing project without changing it', async () => {
+    const first = await runForge('app').withArguments(['demo-svc']);
+    const before = snapshotTree(first.cwd);
+    await runForge('api').cd(first.cwd);
+    expect(snapshotTree(first.cwd)).to.deep.equal(before);
+  });
+
+  it('restores a deleted owned file and leaves user-owned files alone', async () => {
+    const first = await runForge('app', { auth: 'none' }).withArguments(['demo-svc']);
+    const errors = path.join(first.cwd, 'src/demo_svc/errors.py');
+    const original = readFileSync(errors, 'utf8');
+    rmSync(errors);
+    await runForge('api').cd(first.cwd);
+    expect(readFileSync(errors, 'utf8')).to.equal(original);
+  });
+
+  it('refuses to run outside a forge project', async () => {
+    const dir = makeTempDir('api-outside');
+    await expectUserError(runForge('api').cd(dir).run(), /not a fastapi-forge project/);
+    expect(snapshotTree(dir)).to.deep.equal({});
+  });
+});
+
+describe('auth generator', () => {
+  it('adds auth to a project generated without it, upgrading unedited wiring silently', async () => {
+    const first = await runForge('app', { auth: 'none' }).withArguments(['demo-svc']);
+    const main = path.join(first.cwd, 'src/demo_svc/main.py');
+    const mainBefore = readFileSync(main, 'utf8');
+    const added = await runForge('auth', { auth: 'jwt' }).cd(first.cwd);
+    expect(added.askedQuestions).to.deep.equal([]);
+    added.assertFile(['src/demo_svc/middleware/auth.py', 'src/demo_svc/auth/jwt.py']);
+    added.assertFileContent('src/demo_svc/middleware/__init__.py', /AuthMiddleware/);
+    added.assertFileContent('pyproject.toml', /"pyjwt\[crypto\]/);
+    added.assertFileContent('.env.example', /^JWT_SECRET=/m);
+    expect(readFileSync(main, 'utf8')).to.equal(mainBefore);
+    expect(readConfig(first.cwd).auth).to.equal('jwt');
+
+    const before = snapshotTree(first.cwd);
+    await runForge('auth').cd(first.cwd);
+    expect(snapshotTree(first.cwd)).to.deep.equal(before);
+  });
+
+  it('asks before replacing wiring the user edited', async () => {
+    const first = await runForge('app', { auth: 'none' }).withArguments(['demo-svc']);
+    const wiring = path.join(first.cwd, 'src/demo_svc/middleware/__init__.py');
+    const edited = `${readFileSync(wiring, 'utf8')}\n# my own middleware\n`;
+    writeFileSync(wiring, edited);
+    const added = await runForge('auth', { auth: 'apikey' }).cd(first.cwd).withAnswers({ action: 'skip' });
+    expect(added.askedQuestions.map((question) => question.name)).to.deep.equal(['action']);
+    expect(readFileSync(wiring, 'utf8')).to.equal(edited);
+  });
+
+  it('refuses to run outside a forge project', async () => {
+    const dir = makeTempDir('auth-outside');
+    await expectUserError(runForge('auth', { auth: 'jwt' }).cd(dir).run(), /not a fastapi-forge project/);
+    expect(snapshotTree(dir)).to.deep.equal({});
+  });
+});

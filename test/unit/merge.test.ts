@@ -1,0 +1,85 @@
+import { expect } from 'chai';
+import { parse } from 'smol-toml';
+import { addEnvVars, addPyprojectDependencies, requirementName } from '../../lib/merge.js';
+import { insertAtNeedle } from '../../lib/needles.js';
+
+const PYPROJECT = `[project]
+name = "demo"
+# the user's comment stays
+dependencies = [
+    "fastapi>=0.120",
+    "PyJWT==2.9.0",  # pinned by the user
+]
+
+[dependency-groups]
+dev = [
+    "pytest>=9",
+]
+`;
+
+describe('pyproject merge', () => {
+  it('normalizes requirement names', () => {
+    expect(requirementName('PyJWT[crypto]>=2.10')).to.equal('pyjwt');
+    expect(requirementName('pydantic_settings')).to.equal('pydantic-settings');
+  });
+
+  it('adds missing requirements and keeps pins, comments and order', () => {
+    const merged = addPyprojectDependencies(PYPROJECT, ['pyjwt[crypto]>=2.10', 'httpx>=0.28']);
+    expect(merged).to.include('"PyJWT==2.9.0",  # pinned by the user');
+    expect(merged).to.include("# the user's comment stays");
+    expect(merged).not.to.include('pyjwt[crypto]');
+    const data = parse(merged) as { project: { dependencies: string[] } };
+    expect(data.project.dependencies).to.deep.equal(['fastapi>=0.120', 'PyJWT==2.9.0', 'httpx>=0.28']);
+  });
+
+  it('adds to a dependency group', () => {
+    const merged = addPyprojectDependencies(PYPROJECT, ['respx>=0.22'], 'dev');
+    const data = parse(merged) as { 'dependency-groups': { dev: string[] } };
+    expect(data['dependency-groups'].dev).to.deep.equal(['pytest>=9', 'respx>=0.22']);
+  });
+
+  it('is idempotent', () => {
+    const once = addPyprojectDependencies(PYPROJECT, ['httpx>=0.28']);
+    expect(addPyprojectDependencies(once, ['httpx>=0.28'])).to.equal(once);
+  });
+
+  it('rewrites an inline array as a multi-line one', () => {
+    const merged = addPyprojectDependencies('[project]\nname = "x"\ndependencies = ["a>=1"]\n', ['b>=2']);
+    expect((parse(merged) as { project: { dependencies: string[] } }).project.dependencies).to.deep.equal([
+      'a>=1',
+      'b>=2',
+    ]);
+  });
+});
+
+describe('.env.example merge', () => {
+  it('appends only variables the file does not mention, even commented out', () => {
+    const content = 'APP_ENV=development\n# REDIS_URL=redis://localhost:6379/0\n';
+    const merged = addEnvVars(
+      content,
+      [
+        { name: 'REDIS_URL', value: 'x' },
+        { name: 'JWT_SECRET', value: 'change-me', comment: 'HMAC secret' },
+      ],
+      'authentication',
+    );
+    expect(merged).to.equal(`${content}\n# --- authentication ---\n# HMAC secret\nJWT_SECRET=change-me\n`);
+    expect(addEnvVars(merged, [{ name: 'JWT_SECRET', value: 'y' }])).to.equal(merged);
+  });
+});
+
+describe('needles', () => {
+  const MAIN = 'def create_app():\n    app = make()\n    # forge:routers\n    return app\n';
+
+  it('inserts above the marker at its indentation, once', () => {
+    const result = insertAtNeedle(MAIN, 'routers', 'app.include_router(extra.router)');
+    expect(result.status).to.equal('inserted');
+    const content = result.status === 'inserted' ? result.content : '';
+    expect(content).to.include('    app.include_router(extra.router)\n    # forge:routers\n');
+    expect(insertAtNeedle(content, 'routers', 'app.include_router(extra.router)').status).to.equal('present');
+  });
+
+  it('reports a missing marker instead of guessing a place', () => {
+    expect(insertAtNeedle('x = 1\n', 'routers', 'y = 2').status).to.equal('missing');
+  });
+});
