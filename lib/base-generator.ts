@@ -268,8 +268,11 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     }
   }
 
+  /** A path as the user would type it from where they ran the command. */
   protected relativeToCwd(target: string): string {
-    return path.relative(process.cwd(), target) || '.';
+    const relative = path.relative(process.cwd(), target);
+    if (relative === '') return '.';
+    return relative.startsWith('..') ? target : relative;
   }
 
   protected get configNamespace(): string {
