@@ -53,6 +53,9 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
  */
 export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, ForgeOptions> {
   constructor(args: string[], options: ForgeOptions, features?: Record<string, unknown>) {
+    // Yeoman reads .yo-rc.json while constructing the generator: a broken file is reported first, in one line.
+    const root = options.destinationRoot ?? (options.env as { cwd?: string } | undefined)?.cwd;
+    if (root && !options.help) readProjectState(root);
     super(args, options, {
       unique: 'namespace',
       customPriorities: [POST_WRITING],
@@ -204,8 +207,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     const onDisk = this.fs.exists(target) ? this.fs.read(target) : undefined;
     this.fs.write(target, content);
     if (onDisk !== undefined && onDisk !== content && checksums[relative] === sha256(onDisk)) {
-      const file = this.fs.store.get(target) as { conflicter?: string };
-      file.conflicter = 'force';
+      this.markForced(target);
     }
     checksums[relative] = sha256(content);
     this.writeChecksums(checksums);
@@ -220,7 +222,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     const sorted = Object.fromEntries(Object.entries(checksums).sort(([a], [b]) => a.localeCompare(b)));
     const target = this.destinationPath(CHECKSUMS_FILE);
     this.fs.writeJSON(target, sorted);
-    (this.fs.store.get(target) as { conflicter?: string }).conflicter = 'force';
+    this.markForced(target);
   }
 
   // ---- Source API: what one generator asks of the project's shared files. ----
@@ -230,7 +232,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     if (requirements.length === 0) return;
     const target = this.destinationPath('pyproject.toml');
     const content = this.fs.read(target);
-    this.fs.write(target, addPyprojectDependencies(content, requirements, group));
+    this.writeMerged(target, addPyprojectDependencies(content, requirements, group));
   }
 
   /** Adds env vars to `.env.example` unless the file mentions them already. */
@@ -238,7 +240,18 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     if (vars.length === 0) return;
     const target = this.destinationPath('.env.example');
     const content = this.fs.exists(target) ? this.fs.read(target) : '';
-    this.fs.write(target, addEnvVars(content, vars, heading));
+    this.writeMerged(target, addEnvVars(content, vars, heading));
+  }
+
+  /** A merge keeps everything the user wrote, so its result is written without a conflict prompt. */
+  private writeMerged(target: string, content: string): void {
+    if (this.fs.exists(target) && this.fs.read(target) === content) return;
+    this.fs.write(target, content);
+    this.markForced(target);
+  }
+
+  private markForced(target: string): void {
+    (this.fs.store.get(target) as { conflicter?: string }).conflicter = 'force';
   }
 
   /** Merges a template family's `forge.json` (dependencies and env vars) into the project. */

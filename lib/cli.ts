@@ -87,6 +87,18 @@ function addRunOptions(command: Command, pathHelp: string): void {
     .option('--force', 'overwrite files you have edited, without asking (default: false)');
 }
 
+/**
+ * yeoman-generator logs "An error occured while running <task>" before rethrowing; the CLI prints the
+ * error itself in one line, so that banner is dropped.
+ */
+function silenceTaskFailureBanner(log: { error: (...args: unknown[]) => unknown }): void {
+  const error = log.error.bind(log);
+  log.error = (message: unknown, ...rest: unknown[]) =>
+    typeof message === 'string' && message.startsWith('An error occured while running')
+      ? log
+      : error(message, ...rest);
+}
+
 /** Runs one generator of this package in `projectDir` through yeoman-environment. */
 async function runGenerator(
   name: string,
@@ -97,7 +109,9 @@ async function runGenerator(
 ): Promise<void> {
   const interactive = !flags.yes && Boolean(process.stdin.isTTY);
   const terminal = interactive ? new TerminalAdapter() : new NonInteractiveAdapter();
-  const env = createEnv({ cwd: projectDir, adapter: new QueuedAdapter({ adapter: terminal }) });
+  const adapter = new QueuedAdapter({ adapter: terminal });
+  silenceTaskFailureBanner(adapter.log);
+  const env = createEnv({ cwd: projectDir, adapter });
   for (const info of GENERATORS.filter((candidate) => candidate.available)) {
     env.register(path.join(PACKAGE_ROOT, 'dist', 'generators', info.name, 'index.js'), {
       namespace: `fastapi-forge:${info.name}`,
@@ -107,7 +121,7 @@ async function runGenerator(
   const runOptions: Record<string, unknown> = {
     ...options,
     destinationRoot: projectDir,
-    yes: flags.yes ?? !interactive,
+    yes: flags.yes ?? false,
     skipInstall: flags.skipInstall ?? false,
     dryRun: flags.dryRun ?? false,
     force: flags.force ?? false,

