@@ -98,6 +98,9 @@ const SHADOWED_MODULES = new Set([
   'warnings',
 ]);
 
+/** Longer package names push generated import lines past the line length ruff enforces. */
+const MAX_PACKAGE_LENGTH = 40;
+
 /** PEP 508 project names: letters, digits, and `.-_` between them. */
 const PROJECT_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
 
@@ -133,6 +136,11 @@ export function validatePackageName(packageName: string, origin = `package name 
   if (!/^[a-z_][a-z0-9_]*$/.test(packageName)) {
     throw new ForgeUserError(
       `${origin} gives the Python package "${packageName}", which is not a valid identifier (it must not start with a digit)`,
+    );
+  }
+  if (packageName.length > MAX_PACKAGE_LENGTH) {
+    throw new ForgeUserError(
+      `${origin} gives the Python package "${packageName}", longer than ${MAX_PACKAGE_LENGTH} characters`,
     );
   }
   if (PYTHON_KEYWORDS.has(packageName)) {

@@ -19,6 +19,7 @@ describe('project names', () => {
     ['9lives', /not a valid identifier/],
     ['fastapi', /shadow a module/],
     ['tests', /shadow a module/],
+    ['a'.repeat(41), /longer than 40 characters/],
   ];
   for (const [name, message] of rejected) {
     it(`rejects ${JSON.stringify(name)} with a one-line user error`, () => {
