@@ -95,6 +95,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       ...defaultChoices(),
       description: '',
       services: [],
+      agents: false,
       generatorVersion: PACKAGE_VERSION,
       ...stored,
     } as ForgeConfig;

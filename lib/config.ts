@@ -26,7 +26,7 @@ export const APP_TYPES = ['agents', 'microservice', 'multi-service', 'streaming'
 export const TIERS = [1, 2, 3] as const;
 export const DATABASES = ['postgres', 'mongo', 'redis', 'none'] as const;
 export const AUTH_KINDS = ['jwt', 'apikey', 'oidc', 'none'] as const;
-export const AGENT_SDKS = ['anthropic', 'openai', 'langgraph', 'crewai', 'none'] as const;
+export const AGENT_SDKS = ['anthropic', 'openai', 'langgraph', 'crewai', 'claude-agent-sdk', 'none'] as const;
 export const DEPLOY_TARGETS = ['compose', 'k8s', 'cloudrun', 'serverless'] as const;
 
 export type AppType = (typeof APP_TYPES)[number];
@@ -48,6 +48,8 @@ export interface ForgeConfig {
   agentSdk: AgentSdk;
   deploy: DeployTarget;
   services: string[];
+  /** True once the agents generator has run (by `app` for the agent and streaming app types, or `add agents`). */
+  agents: boolean;
   generatorVersion: string;
 }
 
@@ -127,6 +129,7 @@ export const CHOICES: readonly ChoiceSpec<string | number>[] = [
       { value: 'openai', label: 'OpenAI' },
       { value: 'langgraph', label: 'LangGraph' },
       { value: 'crewai', label: 'CrewAI' },
+      { value: 'claude-agent-sdk', label: 'Claude Agent SDK' },
       { value: 'none', label: 'None (deterministic local agent)' },
     ],
   },
@@ -198,6 +201,9 @@ export function validateStoredConfig(stored: unknown, file: string): Partial<For
     if (typeof config.packageName !== 'string')
       throw new ForgeUserError(`${file}: packageName must be a string`);
     validatePackageName(config.packageName, `${file}: packageName`);
+  }
+  if (config.agents !== undefined && typeof config.agents !== 'boolean') {
+    throw new ForgeUserError(`${file}: agents must be true or false`);
   }
   if (config.services !== undefined) {
     const services = config.services;
