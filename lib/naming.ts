@@ -125,32 +125,32 @@ export function validateProjectName(name: string | undefined): string {
   }
   if (!PROJECT_NAME.test(name)) {
     throw new ForgeUserError(
-      `invalid project name "${name}": use letters, digits, "-", "_" or ".", starting and ending with a letter or digit`,
+      `invalid project name ${JSON.stringify(name)}: use letters, digits, "-", "_" or ".", starting and ending with a letter or digit`,
     );
   }
-  return validatePackageName(toPackageName(name), `project name "${name}"`);
+  return validatePackageName(toPackageName(name), `project name ${JSON.stringify(name)}`);
 }
 
 /** Checks a Python package name (identifier, not a keyword, not shadowing a module the project imports). */
-export function validatePackageName(packageName: string, origin = `package name "${packageName}"`): string {
+export function validatePackageName(packageName: string, origin = `package name ${JSON.stringify(packageName)}`): string {
   if (!/^[a-z_][a-z0-9_]*$/.test(packageName)) {
     throw new ForgeUserError(
-      `${origin} gives the Python package "${packageName}", which is not a valid identifier (it must not start with a digit)`,
+      `${origin} gives the Python package ${JSON.stringify(packageName)}, which is not a valid identifier (it must not start with a digit)`,
     );
   }
   if (packageName.length > MAX_PACKAGE_LENGTH) {
     throw new ForgeUserError(
-      `${origin} gives the Python package "${packageName}", longer than ${MAX_PACKAGE_LENGTH} characters`,
+      `${origin} gives the Python package ${JSON.stringify(packageName)}, longer than ${MAX_PACKAGE_LENGTH} characters`,
     );
   }
   if (PYTHON_KEYWORDS.has(packageName)) {
     throw new ForgeUserError(
-      `${origin} gives the Python package "${packageName}", which is a Python keyword`,
+      `${origin} gives the Python package ${JSON.stringify(packageName)}, which is a Python keyword`,
     );
   }
   if (SHADOWED_MODULES.has(packageName)) {
     throw new ForgeUserError(
-      `${origin} gives the Python package "${packageName}", which would shadow a module the project imports`,
+      `${origin} gives the Python package ${JSON.stringify(packageName)}, which would shadow a module the project imports`,
     );
   }
   return packageName;
