@@ -97,7 +97,9 @@ export async function startServer(
   extraArgs: string[] = [],
 ): Promise<RunningServer> {
   const port = await freePort();
-  const args = ['run', '--no-sync', 'uvicorn', `${packageName}.main:create_app`, '--factory'];
+  // `pkg` means the generated `pkg.main:create_app`; `module:factory` is taken as it is.
+  const target = packageName.includes(':') ? packageName : `${packageName}.main:create_app`;
+  const args = ['run', '--no-sync', 'uvicorn', target, '--factory'];
   const child = spawn(UV, [...args, '--host', '127.0.0.1', '--port', String(port), ...extraArgs], {
     cwd: dir,
     env: { ...cleanEnv(), ...env },
