@@ -2,7 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHmac, createSign, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../lib/templates.js';
 import { CLI, makeTempDir } from '../helpers.js';
@@ -100,17 +100,19 @@ export async function startServer(
   // `pkg` means the generated `pkg.main:create_app`; `module:factory` is taken as it is.
   const target = packageName.includes(':') ? packageName : `${packageName}.main:create_app`;
   const args = ['run', '--no-sync', 'uvicorn', target, '--factory'];
+  // Output goes to a file, not a pipe: a busy server never waits for the test to read its logs.
+  const logFile = path.join(makeTempDir('server-log'), 'server.log');
+  const output = openSync(logFile, 'w');
   const child = spawn(UV, [...args, '--host', '127.0.0.1', '--port', String(port), ...extraArgs], {
     cwd: dir,
     env: { ...cleanEnv(), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', output, output],
     detached: true,
   });
-  let logs = '';
+  closeSync(output);
+  const logs = (): string => readFileSync(logFile, 'utf8');
   let spawnError: Error | undefined;
   child.on('error', (error) => (spawnError = error));
-  child.stdout?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
   const baseUrl = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.pid === undefined) return;
@@ -123,17 +125,17 @@ export async function startServer(
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (spawnError) throw new Error(`could not start ${UV}: ${spawnError.message}`);
-    if (child.exitCode !== null) throw new Error(`server exited early:\n${logs}`);
+    if (child.exitCode !== null) throw new Error(`server exited early:\n${logs()}`);
     try {
       const response = await fetch(`${baseUrl}/health`);
-      if (response.ok) return { baseUrl, process: child, logs: () => logs, stop };
+      if (response.ok) return { baseUrl, process: child, logs, stop };
     } catch {
       // not listening yet
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   await stop();
-  throw new Error(`server did not answer /health within 60 s:\n${logs}`);
+  throw new Error(`server did not answer /health within 60 s:\n${logs()}`);
 }
 
 const base64url = (data: string | Buffer): string => Buffer.from(data).toString('base64url');
