@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import type { Command } from 'commander';
+import { buildProgram } from '../../lib/cli.js';
+import { CHOICES } from '../../lib/config.js';
+import { GENERATORS } from '../../lib/generators.js';
+import { PACKAGE_ROOT } from '../../lib/templates.js';
+
+const README = readFileSync(path.join(PACKAGE_ROOT, 'README.md'), 'utf8');
+
+/** The rows of the first markdown table after `heading`, as arrays of cells. */
+function tableAfter(heading: string): string[][] {
+  const start = README.indexOf(heading);
+  expect(start, `README.md has a "${heading}" section`).to.be.greaterThan(-1);
+  const lines = README.slice(start).split('\n');
+  const first = lines.findIndex((line) => line.startsWith('|'));
+  const rows: string[][] = [];
+  for (const line of lines.slice(first + 2)) {
+    if (!line.startsWith('|')) break;
+    rows.push(
+      line
+        .replace(/\\\|/g, '\u0000')
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.replace(/\u0000/g, '|').trim()),
+    );
+  }
+  return rows;
+}
+
+const flagsOf = (command: Command): string[] =>
+  command.options.map((option) => option.long ?? '').filter((flag) => flag && flag !== '--help');
+
+const codeSpans = (cell: string): string[] => [...cell.matchAll(/`([^`]+)`/g)].map((match) => match[1] ?? '');
+
+describe('README matches the CLI', () => {
+  const program = buildProgram();
+
+  it('lists every option of `fastapi-forge new`, with the values and defaults of --help', () => {
+    const rows = tableAfter('### `fastapi-forge new <name>`');
+    const documented = rows.map((row) => codeSpans(row[0] ?? '')[0]);
+    const create = program.commands.find((command) => command.name() === 'new');
+    expect(create).to.not.equal(undefined);
+    expect([...documented].sort()).to.deep.equal(flagsOf(create as Command).sort());
+    for (const spec of CHOICES) {
+      const row = rows.find((cells) => codeSpans(cells[0] ?? '')[0] === `--${spec.flag}`) ?? [];
+      expect(codeSpans(row[1] ?? ''), `values of --${spec.flag}`).to.deep.equal(
+        spec.choices.map((choice) => String(choice.value)),
+      );
+      expect(codeSpans(row[2] ?? ''), `default of --${spec.flag}`).to.deep.equal([String(spec.default)]);
+    }
+  });
+
+  it('lists every sub-generator `add` offers, with its options', () => {
+    const rows = tableAfter('### `fastapi-forge add <generator>`');
+    const add = program.commands.find((command) => command.name() === 'add') as Command;
+    const available = GENERATORS.filter((info) => info.available && info.name !== 'app').map(
+      (info) => info.name,
+    );
+    expect(rows.map((row) => codeSpans(row[0] ?? '')[0]).sort()).to.deep.equal([...available].sort());
+    for (const row of rows) {
+      const name = codeSpans(row[0] ?? '')[0] ?? '';
+      const sub = add.commands.find((command) => command.name() === name) as Command;
+      const common = ['--path', '--yes', '--skip-install', '--dry-run', '--force'];
+      const own = flagsOf(sub).filter((flag) => !common.includes(flag));
+      const documented = codeSpans(row[2] ?? '')
+        .filter((span) => span.startsWith('--'))
+        .map((span) => span.split(' ')[0]);
+      expect(documented.sort(), `options of add ${name}`).to.deep.equal(own.sort());
+    }
+  });
+});
