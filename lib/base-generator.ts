@@ -9,9 +9,11 @@ import {
   choiceSpec,
   defaultChoices,
   parseChoice,
+  wiredDatabase,
 } from './config.js';
+import { DEPLOY_GENERATORS, generatedTargets } from './deploy.js';
 import { ForgeUserError } from './errors.js';
-import { addEnvVars, addPyprojectDependencies } from './merge.js';
+import { addEnvVars, addPyprojectDependencies, addUvOverrides } from './merge.js';
 import { insertAtNeedle, needleMarker } from './needles.js';
 import { readProjectState, requireForgeProject } from './project.js';
 import {
@@ -22,6 +24,8 @@ import {
   renderTemplate,
 } from './templates.js';
 import { toTitle } from './naming.js';
+import { YAML_OUTPUT, mergeYaml } from './yaml-merge.js';
+import { stringify as stringifyYaml } from 'yaml';
 import { PACKAGE_VERSION } from './version.js';
 
 /** Options every forge generator understands, on top of Yeoman's own (--force, --dry-run, --skip-install). */
@@ -44,6 +48,19 @@ const POST_WRITING = {
   before: 'transform',
 };
 
+/**
+ * After postWriting: deployment files (compose, Kubernetes, Cloud Run, SAM) are merged once every generator
+ * has merged its dependencies and env vars, so they see the project's final settings.
+ */
+const DEPLOYMENT_WRITING = {
+  priorityName: 'deploymentWriting',
+  queueName: 'fastapi-forge:deploymentWriting',
+  before: 'transform',
+};
+
+/** The generated data each structured YAML file was last merged with, per file and contributor. */
+const STRUCTURED_FILE = '.forge/structured.json';
+
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /**
@@ -58,7 +75,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     if (root && !options.help) readProjectState(root);
     super(args, options, {
       unique: 'namespace',
-      customPriorities: [POST_WRITING],
+      customPriorities: [POST_WRITING, DEPLOYMENT_WRITING],
       // The project is Python: yeoman-environment's npm install step does not apply. Only the generator the
       // user ran declares it, so composed generators do not report duplicates.
       customInstallTask: options.forgeComposed ? undefined : true,
@@ -96,6 +113,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       description: '',
       services: [],
       agents: false,
+      dbGenerated: false,
       generatorVersion: PACKAGE_VERSION,
       ...stored,
     } as ForgeConfig;
@@ -174,7 +192,14 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
   /** The values templates are rendered with. */
   protected templateContext(): Record<string, unknown> {
     const config = this.answers;
-    return { ...config, title: toTitle(config.projectName) };
+    // `db` is the database the code is wired to, so wiring never imports a module not generated yet.
+    const db = wiredDatabase(config);
+    return {
+      ...config,
+      db,
+      users: db === 'postgres' && config.auth === 'jwt',
+      title: toTitle(config.projectName),
+    };
   }
 
   /**
@@ -236,6 +261,13 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     this.writeMerged(target, addPyprojectDependencies(content, requirements, group));
   }
 
+  /** Makes uv resolve these versions whatever a dependency declares (`[tool.uv] override-dependencies`). */
+  protected addUvOverrides(requirements: string[], reason: string): void {
+    if (requirements.length === 0) return;
+    const target = this.destinationPath('pyproject.toml');
+    this.writeMerged(target, addUvOverrides(this.fs.read(target), requirements, reason));
+  }
+
   /** Adds env vars to `.env.example` unless the file mentions them already. */
   protected addEnvExample(vars: EnvVar[], heading?: string): void {
     if (vars.length === 0) return;
@@ -260,7 +292,79 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     const manifest = readFamilyManifest(family);
     this.addPythonDependencies(manifest.dependencies ?? []);
     this.addPythonDependencies(manifest.devDependencies ?? [], 'dev');
+    if (manifest.uvOverrides)
+      this.addUvOverrides(manifest.uvOverrides.requirements, manifest.uvOverrides.reason);
     this.addEnvExample(manifest.env ?? [], heading);
+  }
+
+  /**
+   * Merges generated YAML into a project file (three-way, see lib/yaml-merge.ts): values the user left
+   * alone follow the generator, the user's own keys, edits and comments survive, and an edit the
+   * generator would have changed is kept and reported (`--force` takes the generated value).
+   * `owner` names the contributor, so several generators can each own part of one file.
+   */
+  protected mergeYamlFile(relative: string, generated: string, owner: string): void {
+    const target = this.destinationPath(relative);
+    const structuredPath = this.destinationPath(STRUCTURED_FILE);
+    const store = this.fs.readJSON(structuredPath, {}) as Record<string, Record<string, unknown>>;
+    const result = mergeYaml(
+      this.fs.exists(target) ? this.fs.read(target) : undefined,
+      generated,
+      store[relative]?.[owner],
+      { file: relative, preferGenerated: Boolean(this.options.force) },
+    );
+    for (const where of result.kept) {
+      this.log.info(`${relative}: kept your ${where}; run with --force to take the generated value`);
+    }
+    for (const where of result.overwritten) this.log.info(`${relative}: --force replaced your ${where}`);
+    if (!this.fs.exists(target)) this.fs.write(target, result.content);
+    else this.writeMerged(target, result.content);
+    const entries = { ...store, [relative]: { ...store[relative], [owner]: result.generated } };
+    const sorted = Object.fromEntries(Object.entries(entries).sort(([a], [b]) => a.localeCompare(b)));
+    if (JSON.stringify(sorted) !== JSON.stringify(store)) {
+      this.fs.writeJSON(structuredPath, sorted);
+      this.markForced(structuredPath);
+    }
+  }
+
+  /** Renders a family of YAML templates and merges each into the project; a template rendering empty is skipped. */
+  protected renderYamlFamily(family: string, owner: string): void {
+    const context = this.templateContext();
+    for (const template of listTemplates(family)) {
+      const content = renderTemplate(template.source, context);
+      if (content.trim() === '') continue;
+      this.mergeYamlFile(destinationFor(template.relative, String(context.packageName)), content, owner);
+    }
+  }
+
+  /**
+   * Registers a service in docker-compose.yml (creating the file if needed), with its named volumes.
+   * Call it in postWriting or later. The service is merged like every structured file: the user's edits
+   * to it survive, and each service has its own base, so registering one never disturbs the others.
+   */
+  protected addComposeService(
+    name: string,
+    service: Record<string, unknown>,
+    volumes: Record<string, Record<string, unknown> | null> = {},
+  ): void {
+    const document = {
+      services: { [name]: service },
+      ...(Object.keys(volumes).length > 0 ? { volumes } : {}),
+    };
+    // YAML 1.1 quoting: values such as "yes" or "0755" stay strings for every compose implementation.
+    const text = stringifyYaml(document, { ...YAML_OUTPUT, version: '1.1' });
+    this.mergeYamlFile('docker-compose.yml', text, `service:${name}`);
+  }
+
+  /**
+   * Composes the generators of the deployment targets whose files exist (plus `extra`), so deployment files
+   * follow the config: `api` calls it, so a feature added later (a database, agents) reaches compose and k8s.
+   */
+  protected async composeDeployment(extra: string[] = []): Promise<void> {
+    const targets = new Set([...generatedTargets(this.forge), ...extra]);
+    for (const [target, generator] of Object.entries(DEPLOY_GENERATORS)) {
+      if (targets.has(target)) await this.composeForge(generator);
+    }
   }
 
   /**

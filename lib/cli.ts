@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { QueuedAdapter, TerminalAdapter } from '@yeoman/adapter';
 import { createEnv } from 'yeoman-environment';
 import { type ChoiceKey, choiceSpec, parseChoice } from './config.js';
+import { DEPLOYMENT_FLAGS, type DeploymentFlag } from './deploy.js';
 import { ForgeUserError, isForgeUserError } from './errors.js';
 import { GENERATORS, type GeneratorInfo } from './generators.js';
 import { validateProjectName } from './naming.js';
@@ -73,6 +74,18 @@ function addChoiceOptions(command: Command, keys: ChoiceKey[]): void {
       ),
     );
   }
+}
+
+/** `--python`, `--namespace`, ...: passed to the generator, which validates and stores them. */
+function addDeploymentOptions(command: Command, flags: DeploymentFlag[]): void {
+  for (const flag of flags)
+    command.addOption(new Option(`--${flag} <value>`, DEPLOYMENT_FLAGS[flag].description));
+}
+
+function deploymentFlags(flags: DeploymentFlag[], parsed: CommonFlags): Record<string, unknown> {
+  return Object.fromEntries(
+    flags.filter((flag) => parsed[flagKey(flag)] !== undefined).map((flag) => [flag, parsed[flagKey(flag)]]),
+  );
 }
 
 function addRunOptions(command: Command, pathHelp: string): void {
@@ -162,7 +175,7 @@ async function addToProject(info: GeneratorInfo, args: string[], flags: CommonFl
   }
   const projectDir = path.resolve(flags.path ?? process.cwd());
   requireForgeProject(projectDir);
-  const options = choiceFlags(info.options, flags);
+  const options = { ...choiceFlags(info.options, flags), ...deploymentFlags(info.flags ?? [], flags) };
   await runGenerator(info.name, args, options, projectDir, flags);
 }
 
@@ -188,6 +201,7 @@ export function buildProgram(): Command {
       .description(info.available ? info.description : `${info.description} (not in this version)`);
     for (const arg of info.args) sub.argument(`<${arg.name}>`, arg.description);
     addChoiceOptions(sub, info.options);
+    addDeploymentOptions(sub, info.flags ?? []);
     addRunOptions(sub, 'the project directory (default: the current directory)');
     sub.action(async (...params: unknown[]) => {
       const args = params.slice(0, info.args.length) as string[];

@@ -1,3 +1,4 @@
+import { type DeploymentSettings, validateDeployment } from './deploy.js';
 import { ForgeUserError } from './errors.js';
 import { toPackageName, validatePackageName, validateProjectName } from './naming.js';
 
@@ -50,6 +51,13 @@ export interface ForgeConfig {
   services: string[];
   /** True once the agents generator has run (by `app` for the agent and streaming app types, or `add agents`). */
   agents: boolean;
+  /**
+   * True once the db generator has written the code of `db`. A project made by an earlier version may hold a
+   * `db` answer with no database code yet; its composition modules are rendered without a database until then.
+   */
+  dbGenerated: boolean;
+  /** Deployment targets generated so far and the deployment generators' options (see lib/deploy.ts). */
+  deployment?: DeploymentSettings;
   generatorVersion: string;
 }
 
@@ -205,6 +213,10 @@ export function validateStoredConfig(stored: unknown, file: string): Partial<For
   if (config.agents !== undefined && typeof config.agents !== 'boolean') {
     throw new ForgeUserError(`${file}: agents must be true or false`);
   }
+  if (config.dbGenerated !== undefined && typeof config.dbGenerated !== 'boolean') {
+    throw new ForgeUserError(`${file}: dbGenerated must be true or false`);
+  }
+  validateDeployment(config.deployment, file);
   if (config.services !== undefined) {
     const services = config.services;
     if (!Array.isArray(services) || !services.every((name) => typeof name === 'string')) {
@@ -212,6 +224,11 @@ export function validateStoredConfig(stored: unknown, file: string): Partial<For
     }
   }
   return config as Partial<ForgeConfig>;
+}
+
+/** The database the project's code is wired to: `db` once the db generator has written it, else none. */
+export function wiredDatabase(config: Pick<ForgeConfig, 'db' | 'dbGenerated'>): Database {
+  return config.dbGenerated ? config.db : 'none';
 }
 
 export function packageNameFor(config: Partial<ForgeConfig>): string {

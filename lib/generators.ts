@@ -1,4 +1,5 @@
 import type { ChoiceKey, ForgeConfig } from './config.js';
+import type { DeploymentFlag } from './deploy.js';
 
 /** What the CLI and `app` know about each sub-generator. */
 export interface GeneratorInfo {
@@ -6,6 +7,8 @@ export interface GeneratorInfo {
   description: string;
   /** Config choices the generator takes as `--<flag>` options. */
   options: ChoiceKey[];
+  /** Deployment settings the generator takes as `--<flag>` options (see lib/deploy.ts). */
+  flags?: DeploymentFlag[];
   /** Positional arguments, e.g. the service name of `microservice`. */
   args: { name: string; description: string }[];
   /** False for generators this version does not ship yet: their choices are stored, nothing is generated. */
@@ -40,28 +43,44 @@ export const GENERATORS: readonly GeneratorInfo[] = [
     description: 'Agent orchestration endpoints over REST, SSE and WebSocket, with background jobs',
     options: ['agentSdk'],
     args: [],
-    available: false,
+    available: true,
   },
   {
     name: 'db',
     description: 'A database: PostgreSQL (async SQLAlchemy + Alembic), MongoDB or Redis',
     options: ['db'],
     args: [],
-    available: false,
+    available: true,
   },
   {
     name: 'docker',
-    description: 'Dockerfile, .dockerignore and docker-compose.yml',
+    description: 'Multi-stage uv Dockerfile, .dockerignore and docker-compose.yml for local development',
     options: [],
+    flags: ['python'],
     args: [],
-    available: false,
+    available: true,
   },
   {
     name: 'k8s',
-    description: 'Kubernetes manifests with kustomize overlays',
+    description: 'Kubernetes manifests with kustomize dev/prod overlays (composes docker)',
+    options: [],
+    flags: ['k8s-namespace', 'ingress-host'],
+    args: [],
+    available: true,
+  },
+  {
+    name: 'cloudrun',
+    description: 'Google Cloud Run: a Knative service.yaml for the image (composes docker)',
     options: [],
     args: [],
-    available: false,
+    available: true,
+  },
+  {
+    name: 'serverless',
+    description: 'AWS Lambda: a Mangum handler and an AWS SAM template (composes docker)',
+    options: [],
+    args: [],
+    available: true,
   },
   {
     name: 'microservice',
@@ -89,14 +108,6 @@ export function generatorInfo(name: string): GeneratorInfo | undefined {
  */
 export function pendingFeatures(config: ForgeConfig): string[] {
   const pending: string[] = [];
-  if (config.appType === 'agents' || config.appType === 'streaming') {
-    pending.push(
-      `agent endpoints (agent SDK "${config.agentSdk}"): the agents generator is not in this version`,
-    );
-  }
-  if (config.db !== 'none') pending.push(`database "${config.db}": the db generator is not in this version`);
   if (config.tier > 1) pending.push(`tier ${config.tier} services and gateway: not in this version`);
-  const deployGenerator = config.deploy === 'k8s' ? 'k8s' : 'docker';
-  pending.push(`deployment "${config.deploy}": the ${deployGenerator} generator is not in this version`);
   return pending;
 }

@@ -61,6 +61,43 @@ export function addPyprojectDependencies(content: string, requirements: string[]
   return lines.join('\n');
 }
 
+/**
+ * Adds requirements to `[tool.uv] override-dependencies` of a pyproject.toml, so uv resolves these versions
+ * whatever a dependency declares (for a dependency whose pins lag behind the project's). A package already
+ * overridden is left alone; the table is created, with `reason` as a comment, when it does not exist.
+ */
+export function addUvOverrides(content: string, requirements: string[], reason: string): string {
+  const data = parseToml(content) as { tool?: { uv?: { 'override-dependencies'?: unknown[] } } };
+  const existing = (data.tool?.uv?.['override-dependencies'] ?? []).filter(
+    (item): item is string => typeof item === 'string',
+  );
+  const present = new Set(existing.map(requirementName));
+  const missing = requirements.filter((requirement) => !present.has(requirementName(requirement)));
+  if (missing.length === 0) return content;
+  const items = (list: string[]): string[] => list.map((item) => `    ${JSON.stringify(item)},`);
+  const table = [`# ${reason}`, 'override-dependencies = [', ...items(missing), ']'];
+  const lines = content.split('\n');
+  const header = lines.findIndex((line) => /^\s*\[tool\.uv\]\s*(#.*)?$/.test(line));
+  if (header === -1) {
+    const base = content.endsWith('\n') ? content : `${content}\n`;
+    return `${base}\n[tool.uv]\n${table.join('\n')}\n`;
+  }
+  let key = -1;
+  for (let index = header + 1; index < lines.length && !/^\s*\[/.test(lines[index] ?? ''); index++) {
+    if (/^\s*"?override-dependencies"?\s*=\s*\[/.test(lines[index] ?? '')) key = index;
+  }
+  if (key === -1) {
+    lines.splice(header + 1, 0, ...table);
+  } else if (/\]\s*(#.*)?$/.test(lines[key] ?? '')) {
+    lines.splice(key, 1, 'override-dependencies = [', ...items([...existing, ...missing]), ']');
+  } else {
+    let end = key + 1;
+    while (end < lines.length && !/^\s*\]/.test(lines[end] ?? '')) end++;
+    lines.splice(end, 0, ...items(missing));
+  }
+  return lines.join('\n');
+}
+
 /** Appends env vars that `.env.example` does not mention yet (set or commented out), keeping everything else. */
 export function addEnvVars(content: string, vars: EnvVar[], heading?: string): string {
   const missing = vars.filter(

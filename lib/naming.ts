@@ -132,7 +132,10 @@ export function validateProjectName(name: string | undefined): string {
 }
 
 /** Checks a Python package name (identifier, not a keyword, not shadowing a module the project imports). */
-export function validatePackageName(packageName: string, origin = `package name ${JSON.stringify(packageName)}`): string {
+export function validatePackageName(
+  packageName: string,
+  origin = `package name ${JSON.stringify(packageName)}`,
+): string {
   if (!/^[a-z_][a-z0-9_]*$/.test(packageName)) {
     throw new ForgeUserError(
       `${origin} gives the Python package ${JSON.stringify(packageName)}, which is not a valid identifier (it must not start with a digit)`,

@@ -50,6 +50,8 @@ export function renderTemplate(source: string, context: Record<string, unknown>)
 export interface FamilyManifest {
   dependencies?: string[];
   devDependencies?: string[];
+  /** Versions uv must resolve whatever a dependency declares, and why (`[tool.uv] override-dependencies`). */
+  uvOverrides?: { requirements: string[]; reason: string };
   env?: EnvVar[];
 }
 

@@ -1,7 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { expect } from 'chai';
 import helpers from 'yeoman-test';
+import { isForgeUserError } from '../lib/errors.js';
 import { GENERATORS } from '../lib/generators.js';
 import { PACKAGE_ROOT } from '../lib/templates.js';
 
@@ -43,4 +45,31 @@ export function snapshotTree(dir: string): Record<string, string> {
   };
   walk(dir);
   return files;
+}
+
+/** The forge config stored in a project's `.yo-rc.json`. */
+export const readConfig = (dir: string): Record<string, unknown> =>
+  (
+    JSON.parse(readFileSync(path.join(dir, '.yo-rc.json'), 'utf8')) as Record<string, Record<string, unknown>>
+  )['generator-fastapi-forge'] ?? {};
+
+/** Changes stored answers of a project, as a later generator or a hand edit would. */
+export function updateConfig(dir: string, values: Record<string, unknown>): void {
+  const file = path.join(dir, '.yo-rc.json');
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>;
+  stored['generator-fastapi-forge'] = { ...stored['generator-fastapi-forge'], ...values };
+  writeFileSync(file, JSON.stringify(stored, null, 2));
+}
+
+/** Awaits a run that must fail with a one-line user error matching `message`. */
+export async function expectUserError(run: Promise<unknown>, message: RegExp): Promise<void> {
+  let caught: unknown;
+  try {
+    await run;
+  } catch (error) {
+    caught = error;
+  }
+  expect(isForgeUserError(caught), `expected a user error, got ${String(caught)}`).to.equal(true);
+  expect((caught as Error).message).to.match(message);
+  expect((caught as Error).message).to.not.include('\n');
 }

@@ -15,6 +15,11 @@ export default class ApiGenerator extends ForgeGenerator {
     this.requireConfiguredProject();
   }
 
+  async configuring(): Promise<void> {
+    // Every feature generator composes `api`; the deployment files it already has follow the new config.
+    await this.composeDeployment();
+  }
+
   writing(): void {
     const pkg = this.answers.packageName;
     this.renderFamily(

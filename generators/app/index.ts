@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ForgeGenerator, type ForgeOptions } from '../../lib/base-generator.js';
-import { CHOICES, type ChoiceKey } from '../../lib/config.js';
+import { CHOICES, type ChoiceKey, parseChoice } from '../../lib/config.js';
 import { ForgeUserError } from '../../lib/errors.js';
 import { pendingFeatures } from '../../lib/generators.js';
 import { validateProjectName } from '../../lib/naming.js';
@@ -43,6 +43,10 @@ export default class AppGenerator extends ForgeGenerator {
     else if (this.forge.description === undefined) {
       this.config.set('description', `${projectName}: a FastAPI service`);
     }
+    // The deployment target may change: the targets generated before keep their files up to date.
+    const deploy = this.options.deploy;
+    if (deploy !== undefined && deploy !== null && deploy !== '')
+      this.config.set('deploy', parseChoice('deploy', deploy, '--deploy') as never);
     this.applyChoiceOptions(ALL_CHOICES);
   }
 
@@ -55,6 +59,12 @@ export default class AppGenerator extends ForgeGenerator {
     this.config.set('generatorVersion', PACKAGE_VERSION);
     await this.composeForge('api');
     if (this.answers.auth !== 'none') await this.composeForge('auth');
+    // The agent orchestration and streaming app types serve agents; `add agents` may have added them to another.
+    const { appType, agents } = this.answers;
+    if (agents || appType === 'agents' || appType === 'streaming') await this.composeForge('agents');
+    if (this.answers.db !== 'none') await this.composeForge('db');
+    // docker for every target (k8s, cloudrun and serverless compose it), plus the target's own generator.
+    await this.composeDeployment([this.answers.deploy]);
   }
 
   async install(): Promise<void> {

@@ -23,6 +23,8 @@ export default class AuthGenerator extends ForgeGenerator {
   async configuring(): Promise<void> {
     // The core's wiring modules depend on the auth kind, so they are re-rendered in the same run.
     await this.composeForge('api');
+    // Stored users (jwt with PostgreSQL) belong to the database's code.
+    if (this.answers.dbGenerated) await this.composeForge('db');
   }
 
   writing(): void {

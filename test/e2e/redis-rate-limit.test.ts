@@ -58,7 +58,14 @@ describe('rate limit shared by two uvicorn workers through the real Redis', func
   after(async () => server?.stop());
 
   it('lets exactly the configured number of requests through, whichever worker answers', async () => {
-    const dir = generateProject('e2e-redis', ['--auth', 'apikey', '--db', 'none']);
+    const dir = generateProject('e2e-redis', [
+      '--auth',
+      'apikey',
+      '--db',
+      'none',
+      '--app-type',
+      'microservice',
+    ]);
     const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
     verifyProject(dir, { REDIS_URL: redisUrl });
 

@@ -100,12 +100,28 @@ export async function startServer(
   // `pkg` means the generated `pkg.main:create_app`; `module:factory` is taken as it is.
   const target = packageName.includes(':') ? packageName : `${packageName}.main:create_app`;
   const args = ['run', '--no-sync', 'uvicorn', target, '--factory'];
-  // Output goes to a file, not a pipe: a busy server never waits for the test to read its logs.
-  const logFile = path.join(makeTempDir('server-log'), 'server.log');
-  const output = openSync(logFile, 'w');
-  const child = spawn(UV, [...args, '--host', '127.0.0.1', '--port', String(port), ...extraArgs], {
+  return startHttpProcess(UV, [...args, '--host', '127.0.0.1', '--port', String(port), ...extraArgs], {
     cwd: dir,
     env: { ...cleanEnv(), ...env },
+    baseUrl: `http://127.0.0.1:${port}`,
+  });
+}
+
+/**
+ * Starts a server process (in its own process group) with exactly `env`, and waits until `/health` at
+ * `baseUrl` answers. Output goes to a file, not a pipe: a busy server never waits for the test to read it.
+ */
+export async function startHttpProcess(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; baseUrl: string },
+): Promise<RunningServer> {
+  const { baseUrl } = options;
+  const logFile = path.join(makeTempDir('server-log'), 'server.log');
+  const output = openSync(logFile, 'w');
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
     stdio: ['ignore', output, output],
     detached: true,
   });
@@ -113,7 +129,6 @@ export async function startServer(
   const logs = (): string => readFileSync(logFile, 'utf8');
   let spawnError: Error | undefined;
   child.on('error', (error) => (spawnError = error));
-  const baseUrl = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.pid === undefined) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -124,7 +139,7 @@ export async function startServer(
   };
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (spawnError) throw new Error(`could not start ${UV}: ${spawnError.message}`);
+    if (spawnError) throw new Error(`could not start ${command}: ${spawnError.message}`);
     if (child.exitCode !== null) throw new Error(`server exited early:\n${logs()}`);
     try {
       const response = await fetch(`${baseUrl}/health`);

@@ -98,7 +98,7 @@ describe('tier 1 end to end: generate, install, lint, type-check, test, serve', 
       });
 
       it('passes ruff, ruff format, mypy --strict and its own pytest suite', () => {
-        dir = generateProject(name, ['--auth', authCase.kind, '--db', 'none']);
+        dir = generateProject(name, ['--auth', authCase.kind, '--db', 'none', '--app-type', 'microservice']);
         // The project's Redis tests run against the real server instead of being skipped.
         const summary = verifyProject(dir, { REDIS_URL });
         console.log(`      ${name}: ${summary}`);

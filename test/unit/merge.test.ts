@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parse } from 'smol-toml';
-import { addEnvVars, addPyprojectDependencies, requirementName } from '../../lib/merge.js';
+import { addEnvVars, addPyprojectDependencies, addUvOverrides, requirementName } from '../../lib/merge.js';
 import { insertAtNeedle } from '../../lib/needles.js';
 
 const PYPROJECT = `[project]
@@ -81,5 +81,32 @@ describe('needles', () => {
 
   it('reports a missing marker instead of guessing a place', () => {
     expect(insertAtNeedle('x = 1\n', 'routers', 'y = 2').status).to.equal('missing');
+  });
+});
+
+describe('addUvOverrides', () => {
+  const WHY = 'a dependency pins an older pydantic';
+  const overrides = (content: string): unknown =>
+    (parse(content) as { tool?: { uv?: Record<string, unknown> } }).tool?.uv?.['override-dependencies'];
+
+  it('creates the [tool.uv] table with the reason, once', () => {
+    const once = addUvOverrides(PYPROJECT, ['pydantic>=2.14'], WHY);
+    expect(overrides(once)).to.deep.equal(['pydantic>=2.14']);
+    expect(once).to.include(`# ${WHY}`);
+    expect(once.startsWith(PYPROJECT.trimEnd())).to.equal(true);
+    expect(addUvOverrides(once, ['pydantic>=2.14'], WHY)).to.equal(once);
+  });
+
+  it("adds to the user's overrides and keeps the user's pin of the same package", () => {
+    const user = `${PYPROJECT}\n[tool.uv]\noverride-dependencies = ["numpy<3", "pydantic==2.14.1"]\n`;
+    const merged = addUvOverrides(user, ['pydantic>=2.14', 'anyio>=4.9'], WHY);
+    expect(overrides(merged)).to.deep.equal(['numpy<3', 'pydantic==2.14.1', 'anyio>=4.9']);
+  });
+
+  it('adds the key to an existing [tool.uv] table without one', () => {
+    const user = `${PYPROJECT}\n[tool.uv]\npackage = true\n`;
+    const merged = addUvOverrides(user, ['pydantic>=2.14'], WHY);
+    expect(overrides(merged)).to.deep.equal(['pydantic>=2.14']);
+    expect((parse(merged) as { tool: { uv: { package: boolean } } }).tool.uv.package).to.equal(true);
   });
 });

@@ -18,13 +18,9 @@ function tableAfter(heading: string): string[][] {
   const rows: string[][] = [];
   for (const line of lines.slice(first + 2)) {
     if (!line.startsWith('|')) break;
-    rows.push(
-      line
-        .replace(/\\\|/g, '\u0000')
-        .split('|')
-        .slice(1, -1)
-        .map((cell) => cell.replace(/\u0000/g, '|').trim()),
-    );
+    // Cells are split at pipes that are not escaped (`\|` inside a cell is a literal pipe).
+    const cells = line.split(/(?<!\\)\|/).slice(1, -1);
+    rows.push(cells.map((cell) => cell.replace(/\\\|/g, '|').trim()));
   }
   return rows;
 }

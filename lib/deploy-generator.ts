@@ -1,0 +1,146 @@
+import path from 'node:path';
+import { ForgeGenerator, type ForgeOptions } from './base-generator.js';
+import type { DeployTarget } from './config.js';
+import {
+  APP_PORT,
+  DEFAULT_IMAGE_PYTHON,
+  DEPLOYMENT_FLAGS,
+  type DeploymentFlag,
+  type DeploymentSettings,
+  IMAGE_WORKERS,
+  UV_IMAGE_VERSION,
+  composeUrls,
+  deploymentSettings,
+  dnsName,
+  generatedTargets,
+  indent,
+  requiredSecrets,
+  kebabCase,
+  pascalCase,
+  secretExample,
+  secretSettings,
+} from './deploy.js';
+import { findExecutable } from './exec.js';
+import { TEMPLATES_ROOT, renderTemplate } from './templates.js';
+
+/** Shared partials of the deployment templates (rendered with `partial(name, data)`). */
+const PARTIALS = path.join(TEMPLATES_ROOT, 'deploy-partials');
+
+/**
+ * The probe behind the image's HEALTHCHECK and compose's healthcheck: GET /health on the port the server
+ * listens on, with the Python of the image (slim images have no curl). A non-2xx answer raises.
+ */
+const HEALTH_PROBE =
+  "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('UVICORN_PORT', '8000'), timeout=4)";
+
+/** JSON as YAML flow style writes it (`["a", "b"]`): valid in a Dockerfile's exec form and in YAML alike. */
+const flowJson = (value: unknown): string =>
+  Array.isArray(value) ? `[${value.map((item) => JSON.stringify(item)).join(', ')}]` : JSON.stringify(value);
+
+/**
+ * Base of the deployment generators (docker, k8s, cloudrun, serverless): their options, the targets they
+ * record in the config, the values their templates are rendered with, and locking the dependencies the
+ * image build installs with `uv sync --locked`.
+ */
+export abstract class DeployGenerator extends ForgeGenerator {
+  /** The deployment target this generator writes. */
+  protected abstract readonly target: DeployTarget;
+  private readonly flags: DeploymentFlag[];
+
+  constructor(args: string[], options: ForgeOptions, flags: DeploymentFlag[] = []) {
+    // The lifecycle methods below are shared by every deployment generator.
+    super(args, options, { inheritTasks: true });
+    this.flags = flags;
+    for (const flag of flags) {
+      this.option(flag, { type: String, description: DEPLOYMENT_FLAGS[flag].description });
+    }
+  }
+
+  initializing(): void {
+    this.requireConfiguredProject();
+    this.applyDeploymentOptions();
+  }
+
+  async configuring(): Promise<void> {
+    this.recordTarget();
+    // Every target runs the image that `docker` builds, and develops locally with its compose file.
+    if (this.target !== 'compose') await this.composeForge('docker');
+  }
+
+  async install(): Promise<void> {
+    await this.lockDependencies();
+  }
+
+  /** Validates and stores `--<flag>` options; a bad value stops the run before anything is written. */
+  private applyDeploymentOptions(): void {
+    const settings: DeploymentSettings = { ...this.forge.deployment };
+    let changed = false;
+    for (const flag of this.flags) {
+      const raw = this.options[flag];
+      if (raw === undefined || raw === null || raw === '') continue;
+      const spec = DEPLOYMENT_FLAGS[flag];
+      settings[spec.key] = spec.parse(raw, `--${flag}`) as never;
+      changed = true;
+    }
+    if (changed) this.config.set('deployment', settings);
+  }
+
+  /** Records the target as generated, so `api` and `app` keep its files in step with the config. */
+  private recordTarget(): void {
+    const deployment = this.forge.deployment ?? {};
+    if (deployment.targets?.includes(this.target)) return;
+    const targets = generatedTargets({
+      deployment: { targets: [...(deployment.targets ?? []), this.target] },
+    });
+    this.config.set('deployment', { ...deployment, targets });
+  }
+
+  protected override templateContext(): Record<string, unknown> {
+    const context = super.templateContext();
+    const config = this.answers;
+    const deployment = config.deployment ?? {};
+    const app = dnsName(config.projectName);
+    const db = String(context.db);
+    const envExamplePath = this.destinationPath('.env.example');
+    const envExample = this.fs.exists(envExamplePath) ? this.fs.read(envExamplePath) : '';
+    const secrets = secretSettings(config, envExample, db);
+    const values: Record<string, unknown> = {
+      ...context,
+      app,
+      imagePython: deployment.python ?? DEFAULT_IMAGE_PYTHON,
+      uvVersion: UV_IMAGE_VERSION,
+      port: APP_PORT,
+      workers: IMAGE_WORKERS,
+      namespace: deployment.namespace ?? app,
+      host: deployment.host ?? `${app}.example.com`,
+      targets: generatedTargets(config),
+      secrets,
+      requiredSecrets: requiredSecrets(config, db),
+      settings: deploymentSettings(envExample, secrets),
+      composeUrls: composeUrls(config.packageName, db),
+      secretExample: (name: string) => secretExample(name, config.packageName),
+      healthProbe: HEALTH_PROBE,
+      pascalCase,
+      kebabCase,
+      indent,
+      json: flowJson,
+    };
+    values.partial = (name: string, data: Record<string, unknown> = {}, spaces = 0): string =>
+      indent(renderTemplate(path.join(PARTIALS, `${name}.ejs`), { ...values, ...data }), spaces);
+    return values;
+  }
+
+  /**
+   * The image build runs `uv sync --locked`, which needs a uv.lock that matches pyproject.toml. When a
+   * deployment generator is run on its own (not composed by `app`, whose install step runs `uv sync`),
+   * it locks the project's dependencies.
+   */
+  private async lockDependencies(): Promise<void> {
+    if (this.options.forgeComposed || this.options.skipInstall || this.options.dryRun) return;
+    if (!findExecutable('uv')) {
+      this.log.info('uv was not found on PATH: run `uv lock` in the project before building the image.');
+      return;
+    }
+    await this.spawnCommand('uv lock', { cwd: this.destinationRoot() });
+  }
+}

@@ -1,0 +1,258 @@
+import { type DeployTarget, type ForgeConfig, parseChoice } from './config.js';
+import { ForgeUserError } from './errors.js';
+
+/** The uv release whose image the Dockerfile copies uv from (ghcr.io/astral-sh/uv:<version>). */
+export const UV_IMAGE_VERSION = '0.13.9';
+
+/** Python versions the container image may use: the project requires 3.11 or newer. */
+export const IMAGE_PYTHONS = ['3.11', '3.12', '3.13', '3.14'] as const;
+export const DEFAULT_IMAGE_PYTHON = '3.13';
+
+/** The port the app listens on in every container, and the number of server processes per container. */
+export const APP_PORT = 8000;
+export const IMAGE_WORKERS = 4;
+
+/** The generator that writes each deployment target. Every target also gets `docker` (see README.md). */
+export const DEPLOY_GENERATORS: Record<DeployTarget, string> = {
+  compose: 'docker',
+  k8s: 'k8s',
+  cloudrun: 'cloudrun',
+  serverless: 'serverless',
+};
+
+/** Deployment settings stored in `.yo-rc.json` under `deployment`. */
+export interface DeploymentSettings {
+  /** The targets whose files have been generated, so later runs keep them up to date. */
+  targets?: DeployTarget[];
+  /** Python of the container image (`--python`). */
+  python?: string;
+  /** Kubernetes namespace of the prod overlay; dev uses `<namespace>-dev` (`--k8s-namespace`). */
+  namespace?: string;
+  /** Host name the Ingress routes to the app (`--ingress-host`). */
+  host?: string;
+}
+
+/** Options of the deployment generators that are not spec clarifications: flag -> config key and parser. */
+export const DEPLOYMENT_FLAGS = {
+  python: {
+    key: 'python',
+    description: `Python of the container image: ${IMAGE_PYTHONS.join('|')} (default: ${DEFAULT_IMAGE_PYTHON})`,
+    parse: parseImagePython,
+  },
+  'k8s-namespace': {
+    key: 'namespace',
+    description:
+      'Kubernetes namespace of the prod overlay; dev gets "<namespace>-dev" (default: the project name)',
+    parse: parseNamespace,
+  },
+  'ingress-host': {
+    key: 'host',
+    description: 'Host name the Ingress serves (default: <project>.example.com)',
+    parse: parseHost,
+  },
+} as const satisfies Record<
+  string,
+  { key: keyof DeploymentSettings; description: string; parse: (raw: unknown, origin: string) => string }
+>;
+
+export type DeploymentFlag = keyof typeof DEPLOYMENT_FLAGS;
+
+export function parseImagePython(raw: unknown, origin: string): string {
+  const value = String(raw);
+  if (!(IMAGE_PYTHONS as readonly string[]).includes(value)) {
+    throw new ForgeUserError(
+      `invalid ${origin} ${JSON.stringify(raw)}: the image's Python must be one of ${IMAGE_PYTHONS.join(', ')} (the project requires 3.11 or newer)`,
+    );
+  }
+  return value;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export function parseNamespace(raw: unknown, origin: string): string {
+  const value = String(raw);
+  // "-dev" is appended for the dev overlay, so the name must leave room for it within 63 characters.
+  if (!DNS_LABEL.test(value) || value.length > 59) {
+    throw new ForgeUserError(
+      `invalid ${origin} ${JSON.stringify(raw)}: a Kubernetes namespace is lowercase letters, digits and "-", at most 59 characters, starting and ending with a letter or digit`,
+    );
+  }
+  return value;
+}
+
+export function parseHost(raw: unknown, origin: string): string {
+  const value = String(raw);
+  const labels = value.split('.');
+  if (
+    value.length > 253 ||
+    labels.length < 2 ||
+    !labels.every((label) => DNS_LABEL.test(label) && label.length <= 63)
+  ) {
+    throw new ForgeUserError(
+      `invalid ${origin} ${JSON.stringify(raw)}: expected a lowercase DNS host name such as api.example.com`,
+    );
+  }
+  return value;
+}
+
+/** Validates the `deployment` entry of a stored config. */
+export function validateDeployment(value: unknown, file: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ForgeUserError(`${file}: deployment must be an object`);
+  }
+  const settings = value as Record<string, unknown>;
+  if (settings.targets !== undefined) {
+    if (!Array.isArray(settings.targets))
+      throw new ForgeUserError(`${file}: deployment.targets must be a list`);
+    for (const target of settings.targets)
+      parseChoice('deploy', target, `value in ${file}: deployment.targets`);
+  }
+  for (const [flag, spec] of Object.entries(DEPLOYMENT_FLAGS)) {
+    const stored = settings[spec.key];
+    if (stored !== undefined) spec.parse(stored, `value in ${file}: deployment.${flag}`);
+  }
+}
+
+/** The targets whose files exist, in a stable order. */
+export function generatedTargets(config: Partial<ForgeConfig>): DeployTarget[] {
+  const targets = (config.deployment?.targets ?? []) as DeployTarget[];
+  return Object.keys(DEPLOY_GENERATORS).filter((target) =>
+    targets.includes(target as DeployTarget),
+  ) as DeployTarget[];
+}
+
+/** A Kubernetes / Compose / Cloud Run name for the project: a DNS label. */
+export function dnsName(projectName: string): string {
+  return projectName
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
+}
+
+/** Settings whose values are credentials: they go to Secrets (k8s), Secret Manager (Cloud Run), NoEcho parameters. */
+const SECRET_NAME = /(^|_)(SECRET|PASSWORD|TOKEN|PRIVATE_KEY|API_KEYS?)$/;
+/** The secrets the app cannot start without in production, given its features. */
+export function requiredSecrets(config: Pick<ForgeConfig, 'auth'>, db: string): string[] {
+  const names: string[] = [];
+  if (db === 'postgres') names.push('DATABASE_URL');
+  if (db === 'mongo') names.push('MONGODB_URL');
+  if (config.auth === 'jwt') names.push('JWT_SECRET');
+  if (config.auth === 'apikey') names.push('API_KEYS');
+  return names;
+}
+
+/** Connection URLs carry credentials too. */
+const SECRET_URLS = new Set(['DATABASE_URL', 'MONGODB_URL', 'REDIS_URL']);
+
+/**
+ * The secret settings of the project: those its features need (from the config) and every secret-like
+ * variable of `.env.example`, which lists the settings of every feature generated so far.
+ */
+export function secretSettings(config: ForgeConfig, envExample: string, db: string): string[] {
+  const names = new Set<string>(['REDIS_URL', ...requiredSecrets(config, db)]);
+  for (const line of envExample.split('\n')) {
+    const name = /^#?\s*([A-Z][A-Z0-9_]*)=/.exec(line)?.[1];
+    if (name && (SECRET_NAME.test(name) || SECRET_URLS.has(name))) names.add(name);
+  }
+  return [...names].sort();
+}
+
+/** One setting of a deployment target's environment, with the comment `.env.example` gives it. */
+export interface DeploymentSetting {
+  name: string;
+  value: string;
+  comment?: string;
+}
+
+/**
+ * Production values of settings that differ from `.env.example` (which holds development values), and the
+ * server's own settings. Applied in this order after the project's settings.
+ */
+const PRODUCTION_SETTINGS: DeploymentSetting[] = [
+  { name: 'ENVIRONMENT', value: 'production' },
+  { name: 'LOG_JSON', value: 'true' },
+  {
+    name: 'CORS_ORIGINS',
+    value: 'https://app.example.com',
+    comment: 'Replace with the origins of your front ends; "*" is refused outside development',
+  },
+  {
+    name: 'WEB_CONCURRENCY',
+    value: '2',
+    comment: 'uvicorn worker processes per instance; scale out with more instances',
+  },
+  {
+    name: 'FORWARDED_ALLOW_IPS',
+    value: '*',
+    comment: "Only the platform's proxy reaches the app, so its X-Forwarded-For is trusted",
+  },
+];
+
+/**
+ * The non-secret settings a deployment target sets: every setting `.env.example` gives a value (it lists the
+ * settings of every feature, including required ones such as JWT_ISSUER), with production values for the
+ * core ones. Secrets are left out: they come from the target's secret store.
+ */
+export function deploymentSettings(envExample: string, secrets: string[]): DeploymentSetting[] {
+  const settings = new Map<string, DeploymentSetting>();
+  let comment: string[] = [];
+  for (const line of envExample.split('\n')) {
+    const variable = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (variable?.[1] && variable[2] !== undefined) {
+      const [, name, value] = variable;
+      if (value.trim() !== '' && !secrets.includes(name)) {
+        settings.set(name, { name, value, ...(comment.length > 0 ? { comment: comment.join(' ') } : {}) });
+      }
+      comment = [];
+    } else if (/^#(?!\s*---)/.test(line)) comment.push(line.replace(/^#\s?/, ''));
+    else comment = [];
+  }
+  for (const setting of PRODUCTION_SETTINGS) {
+    settings.set(setting.name, { ...settings.get(setting.name), ...setting });
+  }
+  return [...settings.values()];
+}
+
+/** Connection URLs of the services `docker-compose.yml` runs beside the app. */
+export function composeUrls(packageName: string, db: string): Record<string, string> {
+  const urls: Record<string, string> = { REDIS_URL: 'redis://redis:6379/0' };
+  if (db === 'postgres')
+    urls.DATABASE_URL = `postgresql+asyncpg://postgres:postgres@postgres:5432/${packageName}`;
+  if (db === 'mongo') urls.MONGODB_URL = `mongodb://mongo:27017/${packageName}`;
+  return urls;
+}
+
+/**
+ * Example values of secret settings in deployment templates: connection URLs point at a host to replace and
+ * carry a placeholder password; every other secret is empty. The app refuses to start in production with
+ * an empty or placeholder secret, so a template deployed unedited fails at once instead of running open.
+ */
+export function secretExample(name: string, packageName: string): string {
+  if (name === 'DATABASE_URL')
+    return `postgresql+asyncpg://app:change-me@postgres.example.internal:5432/${packageName}`;
+  if (name === 'MONGODB_URL') return `mongodb://app:change-me@mongo.example.internal:27017/${packageName}`;
+  if (name === 'REDIS_URL') return 'redis://:change-me@redis.example.internal:6379/0';
+  return '';
+}
+
+/** `JWT_SECRET` -> `JwtSecret` (CloudFormation parameter names), `jwt-secret` (Secret Manager names). */
+export const pascalCase = (name: string): string =>
+  name
+    .toLowerCase()
+    .split('_')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('');
+
+export const kebabCase = (name: string): string => name.toLowerCase().replace(/_/g, '-');
+
+/** Indents every non-empty line of a rendered partial, for including it inside YAML. */
+export function indent(text: string, spaces: number): string {
+  const pad = ' '.repeat(spaces);
+  return text
+    .replace(/\n+$/, '')
+    .split('\n')
+    .map((line) => (line.trim() ? pad + line : ''))
+    .join('\n');
+}
