@@ -1,8 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { isForgeUserError } from '../../lib/errors.js';
-import { makeTempDir, runForge, snapshotTree } from '../helpers.js';
+import { expectUserError, makeTempDir, readConfig, runForge, snapshotTree } from '../helpers.js';
 
 const CORE_FILES = [
   '.yo-rc.json',
@@ -18,22 +17,6 @@ const CORE_FILES = [
   'src/demo_svc/errors.py',
   'tests/conftest.py',
 ];
-
-const readConfig = (dir: string): Record<string, unknown> =>
-  (
-    JSON.parse(readFileSync(path.join(dir, '.yo-rc.json'), 'utf8')) as Record<string, Record<string, unknown>>
-  )['generator-fastapi-forge'] ?? {};
-
-async function expectUserError(run: Promise<unknown>, message: RegExp): Promise<void> {
-  let caught: unknown;
-  try {
-    await run;
-  } catch (error) {
-    caught = error;
-  }
-  expect(isForgeUserError(caught), `expected a user error, got ${String(caught)}`).to.equal(true);
-  expect((caught as Error).message).to.match(message);
-}
 
 describe('app generator', () => {
   it('writes the tier-1 core with the defaults and stores every answer', async () => {
