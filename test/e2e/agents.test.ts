@@ -4,6 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { AGENT_SDKS } from '../../lib/config.js';
 import {
+  freePort,
   generateProject,
   nowSeconds,
   randomSecret,
@@ -178,9 +179,79 @@ async def main(url, token, long_input):
 asyncio.run(main(*sys.argv[1:]))
 `;
 
+/** The fake provider API each SDK talks to, from the generated project's own tests. */
+const FAKE_PROVIDERS: Record<
+  string,
+  // `apiPath`: what the SDK expects at the end of its base URL.
+  { module: string; cls: string; key: string; keyEnv: string; urlEnv: string; apiPath: string }
+> = {
+  anthropic: {
+    module: 'tests.fake_anthropic',
+    cls: 'FakeAnthropic',
+    key: 'tests-only-anthropic-key',
+    keyEnv: 'ANTHROPIC_API_KEY',
+    urlEnv: 'ANTHROPIC_BASE_URL',
+    apiPath: '',
+  },
+  openai: {
+    module: 'tests.fake_openai',
+    cls: 'FakeOpenAI',
+    key: 'tests-only-openai-key',
+    keyEnv: 'OPENAI_API_KEY',
+    urlEnv: 'OPENAI_BASE_URL',
+    apiPath: '/v1',
+  },
+};
+const PROVIDER_API: Record<string, string> = {
+  anthropic: 'anthropic',
+  langgraph: 'anthropic',
+  'claude-agent-sdk': 'anthropic',
+  openai: 'openai',
+  crewai: 'openai',
+};
+
+/** Runs a project's fake provider API as its own process on a free loopback port. */
+async function startFakeProvider(
+  dir: string,
+  sdk: string,
+): Promise<{ env: Record<string, string>; stop: () => void }> {
+  const fake = FAKE_PROVIDERS[PROVIDER_API[sdk] ?? ''];
+  if (!fake) throw new Error(`no fake provider for ${sdk}`);
+  const port = await freePort();
+  const script = [
+    'import uvicorn',
+    `from ${fake.module} import ${fake.cls}`,
+    `uvicorn.run(${fake.cls}().app, host="127.0.0.1", port=${port}, log_level="warning")`,
+  ].join('\n');
+  const child = spawn(UV, ['run', '--no-sync', 'python', '-c', script], {
+    cwd: dir,
+    detached: true,
+    stdio: 'ignore',
+  });
+  const stop = (): void => {
+    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    try {
+      await fetch(url);
+      return {
+        env: { [fake.keyEnv]: fake.key, [fake.urlEnv]: `${url}${fake.apiPath}`, AGENT_PROVIDER: sdk },
+        stop,
+      };
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  stop();
+  throw new Error(`the fake ${PROVIDER_API[sdk]} API did not start`);
+}
+
 describe('agents end to end: every agent SDK, then REST, SSE, WebSocket and Redis jobs on real sockets', function () {
   this.timeout(60 * 60_000);
 
+  const projects = new Map<string, string>();
   for (const sdk of AGENT_SDKS) {
     it(`--agent-sdk ${sdk}: passes ruff, ruff format, mypy --strict and its own pytest suite (with Redis)`, () => {
       const dir = generateProject(`e2e-agents-${sdk.replace(/-/g, '')}`, [
@@ -192,6 +263,7 @@ describe('agents end to end: every agent SDK, then REST, SSE, WebSocket and Redi
         'none',
       ]);
       const summary = verifyProject(dir, { REDIS_URL });
+      projects.set(sdk, dir);
       console.log(`      ${sdk}: ${summary}`);
       if (sdk !== 'none') {
         console.log(
@@ -199,6 +271,34 @@ describe('agents end to end: every agent SDK, then REST, SSE, WebSocket and Redi
         );
       }
     });
+
+    if (sdk !== 'none') {
+      it(`--agent-sdk ${sdk}: serves POST /agents/run over HTTP, the SDK calling a fake provider process`, async () => {
+        const dir = projects.get(sdk);
+        if (!dir) throw new Error(`the ${sdk} project was not generated`);
+        const provider = await startFakeProvider(dir, sdk);
+        let server: RunningServer | undefined;
+        try {
+          server = await startServer(dir, `e2e_agents_${sdk.replace(/-/g, '')}`, {
+            ENVIRONMENT: 'production',
+            CORS_ORIGINS: 'https://app.example.com',
+            ...provider.env,
+          });
+          expect((await fetch(`${server.baseUrl}/health/ready`)).status).to.equal(200);
+          const { status, body } = await call(server, 'POST', '/agents/run', {}, { input: 'What is 6 * 7?' });
+          expect(status, JSON.stringify(body)).to.equal(200);
+          // The fake model says a few words, calls the calculator, then answers with its result.
+          expect(body.output).to.be.a('string').and.include('The result is 42.');
+          expect((body.tool_calls as Json[])[0]).to.include({ name: 'calculator', output: '42' });
+          console.log(
+            `      ${sdk}: served over HTTP; the fake ${PROVIDER_API[sdk]} API answered on 127.0.0.1`,
+          );
+        } finally {
+          await server?.stop();
+          provider.stop();
+        }
+      });
+    }
   }
 
   describe('served: the deterministic local agent behind JWT auth, jobs through Redis and a worker process', () => {
