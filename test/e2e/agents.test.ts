@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -11,6 +10,7 @@ import {
   run,
   type RunningServer,
   signJwt,
+  spawnInBackground,
   startServer,
   UV,
   verifyProject,
@@ -35,33 +35,25 @@ interface Worker {
 
 /** `python -m <package>.worker`, as a deployment runs it; resolves once it is consuming the queue. */
 async function startWorker(dir: string, packageName: string, env: Record<string, string>): Promise<Worker> {
-  const child: ChildProcess = spawn(UV, ['run', '--no-sync', 'python', '-m', `${packageName}.worker`], {
+  const {
+    process: child,
+    logs,
+    stop,
+  } = spawnInBackground(UV, ['run', '--no-sync', 'python', '-m', `${packageName}.worker`], {
     cwd: dir,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
+    graceMs: 15_000,
   });
-  let logs = '';
-  child.stdout?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.pid === undefined) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    process.kill(-child.pid, 'SIGTERM');
-    const timer = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  };
   const deadline = Date.now() + 60_000;
-  while (!logs.includes('worker_started')) {
-    if (child.exitCode !== null) throw new Error(`the worker exited early:\n${logs}`);
+  while (!logs().includes('worker_started')) {
+    if (child.exitCode !== null) throw new Error(`the worker exited early:\n${logs()}`);
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`the worker did not start within 60 s:\n${logs}`);
+      throw new Error(`the worker did not start within 60 s:\n${logs()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { logs: () => logs, stop };
+  return { logs, stop };
 }
 
 async function call(
@@ -214,7 +206,7 @@ const PROVIDER_API: Record<string, string> = {
 async function startFakeProvider(
   dir: string,
   sdk: string,
-): Promise<{ env: Record<string, string>; stop: () => void }> {
+): Promise<{ env: Record<string, string>; stop: () => Promise<void> }> {
   const fake = FAKE_PROVIDERS[PROVIDER_API[sdk] ?? ''];
   if (!fake) throw new Error(`no fake provider for ${sdk}`);
   const port = await freePort();
@@ -223,14 +215,10 @@ async function startFakeProvider(
     `from ${fake.module} import ${fake.cls}`,
     `uvicorn.run(${fake.cls}().app, host="127.0.0.1", port=${port}, log_level="warning")`,
   ].join('\n');
-  const child = spawn(UV, ['run', '--no-sync', 'python', '-c', script], {
+  const { stop, logs } = spawnInBackground(UV, ['run', '--no-sync', 'python', '-c', script], {
     cwd: dir,
-    detached: true,
-    stdio: 'ignore',
+    env: process.env,
   });
-  const stop = (): void => {
-    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
-  };
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -244,8 +232,8 @@ async function startFakeProvider(
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
-  stop();
-  throw new Error(`the fake ${PROVIDER_API[sdk]} API did not start`);
+  await stop();
+  throw new Error(`the fake ${PROVIDER_API[sdk]} API did not start:\n${logs()}`);
 }
 
 describe('agents end to end: every agent SDK, then REST, SSE, WebSocket and Redis jobs on real sockets', function () {
@@ -295,7 +283,7 @@ describe('agents end to end: every agent SDK, then REST, SSE, WebSocket and Redi
           );
         } finally {
           await server?.stop();
-          provider.stop();
+          await provider.stop();
         }
       });
     }

@@ -107,17 +107,25 @@ export async function startServer(
   });
 }
 
+export interface BackgroundProcess {
+  process: ChildProcess;
+  logs: () => string;
+  /** SIGTERM to the whole process group, SIGKILL after `graceMs`; resolves when it has exited. */
+  stop: () => Promise<void>;
+  /** Set when the command could not be started at all. */
+  spawnError: () => Error | undefined;
+}
+
 /**
- * Starts a server process (in its own process group) with exactly `env`, and waits until `/health` at
- * `baseUrl` answers. Output goes to a file, not a pipe: a busy server never waits for the test to read it.
+ * Starts a command in its own process group with exactly `env`. Output goes to a file, not a pipe:
+ * a busy process never waits for the test to read it.
  */
-export async function startHttpProcess(
+export function spawnInBackground(
   command: string,
   args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv; baseUrl: string },
-): Promise<RunningServer> {
-  const { baseUrl } = options;
-  const logFile = path.join(makeTempDir('server-log'), 'server.log');
+  options: { cwd: string; env: NodeJS.ProcessEnv; graceMs?: number },
+): BackgroundProcess {
+  const logFile = path.join(makeTempDir('process-log'), 'output.log');
   const output = openSync(logFile, 'w');
   const child = spawn(command, args, {
     cwd: options.cwd,
@@ -126,20 +134,34 @@ export async function startHttpProcess(
     detached: true,
   });
   closeSync(output);
-  const logs = (): string => readFileSync(logFile, 'utf8');
   let spawnError: Error | undefined;
   child.on('error', (error) => (spawnError = error));
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.pid === undefined) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     process.kill(-child.pid, 'SIGTERM');
-    const timer = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), 10_000);
+    const timer = setTimeout(
+      () => child.pid && process.kill(-child.pid, 'SIGKILL'),
+      options.graceMs ?? 10_000,
+    );
     await exited;
     clearTimeout(timer);
   };
+  return { process: child, logs: () => readFileSync(logFile, 'utf8'), stop, spawnError: () => spawnError };
+}
+
+/** Starts a server process with {@link spawnInBackground} and waits until `/health` at `baseUrl` answers. */
+export async function startHttpProcess(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; baseUrl: string },
+): Promise<RunningServer> {
+  const { baseUrl } = options;
+  const { process: child, logs, stop, spawnError } = spawnInBackground(command, args, options);
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (spawnError) throw new Error(`could not start ${command}: ${spawnError.message}`);
+    const error = spawnError();
+    if (error) throw new Error(`could not start ${command}: ${error.message}`);
     if (child.exitCode !== null) throw new Error(`server exited early:\n${logs()}`);
     try {
       const response = await fetch(`${baseUrl}/health`);
