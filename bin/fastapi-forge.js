@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/lib/cli.js';
+import { main } from '../dist/cli.js';
 
 main(process.argv).then(
   (status) => {

@@ -6,6 +6,7 @@ import { createEnv } from 'yeoman-environment';
 import { type ChoiceKey, choiceSpec, parseChoice } from './config.js';
 import { DEPLOYMENT_FLAGS, type DeploymentFlag } from './deploy.js';
 import { ForgeUserError, isForgeUserError } from './errors.js';
+import { GENERATOR_CLASSES } from './generator-classes.js';
 import { GENERATORS, type GeneratorInfo } from './generators.js';
 import { validateProjectName } from './naming.js';
 import { readProjectState, requireForgeProject } from './project.js';
@@ -126,8 +127,11 @@ async function runGenerator(
   silenceTaskFailureBanner(adapter.log);
   const env = createEnv({ cwd: projectDir, adapter });
   for (const info of GENERATORS.filter((candidate) => candidate.available)) {
-    env.register(path.join(PACKAGE_ROOT, 'dist', 'generators', info.name, 'index.js'), {
+    const generatorClass = GENERATOR_CLASSES[info.name];
+    if (!generatorClass) throw new Error(`generator ${info.name} has no class in lib/generator-classes.ts`);
+    env.register(generatorClass as never, {
       namespace: `fastapi-forge:${info.name}`,
+      resolved: path.join(PACKAGE_ROOT, 'dist', 'generators', info.name, 'index.js'),
       packagePath: PACKAGE_ROOT,
     });
   }

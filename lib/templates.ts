@@ -3,8 +3,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
 
-/** The package root: this file is compiled to `dist/lib/templates.js`. */
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * The package root: the nearest folder above this module with a `templates` folder. This module runs as
+ * `dist/lib/templates.js` and, bundled into the CLI, as part of `dist/cli.js`.
+ */
+export const PACKAGE_ROOT = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function findPackageRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'templates')) && existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no templates folder above ${start}`);
+  }
+}
 export const TEMPLATES_ROOT = path.join(PACKAGE_ROOT, 'templates');
 
 export interface TemplateFile {

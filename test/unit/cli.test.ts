@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { GENERATOR_CLASSES } from '../../lib/generator-classes.js';
 import { GENERATORS } from '../../lib/generators.js';
 import { CHOICES } from '../../lib/config.js';
 import { CLI, makeTempDir, snapshotTree } from '../helpers.js';
@@ -13,6 +14,11 @@ function forge(args: string[], cwd: string) {
 
 describe('fastapi-forge CLI', function () {
   this.timeout(60_000);
+
+  it('has a generator class for every generator it offers, and only for those', () => {
+    const offered = GENERATORS.filter((info) => info.available).map((info) => info.name);
+    expect(Object.keys(GENERATOR_CLASSES)).to.have.members(offered);
+  });
 
   it('lists every option of `new` with its default', () => {
     const { status, stdout } = forge(['new', '--help'], makeTempDir('help'));

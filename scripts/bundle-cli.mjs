@@ -1,0 +1,61 @@
+// Bundles the CLI (dist/lib/cli.js and everything it imports) into dist/cli.js. Node resolves and loads
+// yeoman's few thousand ES modules one by one, which takes most of a second; one file loads in a fraction.
+//
+// Bundled dependencies read files relative to their own location (their package.json, for instance) through
+// `import.meta.url`, `__dirname` or `__filename`. Inside a bundle those would name the bundle, so each use is
+// replaced by the module's original location, looked up at run time in the node_modules folders above the
+// bundle, the way Node itself would find the package.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const moduleUrlBanner = `
+import { createRequire as __forgeCreateRequire } from 'node:module';
+import { existsSync as __forgeExists } from 'node:fs';
+import { dirname as __forgeDirname, join as __forgeJoin } from 'node:path';
+import { fileURLToPath as __forgeToPath, pathToFileURL as __forgeToUrl } from 'node:url';
+const require = __forgeCreateRequire(import.meta.url);
+function __forgeModulePath(relative) {
+  const bundle = __forgeToPath(import.meta.url);
+  for (let dir = __forgeDirname(bundle); ; dir = __forgeDirname(dir)) {
+    const candidate = __forgeJoin(dir, 'node_modules', relative);
+    if (__forgeExists(candidate)) return candidate;
+    if (__forgeDirname(dir) === dir) return bundle;
+  }
+}
+`;
+
+/** `import.meta.url`, `__filename` and `__dirname` of a bundled dependency, as its original file's. */
+const originalModuleLocation = {
+  name: 'original-module-location',
+  setup(builder) {
+    builder.onLoad({ filter: /[\\/]node_modules[\\/].*\.(m?js|cjs)$/ }, async (args) => {
+      const contents = await readFile(args.path, 'utf8');
+      if (!/import\.meta\.url|\b__dirname\b|\b__filename\b/.test(contents)) return undefined;
+      const relative = args.path.split(`${path.sep}node_modules${path.sep}`).slice(1).join('/node_modules/');
+      const file = `__forgeModulePath(${JSON.stringify(relative)})`;
+      const rewritten = contents.replaceAll('import.meta.url', `__forgeToUrl(${file}).href`);
+      // CommonJS modules get their own __filename and __dirname; modules that declare them keep theirs.
+      const declares = /(const|let|var)\s+__(dirname|filename)\b/.test(contents);
+      const locals = declares
+        ? ''
+        : `var __filename = ${file}; var __dirname = __forgeDirname(__filename);\n`;
+      return { contents: `${locals}${rewritten}`, loader: 'js' };
+    });
+  },
+};
+
+await build({
+  entryPoints: [path.join(root, 'dist/lib/cli.js')],
+  outfile: path.join(root, 'dist/cli.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  banner: { js: moduleUrlBanner },
+  plugins: [originalModuleLocation],
+  logLevel: 'warning',
+});
