@@ -1,13 +1,33 @@
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { CHOICES, parseChoice, validateStoredConfig } from '../../lib/config.js';
+import { CHOICES, CONFIG_NAMESPACE, parseChoice, validateStoredConfig } from '../../lib/config.js';
+import { DEPLOYMENT_FLAGS } from '../../lib/deploy.js';
+import { GENERATORS } from '../../lib/generators.js';
 import { isForgeUserError } from '../../lib/errors.js';
 import { validateProjectName } from '../../lib/naming.js';
 import { readProjectState } from '../../lib/project.js';
 import { CLI, makeTempDir, snapshotTree } from '../helpers.js';
+
+/**
+ * Runs the CLI in `cwd`, where it must refuse: a non-zero status, one line on stderr, and the directory
+ * exactly as it was.
+ */
+function expectRefused(args: string[], cwd: string): void {
+  const before = snapshotTree(cwd);
+  const result = spawnSync(process.execPath, [CLI, ...args, '--yes', '--skip-install'], {
+    cwd,
+    encoding: 'utf8',
+    input: '',
+  });
+  const label = JSON.stringify(args);
+  expect(result.status, `${label}: ${result.stdout}${result.stderr}`).to.not.equal(0);
+  expect(result.stderr.trim().split('\n'), `${label}: ${result.stderr}`).to.have.length(1);
+  expect(result.stderr.trim().length, label).to.be.greaterThan(10);
+  expect(snapshotTree(cwd), label).to.deep.equal(before);
+}
 
 /** Runs `action`; it must either succeed or fail with a one-line user error, never anything else. */
 function succeedsOrUserError(action: () => unknown): 'ok' | 'user-error' {
@@ -127,5 +147,99 @@ describe('generator input fuzzing', () => {
       expect(result.stderr.trim().split('\n'), `${JSON.stringify(args)}: ${result.stderr}`).to.have.length(1);
       expect(snapshotTree(cwd), JSON.stringify(args)).to.deep.equal({});
     }
+  });
+
+  it('the CLI refuses names shaped like identifiers that are no usable package, and writes nothing', function () {
+    this.timeout(120_000);
+    const names = fc.sample(
+      fc.oneof(
+        fc.constantFrom('class', 'async', 'import', 'lambda', 'yield'),
+        // Names that would shadow a module the project imports, or its own test package.
+        fc.constantFrom('fastapi', 'pydantic', 'tests', 'typing', 'asyncio', 'jwt'),
+        fc.integer({ min: 41, max: 80 }).map((length) => 'a'.repeat(length)),
+        fc.constantFrom('trailing-', 'trailing.', '-leading', 'UPPER-Case-'),
+      ),
+      { numRuns: 10, seed: 20261124 },
+    );
+    for (const name of names) expectRefused(['new', name], makeTempDir('fuzz-name'));
+  });
+
+  it('the CLI refuses plausible option values that are not listed, and writes nothing', function () {
+    this.timeout(120_000);
+    for (const spec of CHOICES) {
+      const allowed = spec.choices.map((choice) => String(choice.value));
+      const plausible = fc.sample(
+        fc
+          .oneof(fc.stringMatching(/^[a-z][a-z-]{0,9}$/), fc.integer({ min: -1, max: 9 }).map(String))
+          .filter((value) => !allowed.includes(value)),
+        { numRuns: 2, seed: 20261124 },
+      );
+      for (const value of plausible) {
+        expectRefused(['new', 'valid-name', `--${spec.flag}`, value], makeTempDir('fuzz-value'));
+      }
+    }
+    const deployment: [string, string[]][] = [
+      ['docker', ['--python', '2.7']],
+      ['k8s', ['--k8s-namespace', 'Not_A_Label']],
+      ['k8s', ['--ingress-host', 'no-dots']],
+    ];
+    expect(Object.keys(DEPLOYMENT_FLAGS).sort()).to.deep.equal(['ingress-host', 'k8s-namespace', 'python']);
+    const project = makeTempDir('fuzz-deploy');
+    spawnSync(process.execPath, [CLI, 'new', 'app', '--yes', '--skip-install'], { cwd: project, input: '' });
+    for (const [generator, flags] of deployment) {
+      expectRefused(['add', generator, ...flags, '--path', 'app'], project);
+    }
+  });
+
+  it('a broken .yo-rc.json stops every command with one line, and nothing is written', function () {
+    this.timeout(300_000);
+    const known = { projectName: 'app', packageName: 'app' };
+    const broken = fc.sample(
+      fc.oneof(
+        // Not JSON at all.
+        fc.string({ minLength: 1 }).filter((text) => {
+          try {
+            JSON.parse(text);
+            return false;
+          } catch {
+            return true;
+          }
+        }),
+        // JSON, but not an object.
+        fc.constantFrom('[]', '42', '"text"', 'null'),
+        // The forge config with a value of the wrong type or outside its list.
+        fc
+          .oneof(
+            ...CHOICES.map((spec) =>
+              fc
+                .oneof(fc.string(), fc.integer({ min: 4, max: 99 }))
+                .filter((value) => !spec.choices.some((choice) => String(choice.value) === String(value)))
+                .map((value) => ({ [spec.key]: value })),
+            ),
+            fc.constantFrom(
+              { projectName: 42 },
+              { projectName: 'class' },
+              { agents: 'yes' },
+              { services: 'orders' },
+              { deployment: { targets: ['heroku'] } },
+              { deployment: { python: '2.7' } },
+            ),
+          )
+          .map((bad) => JSON.stringify({ [CONFIG_NAMESPACE]: { ...known, ...bad } })),
+      ),
+      { numRuns: 8, seed: 20261124 },
+    );
+    const generators = GENERATORS.filter((info) => info.available && info.args.length === 0).map(
+      (info) => info.name,
+    );
+    broken.forEach((content, index) => {
+      const parent = makeTempDir('fuzz-broken-project');
+      mkdirSync(path.join(parent, 'app'));
+      writeFileSync(path.join(parent, 'app', '.yo-rc.json'), content);
+      expectRefused(['new', 'app'], parent);
+      // Every sub-generator in turn over the runs, each in the project itself.
+      const generator = generators[index % generators.length] ?? 'api';
+      expectRefused(['add', generator], path.join(parent, 'app'));
+    });
   });
 });
