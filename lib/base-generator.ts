@@ -114,6 +114,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       services: [],
       agents: false,
       dbGenerated: false,
+      observability: false,
       generatorVersion: PACKAGE_VERSION,
       ...stored,
     } as ForgeConfig;
@@ -198,6 +199,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       ...config,
       db,
       users: db === 'postgres' && config.auth === 'jwt',
+      // Agent runs and jobs are recorded in the SQL database when there is one.
+      agentJobs: db === 'postgres' && config.agents,
       title: toTitle(config.projectName),
     };
   }
@@ -206,8 +209,11 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
    * Renders a template family (e.g. `api`, `auth/jwt`) into the project. Files listed in `once`
    * (destination paths) are user-owned: written when missing, never rewritten. Every other file is owned.
    */
-  protected renderFamily(family: string, once: ReadonlySet<string> = new Set()): void {
-    const context = this.templateContext();
+  protected renderFamily(
+    family: string,
+    once: ReadonlySet<string> = new Set(),
+    context: Record<string, unknown> = this.templateContext(),
+  ): void {
     const packageName = String(context.packageName);
     for (const template of listTemplates(family)) {
       const destination = destinationFor(template.relative, packageName);
@@ -277,7 +283,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
   }
 
   /** A merge keeps everything the user wrote, so its result is written without a conflict prompt. */
-  private writeMerged(target: string, content: string): void {
+  protected writeMerged(target: string, content: string): void {
     if (this.fs.exists(target) && this.fs.read(target) === content) return;
     this.fs.write(target, content);
     this.markForced(target);

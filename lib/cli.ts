@@ -9,6 +9,7 @@ import { ForgeUserError, isForgeUserError } from './errors.js';
 import { GENERATOR_CLASSES } from './generator-classes.js';
 import { GENERATORS, type GeneratorInfo } from './generators.js';
 import { validateProjectName } from './naming.js';
+import { DEFAULT_TIER2_SERVICES } from './workspace.js';
 import { readProjectState, requireForgeProject } from './project.js';
 import { PACKAGE_ROOT } from './templates.js';
 import { PACKAGE_VERSION } from './version.js';
@@ -164,7 +165,16 @@ async function newProject(name: string, flags: CommonFlags): Promise<void> {
   const created = !existsSync(projectDir);
   if (created) mkdirSync(projectDir, { recursive: true });
   try {
-    await runGenerator('app', [name], { ...options, description: flags.description }, projectDir, flags);
+    // --observability / --no-observability: true or false; unset leaves it to the tier.
+    const observability =
+      typeof flags.observability === 'boolean' ? { observability: flags.observability } : {};
+    await runGenerator(
+      'app',
+      [name],
+      { ...options, ...observability, services: flags.services, description: flags.description },
+      projectDir,
+      flags,
+    );
   } finally {
     // A dry run, or a run that failed before writing, leaves no empty directory behind.
     if (created && existsSync(projectDir) && readdirSync(projectDir).length === 0) rmdirSync(projectDir);
@@ -195,6 +205,13 @@ export function buildProgram(): Command {
     .argument('<name>', 'project name; the Python package is derived from it (my-app -> my_app)')
     .option('--description <text>', 'one-line project description');
   addChoiceOptions(create, ['appType', 'tier', 'db', 'auth', 'agentSdk', 'deploy']);
+  create
+    .option('--observability', 'Prometheus metrics and OpenTelemetry tracing (default: on at tier 3 only)')
+    .option('--no-observability', 'no metrics or tracing, even at tier 3')
+    .option(
+      '--services <names>',
+      `services of a tier-2 or tier-3 project beside its own, comma-separated (default: ${DEFAULT_TIER2_SERVICES.join(',')})`,
+    );
   addRunOptions(create, 'directory to create the project in (default: the current directory)');
   create.action(async (name: string, flags: CommonFlags) => newProject(name, flags));
 

@@ -1,6 +1,7 @@
 import { type DeploymentSettings, validateDeployment } from './deploy.js';
 import { ForgeUserError } from './errors.js';
 import { toPackageName, validatePackageName, validateProjectName } from './naming.js';
+import { validateStoredServices } from './workspace.js';
 
 /** The key under which every answer is stored in `.yo-rc.json`. */
 export const CONFIG_NAMESPACE = 'generator-fastapi-forge';
@@ -37,6 +38,13 @@ export type AuthKind = (typeof AUTH_KINDS)[number];
 export type AgentSdk = (typeof AGENT_SDKS)[number];
 export type DeployTarget = (typeof DEPLOY_TARGETS)[number];
 
+/** The application types that serve agents: `app` composes the agents generator for them. */
+export const servesAgents = (appType: AppType): boolean => appType === 'agents' || appType === 'streaming';
+
+/** Migrations features add to the SQL database after the initial one, in their default order. */
+export const FEATURE_MIGRATIONS = ['users', 'agent_jobs'] as const;
+export type FeatureMigration = (typeof FEATURE_MIGRATIONS)[number];
+
 /** Everything a project was generated with. Stored in `.yo-rc.json` under {@link CONFIG_NAMESPACE}. */
 export interface ForgeConfig {
   projectName: string;
@@ -56,8 +64,20 @@ export interface ForgeConfig {
    * `db` answer with no database code yet; its composition modules are rendered without a database until then.
    */
   dbGenerated: boolean;
+  /**
+   * The SQL feature migrations in the order the db generator first wrote them. Each one chains after the
+   * one before it, so a feature added later never rewrites history a database has already applied.
+   */
+  migrations?: FeatureMigration[];
   /** Deployment targets generated so far and the deployment generators' options (see lib/deploy.ts). */
   deployment?: DeploymentSettings;
+  /**
+   * Prometheus metrics and OpenTelemetry tracing (the observability generator). `app` decides it from the tier
+   * when it is unset ({@link observabilityDefault}); `add observability` turns it on for any project.
+   */
+  observability: boolean;
+  /** True once the gateway generator has run: `add microservice` then routes the new service through it. */
+  gateway?: boolean;
   generatorVersion: string;
 }
 
@@ -216,15 +236,40 @@ export function validateStoredConfig(stored: unknown, file: string): Partial<For
   if (config.dbGenerated !== undefined && typeof config.dbGenerated !== 'boolean') {
     throw new ForgeUserError(`${file}: dbGenerated must be true or false`);
   }
-  validateDeployment(config.deployment, file);
-  if (config.services !== undefined) {
-    const services = config.services;
-    if (!Array.isArray(services) || !services.every((name) => typeof name === 'string')) {
-      throw new ForgeUserError(`${file}: services must be a list of service names`);
+  if (config.observability !== undefined && typeof config.observability !== 'boolean') {
+    throw new ForgeUserError(`${file}: observability must be true or false`);
+  }
+  if (config.migrations !== undefined) {
+    const migrations = config.migrations;
+    const known = (name: unknown): boolean => FEATURE_MIGRATIONS.includes(name as FeatureMigration);
+    if (
+      !Array.isArray(migrations) ||
+      !migrations.every(known) ||
+      new Set(migrations).size !== migrations.length
+    ) {
+      throw new ForgeUserError(
+        `${file}: migrations must list each of ${FEATURE_MIGRATIONS.join(', ')} at most once`,
+      );
     }
+  }
+  validateDeployment(config.deployment, file);
+  if (config.gateway !== undefined && typeof config.gateway !== 'boolean') {
+    throw new ForgeUserError(`${file}: gateway must be true or false`);
+  }
+  if (config.services !== undefined) {
+    const packageName =
+      typeof config.packageName === 'string'
+        ? config.packageName
+        : typeof config.projectName === 'string'
+          ? toPackageName(config.projectName)
+          : undefined;
+    validateStoredServices(config.services, packageName, file);
   }
   return config as Partial<ForgeConfig>;
 }
+
+/** Metrics and tracing are on by default at tier 3 (the spec: Prometheus for production tiers, tracing for enterprise). */
+export const observabilityDefault = (tier: Tier): boolean => tier === 3;
 
 /** The database the project's code is wired to: `db` once the db generator has written it, else none. */
 export function wiredDatabase(config: Pick<ForgeConfig, 'db' | 'dbGenerated'>): Database {

@@ -30,12 +30,22 @@ const PARTIALS = path.join(TEMPLATES_ROOT, 'deploy-partials');
  * The probe behind the image's HEALTHCHECK and compose's healthcheck: GET /health on the port the server
  * listens on, with the Python of the image (slim images have no curl). A non-2xx answer raises.
  */
-const HEALTH_PROBE =
+export const HEALTH_PROBE =
   "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('UVICORN_PORT', '8000'), timeout=4)";
 
 /** JSON as YAML flow style writes it (`["a", "b"]`): valid in a Dockerfile's exec form and in YAML alike. */
 const flowJson = (value: unknown): string =>
   Array.isArray(value) ? `[${value.map((item) => JSON.stringify(item)).join(', ')}]` : JSON.stringify(value);
+
+/**
+ * Gives template values `partial(name, data, spaces)`, which renders a shared partial with these values (so a
+ * context rebuilt for another workload renders its partials for that workload too).
+ */
+export function withPartials(values: Record<string, unknown>): Record<string, unknown> {
+  values.partial = (name: string, data: Record<string, unknown> = {}, spaces = 0): string =>
+    indent(renderTemplate(path.join(PARTIALS, `${name}.ejs`), { ...values, ...data }), spaces);
+  return values;
+}
 
 /**
  * Base of the deployment generators (docker, k8s, cloudrun, serverless): their options, the targets they
@@ -107,6 +117,8 @@ export abstract class DeployGenerator extends ForgeGenerator {
     const values: Record<string, unknown> = {
       ...context,
       app,
+      // The system the workload belongs to (labels' part-of): the project, whichever member it is.
+      system: app,
       imagePython: deployment.python ?? DEFAULT_IMAGE_PYTHON,
       uvVersion: UV_IMAGE_VERSION,
       port: APP_PORT,
@@ -125,9 +137,7 @@ export abstract class DeployGenerator extends ForgeGenerator {
       indent,
       json: flowJson,
     };
-    values.partial = (name: string, data: Record<string, unknown> = {}, spaces = 0): string =>
-      indent(renderTemplate(path.join(PARTIALS, `${name}.ejs`), { ...values, ...data }), spaces);
-    return values;
+    return withPartials(values);
   }
 
   /**

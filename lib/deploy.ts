@@ -143,8 +143,8 @@ export function requiredSecrets(config: Pick<ForgeConfig, 'auth'>, db: string): 
   return names;
 }
 
-/** Connection URLs carry credentials too. */
-const SECRET_URLS = new Set(['DATABASE_URL', 'MONGODB_URL', 'REDIS_URL']);
+/** Connection URLs carry credentials too, a service's own (`ORDERS_DATABASE_URL`) as well. */
+const SECRET_URL = /(^|_)(DATABASE|MONGODB|REDIS)_URL$/;
 
 /**
  * The secret settings of the project: those its features need (from the config) and every secret-like
@@ -154,7 +154,7 @@ export function secretSettings(config: ForgeConfig, envExample: string, db: stri
   const names = new Set<string>(['REDIS_URL', ...requiredSecrets(config, db)]);
   for (const line of envExample.split('\n')) {
     const name = /^#?\s*([A-Z][A-Z0-9_]*)=/.exec(line)?.[1];
-    if (name && (SECRET_NAME.test(name) || SECRET_URLS.has(name))) names.add(name);
+    if (name && (SECRET_NAME.test(name) || SECRET_URL.test(name))) names.add(name);
   }
   return [...names].sort();
 }
@@ -230,7 +230,7 @@ export function composeUrls(packageName: string, db: string): Record<string, str
  * an empty or placeholder secret, so a template deployed unedited fails at once instead of running open.
  */
 export function secretExample(name: string, packageName: string): string {
-  if (name === 'DATABASE_URL')
+  if (/(^|_)DATABASE_URL$/.test(name))
     return `postgresql+asyncpg://app:change-me@postgres.example.internal:5432/${packageName}`;
   if (name === 'MONGODB_URL') return `mongodb://app:change-me@mongo.example.internal:27017/${packageName}`;
   if (name === 'REDIS_URL') return 'redis://:change-me@redis.example.internal:6379/0';

@@ -5,7 +5,11 @@ import AuthGenerator from '../generators/auth/index.js';
 import CloudRunGenerator from '../generators/cloudrun/index.js';
 import DbGenerator from '../generators/db/index.js';
 import DockerGenerator from '../generators/docker/index.js';
+import EventsGenerator from '../generators/events/index.js';
+import GatewayGenerator from '../generators/gateway/index.js';
 import K8sGenerator from '../generators/k8s/index.js';
+import MicroserviceGenerator from '../generators/microservice/index.js';
+import ObservabilityGenerator from '../generators/observability/index.js';
 import ServerlessGenerator from '../generators/serverless/index.js';
 
 /**
@@ -21,6 +25,10 @@ export const GENERATOR_CLASSES: Readonly<Record<string, unknown>> = {
   cloudrun: CloudRunGenerator,
   db: DbGenerator,
   docker: DockerGenerator,
+  events: EventsGenerator,
+  gateway: GatewayGenerator,
   k8s: K8sGenerator,
+  microservice: MicroserviceGenerator,
+  observability: ObservabilityGenerator,
   serverless: ServerlessGenerator,
 };

@@ -53,6 +53,14 @@ export const GENERATORS: readonly GeneratorInfo[] = [
     available: true,
   },
   {
+    name: 'observability',
+    description:
+      'Prometheus metrics at /metrics and OpenTelemetry tracing exported over OTLP (on by default at tier 3)',
+    options: [],
+    args: [],
+    available: true,
+  },
+  {
     name: 'docker',
     description: 'Multi-stage uv Dockerfile, .dockerignore and docker-compose.yml for local development',
     options: [],
@@ -84,17 +92,32 @@ export const GENERATORS: readonly GeneratorInfo[] = [
   },
   {
     name: 'microservice',
-    description: 'Another service in a uv workspace, with shared libs',
+    description:
+      'Another service in a uv workspace (services/<name>), with its own database and tests, the shared libs package and Redis events',
     options: [],
-    args: [{ name: 'name', description: 'service name' }],
-    available: false,
+    args: [
+      {
+        name: 'name',
+        description: 'service name: its Python package (lowercase letters, digits and "_")',
+      },
+    ],
+    available: true,
+  },
+  {
+    name: 'events',
+    description:
+      'Tier 3: durable events on Redis Streams (Kafka optional), a transactional outbox and CQRS in every service',
+    options: [],
+    args: [],
+    available: true,
   },
   {
     name: 'gateway',
-    description: 'An API gateway with routing, retries and circuit breakers',
+    description:
+      'An API gateway in front of the services: routing, retries, circuit breakers, streaming (composes docker)',
     options: [],
     args: [],
-    available: false,
+    available: true,
   },
 ];
 
@@ -106,8 +129,8 @@ export function generatorInfo(name: string): GeneratorInfo | undefined {
  * Choices in the config whose generator this version does not ship yet. They are stored in `.yo-rc.json`
  * and the user is told plainly that nothing was generated for them.
  */
-export function pendingFeatures(config: ForgeConfig): string[] {
-  const pending: string[] = [];
-  if (config.tier > 1) pending.push(`tier ${config.tier} services and gateway: not in this version`);
-  return pending;
+export function pendingFeatures(_config: ForgeConfig): string[] {
+  // Every tier is generated in full: services, gateway, event streams, outbox, CQRS, metrics and tracing in
+  // every member, Kubernetes manifests.
+  return [];
 }

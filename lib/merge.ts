@@ -74,24 +74,45 @@ export function addUvOverrides(content: string, requirements: string[], reason: 
   const present = new Set(existing.map(requirementName));
   const missing = requirements.filter((requirement) => !present.has(requirementName(requirement)));
   if (missing.length === 0) return content;
+  return insertTomlArrayItems(content, 'tool.uv', 'override-dependencies', existing, missing, {
+    key: reason,
+  });
+}
+
+/**
+ * Adds `missing` to the array `key` of the table `[table]`, as one item per line, editing the text in place
+ * (comments and everything else are kept). The table and the key are created when they do not exist, with
+ * the given comments above them; a one-line array is rewritten as a multi-line one, `existing` first.
+ */
+export function insertTomlArrayItems(
+  content: string,
+  table: string,
+  key: string,
+  existing: string[],
+  missing: string[],
+  comments: { table?: string; key?: string } = {},
+): string {
   const items = (list: string[]): string[] => list.map((item) => `    ${JSON.stringify(item)},`);
-  const table = [`# ${reason}`, 'override-dependencies = [', ...items(missing), ']'];
+  const keyLines = [...(comments.key ? [`# ${comments.key}`] : []), `${key} = [`, ...items(missing), ']'];
   const lines = content.split('\n');
-  const header = lines.findIndex((line) => /^\s*\[tool\.uv\]\s*(#.*)?$/.test(line));
+  const headerPattern = new RegExp(`^\\s*\\[${escapeRegExp(table)}\\]\\s*(#.*)?$`);
+  const header = lines.findIndex((line) => headerPattern.test(line));
   if (header === -1) {
     const base = content.endsWith('\n') ? content : `${content}\n`;
-    return `${base}\n[tool.uv]\n${table.join('\n')}\n`;
+    const block = [...(comments.table ? [`# ${comments.table}`] : []), `[${table}]`, ...keyLines];
+    return `${base}\n${block.join('\n')}\n`;
   }
-  let key = -1;
+  const keyPattern = new RegExp(`^\\s*"?${escapeRegExp(key)}"?\\s*=\\s*\\[`);
+  let found = -1;
   for (let index = header + 1; index < lines.length && !/^\s*\[/.test(lines[index] ?? ''); index++) {
-    if (/^\s*"?override-dependencies"?\s*=\s*\[/.test(lines[index] ?? '')) key = index;
+    if (keyPattern.test(lines[index] ?? '')) found = index;
   }
-  if (key === -1) {
-    lines.splice(header + 1, 0, ...table);
-  } else if (/\]\s*(#.*)?$/.test(lines[key] ?? '')) {
-    lines.splice(key, 1, 'override-dependencies = [', ...items([...existing, ...missing]), ']');
+  if (found === -1) {
+    lines.splice(header + 1, 0, ...keyLines);
+  } else if (/\]\s*(#.*)?$/.test(lines[found] ?? '')) {
+    lines.splice(found, 1, `${key} = [`, ...items([...existing, ...missing]), ']');
   } else {
-    let end = key + 1;
+    let end = found + 1;
     while (end < lines.length && !/^\s*\]/.test(lines[end] ?? '')) end++;
     lines.splice(end, 0, ...items(missing));
   }

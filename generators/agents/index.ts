@@ -7,7 +7,7 @@ import { type AgentSdk, choiceSpec, parseChoice } from '../../lib/config.js';
  * against over HTTP on loopback. `wire/<api>-tool-loop` tests the SDKs that drive the API with the service's
  * own tool loop, turn by turn.
  */
-const SDK_FAMILIES: Record<AgentSdk, string[]> = {
+export const SDK_FAMILIES: Record<AgentSdk, string[]> = {
   anthropic: ['wire/server', 'wire/anthropic', 'wire/anthropic-tool-loop', 'anthropic'],
   openai: ['wire/server', 'wire/openai', 'wire/openai-tool-loop', 'openai'],
   langgraph: ['wire/server', 'wire/anthropic', 'wire/anthropic-tool-loop', 'langgraph'],
@@ -48,6 +48,8 @@ export default class AgentsGenerator extends ForgeGenerator {
     this.config.set('agents', true);
     // The core's wiring modules (settings, lifespan, routes, dependencies, test fixtures) include agents.
     await this.composeForge('api');
+    // With a database, runs and jobs are recorded there: its models and migrations gain a table.
+    if (this.answers.dbGenerated) await this.composeForge('db');
   }
 
   writing(): void {

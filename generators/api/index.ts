@@ -18,6 +18,10 @@ export default class ApiGenerator extends ForgeGenerator {
   async configuring(): Promise<void> {
     // Every feature generator composes `api`; the deployment files it already has follow the new config.
     await this.composeDeployment();
+    // Metrics and tracing cover what each feature adds (agent runs, the database), so they follow it too.
+    if (this.answers.observability) await this.composeForge('observability');
+    // A tier-2 workspace: the shared libs package and the services follow the config (e.g. `add auth`).
+    if (this.answers.services.length > 0) await this.composeForge('microservice');
   }
 
   writing(): void {

@@ -1,9 +1,16 @@
 import path from 'node:path';
 import { ForgeGenerator, type ForgeOptions } from '../../lib/base-generator.js';
-import { CHOICES, type ChoiceKey, parseChoice } from '../../lib/config.js';
+import {
+  CHOICES,
+  type ChoiceKey,
+  observabilityDefault,
+  parseChoice,
+  servesAgents,
+} from '../../lib/config.js';
 import { ForgeUserError } from '../../lib/errors.js';
 import { pendingFeatures } from '../../lib/generators.js';
 import { validateProjectName } from '../../lib/naming.js';
+import { DEFAULT_TIER2_SERVICES, parseServicesFlag } from '../../lib/workspace.js';
 import { PACKAGE_VERSION } from '../../lib/version.js';
 import { findExecutable } from '../../lib/exec.js';
 
@@ -21,6 +28,15 @@ export default class AppGenerator extends ForgeGenerator {
     });
     this.option('description', { type: String, description: 'One-line project description' });
     this.choiceOptions(ALL_CHOICES);
+    this.option('services', {
+      type: String,
+      description: `Services of a tier-2 or tier-3 project, comma-separated (default: ${DEFAULT_TIER2_SERVICES.join(',')})`,
+    });
+    this.option('observability', {
+      type: Boolean,
+      description:
+        'Prometheus metrics and OpenTelemetry tracing (default: on at tier 3); --no-observability: off',
+    });
   }
 
   initializing(): void {
@@ -48,6 +64,32 @@ export default class AppGenerator extends ForgeGenerator {
     if (deploy !== undefined && deploy !== null && deploy !== '')
       this.config.set('deploy', parseChoice('deploy', deploy, '--deploy') as never);
     this.applyChoiceOptions(ALL_CHOICES);
+    this.applyObservabilityOption();
+    this.applyServicesOption(packageName);
+  }
+
+  /** `--services a,b`: services to add to a tier-2 project (the ones it has are kept). */
+  private applyServicesOption(packageName: string): void {
+    const raw = this.options.services;
+    if (raw === undefined || raw === null || raw === '') return;
+    const requested = parseServicesFlag(raw, packageName);
+    if (this.answers.tier < 2 && this.forge.tier !== undefined) {
+      throw new ForgeUserError('--services is for tier 2 and 3 projects: add --tier 2');
+    }
+    const services = this.forge.services ?? [];
+    this.config.set('services', [...services, ...requested.filter((name) => !services.includes(name))]);
+  }
+
+  /** `--observability` adds metrics and tracing; `--no-observability` keeps them out, unless already generated. */
+  private applyObservabilityOption(): void {
+    const requested = this.options.observability;
+    if (typeof requested !== 'boolean') return;
+    if (!requested && this.forge.observability === true) {
+      throw new ForgeUserError(
+        'observability is already generated in this project; removing it with --no-observability is not supported',
+      );
+    }
+    this.config.set('observability', requested);
   }
 
   async prompting(): Promise<void> {
@@ -61,10 +103,25 @@ export default class AppGenerator extends ForgeGenerator {
     if (this.answers.auth !== 'none') await this.composeForge('auth');
     // The agent orchestration and streaming app types serve agents; `add agents` may have added them to another.
     const { appType, agents } = this.answers;
-    if (agents || appType === 'agents' || appType === 'streaming') await this.composeForge('agents');
+    if (agents || servesAgents(appType)) await this.composeForge('agents');
     if (this.answers.db !== 'none') await this.composeForge('db');
+    // Decided once, from the tier the answers give, then kept in .yo-rc.json.
+    if (this.forge.observability === undefined)
+      this.config.set('observability', observabilityDefault(this.answers.tier));
+    if (this.answers.observability) await this.composeForge('observability');
     // docker for every target (k8s, cloudrun and serverless compose it), plus the target's own generator.
     await this.composeDeployment([this.answers.deploy]);
+    // Tiers 2 and 3: the uv workspace with its services and the gateway in front of them, composed after
+    // docker so that docker-compose.yml lists them in the order growing a tier-1 project gives.
+    if (this.answers.tier >= 2) {
+      if (this.answers.services.length === 0) this.config.set('services', [...DEFAULT_TIER2_SERVICES]);
+      await this.composeForge('microservice');
+      await this.composeForge('gateway');
+      // Tier 3: durable event streams, the outbox and CQRS on top of the services.
+      if (this.answers.tier >= 3) await this.composeForge('events');
+    } else if (this.answers.services.length > 0) {
+      throw new ForgeUserError('--services is for tier 2 and 3 projects: add --tier 2');
+    }
   }
 
   async install(): Promise<void> {
@@ -75,7 +132,9 @@ export default class AppGenerator extends ForgeGenerator {
       );
       return;
     }
-    await this.spawnCommand('uv sync', { cwd: this.destinationRoot() });
+    // A tier-2 workspace: every package (the services, libs and the gateway) into the one virtualenv.
+    const all = this.answers.services.length > 0 ? ' --all-packages' : '';
+    await this.spawnCommand(`uv sync${all}`, { cwd: this.destinationRoot() });
   }
 
   end(): void {

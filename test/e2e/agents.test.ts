@@ -3,17 +3,19 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { AGENT_SDKS } from '../../lib/config.js';
 import {
-  freePort,
   generateProject,
+  PROVIDER_API,
   nowSeconds,
   randomSecret,
   run,
   type RunningServer,
   signJwt,
-  spawnInBackground,
+  startFakeProvider,
   startServer,
+  startWorker,
   UV,
   verifyProject,
+  type Worker,
 } from './support.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
@@ -26,34 +28,6 @@ function at<T>(items: T[], index: number): T {
   const item = items.at(index);
   if (item === undefined) throw new Error(`no item ${index} in ${JSON.stringify(items)}`);
   return item;
-}
-
-interface Worker {
-  logs: () => string;
-  stop: () => Promise<void>;
-}
-
-/** `python -m <package>.worker`, as a deployment runs it; resolves once it is consuming the queue. */
-async function startWorker(dir: string, packageName: string, env: Record<string, string>): Promise<Worker> {
-  const {
-    process: child,
-    logs,
-    stop,
-  } = spawnInBackground(UV, ['run', '--no-sync', 'python', '-m', `${packageName}.worker`], {
-    cwd: dir,
-    env: { ...process.env, ...env },
-    graceMs: 15_000,
-  });
-  const deadline = Date.now() + 60_000;
-  while (!logs().includes('worker_started')) {
-    if (child.exitCode !== null) throw new Error(`the worker exited early:\n${logs()}`);
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the worker did not start within 60 s:\n${logs()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { logs, stop };
 }
 
 async function call(
@@ -170,71 +144,6 @@ async def main(url, token, long_input):
 
 asyncio.run(main(*sys.argv[1:]))
 `;
-
-/** The fake provider API each SDK talks to, from the generated project's own tests. */
-const FAKE_PROVIDERS: Record<
-  string,
-  // `apiPath`: what the SDK expects at the end of its base URL.
-  { module: string; cls: string; key: string; keyEnv: string; urlEnv: string; apiPath: string }
-> = {
-  anthropic: {
-    module: 'tests.fake_anthropic',
-    cls: 'FakeAnthropic',
-    key: 'tests-only-anthropic-key',
-    keyEnv: 'ANTHROPIC_API_KEY',
-    urlEnv: 'ANTHROPIC_BASE_URL',
-    apiPath: '',
-  },
-  openai: {
-    module: 'tests.fake_openai',
-    cls: 'FakeOpenAI',
-    key: 'tests-only-openai-key',
-    keyEnv: 'OPENAI_API_KEY',
-    urlEnv: 'OPENAI_BASE_URL',
-    apiPath: '/v1',
-  },
-};
-const PROVIDER_API: Record<string, string> = {
-  anthropic: 'anthropic',
-  langgraph: 'anthropic',
-  'claude-agent-sdk': 'anthropic',
-  openai: 'openai',
-  crewai: 'openai',
-};
-
-/** Runs a project's fake provider API as its own process on a free loopback port. */
-async function startFakeProvider(
-  dir: string,
-  sdk: string,
-): Promise<{ env: Record<string, string>; stop: () => Promise<void> }> {
-  const fake = FAKE_PROVIDERS[PROVIDER_API[sdk] ?? ''];
-  if (!fake) throw new Error(`no fake provider for ${sdk}`);
-  const port = await freePort();
-  const script = [
-    'import uvicorn',
-    `from ${fake.module} import ${fake.cls}`,
-    `uvicorn.run(${fake.cls}().app, host="127.0.0.1", port=${port}, log_level="warning")`,
-  ].join('\n');
-  const { stop, logs } = spawnInBackground(UV, ['run', '--no-sync', 'python', '-c', script], {
-    cwd: dir,
-    env: process.env,
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    try {
-      await fetch(url);
-      return {
-        env: { [fake.keyEnv]: fake.key, [fake.urlEnv]: `${url}${fake.apiPath}`, AGENT_PROVIDER: sdk },
-        stop,
-      };
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  await stop();
-  throw new Error(`the fake ${PROVIDER_API[sdk]} API did not start:\n${logs()}`);
-}
 
 describe('agents end to end: every agent SDK, then REST, SSE, WebSocket and Redis jobs on real sockets', function () {
   this.timeout(60 * 60_000);

@@ -8,12 +8,16 @@ import { CLI, snapshotTree } from '../helpers.js';
 import {
   freePort,
   generateProject,
+  nowSeconds,
   randomSecret,
   run,
   type RunningServer,
+  signJwt,
   startServer,
+  startWorker,
   UV,
   verifyProject,
+  type Worker,
 } from './support.js';
 
 const PG_HOST = '127.0.0.1';
@@ -114,20 +118,25 @@ function envExample(dir: string, name: string): string {
 describe('db end to end: generate, install, lint, type-check, test against real services, serve', function () {
   this.timeout(15 * 60_000);
 
-  describe('--db postgres (with --auth jwt)', () => {
+  describe('--db postgres with agents (and --auth jwt)', () => {
     const databases: { drop: () => void }[] = [];
     let dir = '';
     let server: RunningServer | undefined;
     let proxy: TcpProxy | undefined;
+    let api: RunningServer | undefined;
+    let worker: Worker | undefined;
 
     after(async () => {
       await server?.stop();
       await proxy?.stop();
+      await api?.stop();
+      await worker?.stop();
       for (const database of databases) database.drop();
     });
 
     it('passes ruff, mypy --strict and its pytest suite against the real PostgreSQL and Redis', () => {
-      dir = generateProject('e2e-pg', ['--db', 'postgres', '--auth', 'jwt', '--app-type', 'microservice']);
+      // The agents application type (the default): agent runs and jobs are recorded in PostgreSQL.
+      dir = generateProject('e2e-pg', ['--db', 'postgres', '--auth', 'jwt', '--agent-sdk', 'none']);
       const server = freshDatabase();
       databases.push(server);
       // The project's tests create (and drop) their own databases on this server.
@@ -143,10 +152,117 @@ describe('db end to end: generate, install, lint, type-check, test against real 
         DATABASE_URL: database.url,
       }).output;
       expect(output).to.include('Running upgrade 0001 -> 0002');
+      expect(output).to.include('Running upgrade 0002 -> 0003');
+      expect(
+        psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", database.name),
+      ).to.equal('agent_jobs\nalembic_version\nnotes\nusers');
+      expect(psql('SELECT version_num FROM alembic_version', database.name)).to.equal('0003');
+      // And back: one step down drops only the history, `base` everything.
+      run(UV, ['run', '--no-sync', 'alembic', 'downgrade', '-1'], dir, { DATABASE_URL: database.url });
       expect(
         psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", database.name),
       ).to.equal('alembic_version\nnotes\nusers');
-      expect(psql('SELECT version_num FROM alembic_version', database.name)).to.equal('0002');
+      run(UV, ['run', '--no-sync', 'alembic', 'downgrade', 'base'], dir, { DATABASE_URL: database.url });
+      expect(psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", database.name)).to.equal('1');
+    });
+
+    it('serves jobs run by a worker process and pages through their records in PostgreSQL over HTTP', async () => {
+      const database = freshDatabase();
+      databases.push(database);
+      run(UV, ['run', '--no-sync', 'alembic', 'upgrade', 'head'], dir, { DATABASE_URL: database.url });
+      const secret = randomSecret();
+      const issuer = 'https://auth.example.com';
+      const env = {
+        ...PRODUCTION,
+        JWT_SECRET: secret,
+        JWT_ISSUER: issuer,
+        DATABASE_URL: database.url,
+        REDIS_URL,
+        AGENT_PROVIDER: 'local',
+        AGENT_LOCAL_TOKEN_DELAY_SECONDS: '0',
+        AGENT_QUEUE_NAME: `e2e-pg-${randomSecret().slice(0, 12)}`,
+      };
+      const token = signJwt(
+        { sub: 'e2e-user', iss: issuer, aud: 'e2e-pg', iat: nowSeconds(), exp: nowSeconds() + 3600 },
+        { secret },
+      );
+      const headers = { authorization: `Bearer ${token}` };
+      worker = await startWorker(dir, 'e2e_pg', env);
+      api = await startServer(dir, 'e2e_pg', env);
+
+      const jobIds: string[] = [];
+      for (let index = 0; index < 5; index++) {
+        const accepted = await call(api, 'POST', '/agents/run/async', {
+          json: { input: `What is ${index} + 1?` },
+          headers,
+        });
+        expect(accepted.status, JSON.stringify(accepted.body)).to.equal(202);
+        jobIds.push(String(accepted.body.job_id));
+      }
+      const runIds: string[] = [];
+      for (let index = 0; index < 2; index++) {
+        const ran = await call(api, 'POST', '/agents/run', { json: { input: `hello ${index}` }, headers });
+        expect(ran.status, JSON.stringify(ran.body)).to.equal(200);
+        runIds.push(String(ran.body.run_id));
+      }
+      for (const jobId of jobIds) {
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          const job = await call(api, 'GET', `/agents/jobs/${jobId}`, { headers });
+          if (job.body.status === 'succeeded') break;
+          expect(job.body.status, JSON.stringify(job.body)).to.be.oneOf(['queued', 'running']);
+          if (Date.now() > deadline) throw new Error(`job ${jobId} is still ${String(job.body.status)}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+
+      // Two at a time, following next_cursor: every record once, newest first.
+      const paged: Record<string, unknown>[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+        const page = await call(api, 'GET', `/agents/jobs?limit=2${query}`, { headers });
+        expect(page.status, JSON.stringify(page.body)).to.equal(200);
+        const items = page.body.items as Record<string, unknown>[];
+        expect(items.length).to.be.at.most(2);
+        paged.push(...items);
+        cursor = page.body.next_cursor as string | null;
+        pages++;
+      } while (cursor !== null);
+      const newestFirst = [...runIds].reverse().concat([...jobIds].reverse());
+      expect(paged.map((item) => item.id)).to.deep.equal(newestFirst);
+      expect(pages).to.equal(4);
+      expect(paged.map((item) => item.kind)).to.deep.equal(['run', 'run', 'job', 'job', 'job', 'job', 'job']);
+      const jobOutputs = paged.slice(2).map((item) => (item.result as { output: string }).output);
+      expect(jobOutputs).to.deep.equal([5, 4, 3, 2, 1].map((sum) => `The result is ${sum}.`));
+
+      const succeeded = await call(api, 'GET', '/agents/jobs?status=succeeded&limit=100', { headers });
+      expect((succeeded.body.items as unknown[]).length).to.equal(7);
+      const queued = await call(api, 'GET', '/agents/jobs?status=queued', { headers });
+      expect(queued.body).to.deep.equal({ items: [], next_cursor: null });
+      const badCursor = await call(api, 'GET', '/agents/jobs?cursor=not-a-cursor', { headers });
+      expect(badCursor.status).to.equal(422);
+      expect(badCursor.body).to.include({ code: 'validation_error', retryable: false });
+      expect((await call(api, 'GET', '/agents/jobs')).status).to.equal(401);
+
+      // The rows, read with SQL: the worker process wrote the jobs' results, the API the runs'.
+      const rows = psql(
+        'SELECT id, kind, status, input_tokens > 0, output_tokens > 0, started_at IS NOT NULL, version ' +
+          'FROM agent_jobs ORDER BY created_at DESC, id DESC',
+        database.name,
+      ).split('\n');
+      expect(rows).to.deep.equal(
+        newestFirst.map(
+          (id) => `${id}|${runIds.includes(id) ? 'run|succeeded|t|t|t|2' : 'job|succeeded|t|t|t|3'}`,
+        ),
+      );
+      for (const jobId of jobIds) {
+        expect(worker.logs()).to.match(
+          new RegExp(`"job_finished"[^\n]*"job_id": "${jobId}"|"job_id": "${jobId}"[^\n]*"job_finished"`),
+        );
+      }
+      expect(api.logs()).to.not.include('"job_finished"');
     });
 
     it('serves stored users and notes, answers 503 retryable while PostgreSQL is cut off, and recovers', async () => {
@@ -289,19 +405,13 @@ describe('db end to end: generate, install, lint, type-check, test against real 
     });
   });
 
-  describe('growing a tier-1 project with `add db --db postgres`', () => {
+  describe('growing a tier-1 agents project with `add db --db postgres`', () => {
     const databases: { drop: () => void }[] = [];
     after(() => databases.forEach((database) => database.drop()));
 
     it('wires everything, keeps user edits, changes nothing the second time, and stays green', () => {
-      const dir = generateProject('e2e-grow', [
-        '--db',
-        'none',
-        '--auth',
-        'jwt',
-        '--app-type',
-        'microservice',
-      ]);
+      // The agents application type (the default): their runs and jobs move to PostgreSQL.
+      const dir = generateProject('e2e-grow', ['--db', 'none', '--auth', 'jwt', '--agent-sdk', 'none']);
       const main = path.join(dir, 'src/e2e_grow/main.py');
       appendFileSync(main, '\n\nGREETING = "kept across generator runs"\n');
       const edited = readFileSync(main, 'utf8');
@@ -315,6 +425,15 @@ describe('db end to end: generate, install, lint, type-check, test against real 
       expect(files['.env.example']).to.match(/^DATABASE_URL=$/m);
       expect(files['src/e2e_grow/migrations/versions/0001_notes.py']).to.be.a('string');
       expect(files['src/e2e_grow/migrations/versions/0002_users.py']).to.be.a('string');
+      expect(files['src/e2e_grow/migrations/versions/0003_agent_jobs.py']).to.include(
+        'down_revision: str | Sequence[str] | None = "0002"',
+      );
+      expect(files['src/e2e_grow/models/database.py']).to.include('class AgentJobRow(Base)');
+      expect(files['src/e2e_grow/lifespan.py']).to.include(
+        'agent_service_resource(settings, readiness, database)',
+      );
+      expect(files['src/e2e_grow/agents/service.py']).to.include('SqlJobStore(database.sessions)');
+      expect(files['src/e2e_grow/worker.py']).to.include('database_resource(settings, readiness)');
       expect(files['src/e2e_grow/main.py']).to.equal(edited);
 
       run(process.execPath, [CLI, 'add', 'db', '--yes', '--skip-install'], dir);

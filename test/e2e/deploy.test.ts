@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { CLI, makeTempDir, readConfig, snapshotTree, updateConfig } from '../helpers.js';
 import {
   buildContext,
@@ -54,11 +54,15 @@ function readEnvFile(file: string): Record<string, string> {
   return values;
 }
 
-/** The Kubernetes resources of a project: every base manifest (not kustomization.yaml) and both overlays built. */
+/**
+ * The Kubernetes resources of a project: every base manifest (not kustomization.yaml), those of each workspace
+ * member's folder included, and both overlays built.
+ */
 function validateKubernetesTree(dir: string): string[] {
   const base = path.join(dir, 'deploy/k8s/base');
-  const manifests = readdirSync(base)
-    .filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml')
+  const manifests = (readdirSync(base, { recursive: true }) as string[])
+    .filter((file) => file.endsWith('.yaml') && path.basename(file) !== 'kustomization.yaml')
+    .sort()
     .map((file) => path.join(base, file));
   const resources = validateKubernetes(manifests);
   for (const overlay of ['dev', 'prod']) {
@@ -422,6 +426,83 @@ print(json.dumps([{"status": r["statusCode"], "body": json.loads(r["body"])} for
       }
       forge(['new', name, '--yes', '--skip-install', '--path', path.dirname(dir)], path.dirname(dir));
       expect(snapshotTree(dir)).to.deep.equal(before);
+    });
+  });
+
+  describe('a tier-2 workspace (two services and the gateway) on Kubernetes', () => {
+    let dir = '';
+
+    before(() => {
+      const parent = makeTempDir('deploy-ws');
+      // The manifests only need the generated files: nothing is installed.
+      forge(
+        ['new', 'deploy-ws', '--yes', '--skip-install', '--tier', '2', '--services', 'orders,billing'],
+        parent,
+      );
+      dir = path.join(parent, 'deploy-ws');
+      forge(['add', 'k8s', '--yes', '--skip-install'], dir);
+    });
+
+    it('passes kubernetes-validate --strict for every member, and both overlays build with kubectl kustomize', () => {
+      const resources = validateKubernetesTree(dir);
+      for (const member of ['deploy-ws', 'deploy-ws-orders', 'deploy-ws-billing', 'deploy-ws-gateway']) {
+        for (const kind of [
+          'deployment',
+          'service',
+          'horizontalpodautoscaler',
+          'poddisruptionbudget',
+          'configmap',
+          'secret',
+          'networkpolicy',
+          'serviceaccount',
+        ]) {
+          const name =
+            kind === 'configmap' ? `${member}-config` : kind === 'secret' ? `${member}-secrets` : member;
+          expect(resources, `${kind}/${name}`).to.include(`${kind}/${name}`);
+        }
+      }
+      expect(resources.filter((resource) => resource.startsWith('ingress/'))).to.deep.equal([
+        'ingress/deploy-ws',
+      ]);
+      console.log(`      validated against Kubernetes ${KUBERNETES_VERSION}: ${resources.length} resources`);
+    });
+
+    it('runs each member from the image of its own Dockerfile, which passes hadolint', () => {
+      const images: Record<string, string> = {};
+      const built = readFileSync(buildOverlay(path.join(dir, 'deploy/k8s/overlays/prod')), 'utf8');
+      for (const document of parseAllDocuments(built)) {
+        const resource = document.toJS() as Yaml;
+        if (resource.kind !== 'Deployment') continue;
+        images[resource.metadata.name] = resource.spec.template.spec.containers[0].image;
+      }
+      expect(images).to.deep.equal({
+        'deploy-ws': 'registry.example.com/deploy-ws:0.1.0',
+        // The agent job worker runs the project's own image.
+        'deploy-ws-worker': 'registry.example.com/deploy-ws:0.1.0',
+        'deploy-ws-orders': 'registry.example.com/deploy-ws-orders:0.1.0',
+        'deploy-ws-billing': 'registry.example.com/deploy-ws-billing:0.1.0',
+        'deploy-ws-gateway': 'registry.example.com/deploy-ws-gateway:0.1.0',
+      });
+      for (const member of ['services/orders', 'services/billing', 'gateway']) {
+        hadolint(path.join(dir, member, 'Dockerfile'));
+        // The image the member's Dockerfile builds is the one its Deployment names.
+        const compose = readYaml(dir, 'docker-compose.yml').services as Record<string, Yaml>;
+        const service = Object.values(compose).find(
+          (entry) => entry.build?.dockerfile === `${member}/Dockerfile`,
+        );
+        expect(service?.image, member).to.equal(`deploy-ws-${path.basename(member)}:dev`);
+      }
+    });
+
+    it('at tier 3 adds a consumer Deployment per service, and still validates', () => {
+      forge(['add', 'events', '--yes', '--skip-install'], dir);
+      const resources = validateKubernetesTree(dir);
+      expect(resources).to.include.members([
+        'deployment/deploy-ws-orders-consumer',
+        'networkpolicy/deploy-ws-orders-consumer',
+        'deployment/deploy-ws-billing-consumer',
+        'networkpolicy/deploy-ws-billing-consumer',
+      ]);
     });
   });
 

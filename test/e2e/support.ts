@@ -2,8 +2,9 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHmac, createSign, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse as parseToml } from 'smol-toml';
 import { PACKAGE_ROOT } from '../../lib/templates.js';
 import { CLI, makeTempDir } from '../helpers.js';
 
@@ -57,18 +58,74 @@ export function generateProject(name: string, flags: string[]): string {
 /**
  * The checks every generated project must pass on the day it is generated. Returns pytest's summary line.
  * Nothing may be skipped: the services the tests need run on this machine and are passed in `env`.
+ * `toolEnv` applies to every step, e.g. a virtualenv and mypy cache shared by many projects
+ * ({@link sharedToolEnv}).
  */
-export function verifyProject(dir: string, env: Record<string, string> = {}): string {
-  run(UV, ['sync', '--quiet'], dir);
-  run(UV, ['run', '--no-sync', 'ruff', 'check', '.'], dir);
-  run(UV, ['run', '--no-sync', 'ruff', 'format', '--check', '.'], dir);
-  run(UV, ['run', '--no-sync', 'mypy', '--strict', 'src', 'tests'], dir);
-  const pytest = run(UV, ['run', '--no-sync', 'pytest', '-q', '-p', 'no:cacheprovider'], dir, env);
+export function verifyProject(
+  dir: string,
+  env: Record<string, string> = {},
+  toolEnv: Record<string, string> = {},
+): string {
+  run(UV, ['sync', '--quiet'], dir, toolEnv);
+  return verifyMember(dir, env, toolEnv);
+}
+
+/** The members of a uv workspace (a tier-2 project), from its root pyproject.toml; none for a single project. */
+export function workspaceMembers(dir: string): string[] {
+  const pyproject = parseToml(readFileSync(path.join(dir, 'pyproject.toml'), 'utf8')) as {
+    tool?: { uv?: { workspace?: { members?: string[] } } };
+  };
+  return pyproject.tool?.uv?.workspace?.members ?? [];
+}
+
+/**
+ * ruff, mypy --strict and pytest of an installed project, or of one workspace member (installed with
+ * `uv sync --all-packages`). Returns pytest's summary line.
+ */
+export function verifyMember(
+  dir: string,
+  env: Record<string, string>,
+  toolEnv: Record<string, string> = {},
+): string {
+  run(UV, ['run', '--no-sync', 'ruff', 'check', '.'], dir, toolEnv);
+  run(UV, ['run', '--no-sync', 'ruff', 'format', '--check', '.'], dir, toolEnv);
+  run(UV, ['run', '--no-sync', 'mypy', '--strict', 'src', 'tests'], dir, toolEnv);
+  const pytest = run(UV, ['run', '--no-sync', 'pytest', '-q', '-p', 'no:cacheprovider'], dir, {
+    ...toolEnv,
+    ...env,
+  });
   const summary = pytest.output.trim().split('\n').pop() ?? '';
   if (!/\d+ passed/.test(summary) || /failed|error|skipped/.test(summary)) {
     throw new Error(`unexpected pytest summary in ${dir}: ${summary}`);
   }
   return summary;
+}
+
+/**
+ * One virtualenv and one mypy cache for many projects verified one after the other: `uv sync` makes the
+ * virtualenv exactly the project's locked dependencies (it removes what another project left), and mypy
+ * re-checks only what changed, so the dependencies the projects share are type-checked once.
+ * A project's server must be stopped before the next project is synced into the same virtualenv.
+ */
+export function sharedToolEnv(): Record<string, string> {
+  const root = makeTempDir('shared-venv');
+  return { UV_PROJECT_ENVIRONMENT: path.join(root, 'venv'), MYPY_CACHE_DIR: path.join(root, 'mypy-cache') };
+}
+
+/** The local PostgreSQL server, as a libpq URL (`TEST_POSTGRES_URL` overrides it). */
+export const POSTGRES_SERVER = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+
+/** A fresh database on the local PostgreSQL server, as an asyncpg URL; `drop` removes it. */
+export function freshDatabase(prefix: string): { name: string; url: string; drop: () => void } {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  const server = new URL(POSTGRES_SERVER);
+  run('psql', [POSTGRES_SERVER, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${name}`], process.cwd());
+  return {
+    name,
+    url: `postgresql+asyncpg://${server.username}@${server.host}/${name}`,
+    drop: () =>
+      run('psql', [POSTGRES_SERVER, '-qc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], process.cwd()),
+  };
 }
 
 export async function freePort(): Promise<number> {
@@ -175,6 +232,107 @@ export async function startHttpProcess(
   throw new Error(`server did not answer /health within 60 s:\n${logs()}`);
 }
 
+export interface Worker {
+  logs: () => string;
+  stop: () => Promise<void>;
+}
+
+/** `python -m <package>.worker`, as a deployment runs it; resolves once it is consuming the queue. */
+export async function startWorker(
+  dir: string,
+  packageName: string,
+  env: Record<string, string>,
+): Promise<Worker> {
+  const {
+    process: child,
+    logs,
+    stop,
+  } = spawnInBackground(UV, ['run', '--no-sync', 'python', '-m', `${packageName}.worker`], {
+    cwd: dir,
+    env: { ...process.env, ...env },
+    graceMs: 15_000,
+  });
+  const deadline = Date.now() + 60_000;
+  while (!logs().includes('worker_started')) {
+    if (child.exitCode !== null) throw new Error(`the worker exited early:\n${logs()}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the worker did not start within 60 s:\n${logs()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { logs, stop };
+}
+
+/** The fake provider API each SDK talks to, from the generated project's own tests. */
+export const FAKE_PROVIDERS: Record<
+  string,
+  // `apiPath`: what the SDK expects at the end of its base URL.
+  { module: string; cls: string; key: string; keyEnv: string; urlEnv: string; apiPath: string }
+> = {
+  anthropic: {
+    module: 'tests.fake_anthropic',
+    cls: 'FakeAnthropic',
+    key: 'tests-only-anthropic-key',
+    keyEnv: 'ANTHROPIC_API_KEY',
+    urlEnv: 'ANTHROPIC_BASE_URL',
+    apiPath: '',
+  },
+  openai: {
+    module: 'tests.fake_openai',
+    cls: 'FakeOpenAI',
+    key: 'tests-only-openai-key',
+    keyEnv: 'OPENAI_API_KEY',
+    urlEnv: 'OPENAI_BASE_URL',
+    apiPath: '/v1',
+  },
+};
+export const PROVIDER_API: Record<string, string> = {
+  anthropic: 'anthropic',
+  langgraph: 'anthropic',
+  'claude-agent-sdk': 'anthropic',
+  openai: 'openai',
+  crewai: 'openai',
+};
+
+/**
+ * Runs a generated project's fake provider API (from its tests) as its own process on a free loopback port,
+ * and returns the settings that point the project's SDK at it.
+ */
+export async function startFakeProvider(
+  dir: string,
+  sdk: string,
+  toolEnv: Record<string, string> = {},
+): Promise<{ env: Record<string, string>; stop: () => Promise<void> }> {
+  const fake = FAKE_PROVIDERS[PROVIDER_API[sdk] ?? ''];
+  if (!fake) throw new Error(`no fake provider for ${sdk}`);
+  const port = await freePort();
+  const script = [
+    'import uvicorn',
+    `from ${fake.module} import ${fake.cls}`,
+    `uvicorn.run(${fake.cls}().app, host="127.0.0.1", port=${port}, log_level="warning")`,
+  ].join('\n');
+  const { stop, logs } = spawnInBackground(UV, ['run', '--no-sync', 'python', '-c', script], {
+    cwd: dir,
+    env: { ...process.env, ...toolEnv },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    try {
+      await fetch(url);
+      return {
+        env: { [fake.keyEnv]: fake.key, [fake.urlEnv]: `${url}${fake.apiPath}`, AGENT_PROVIDER: sdk },
+        stop,
+      };
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  await stop();
+  throw new Error(`the fake ${PROVIDER_API[sdk]} API did not start:\n${logs()}`);
+}
+
 const base64url = (data: string | Buffer): string => Buffer.from(data).toString('base64url');
 
 /** Signs a JWT with HS256 (the generated project's default) or RS256, independently of the project's code. */
@@ -198,6 +356,9 @@ export const randomSecret = (): string => randomBytes(32).toString('hex');
 /** A tiny OpenID provider on loopback: discovery and JWKS, nothing else, with one RSA key. */
 export interface FakeIdentityProvider {
   issuer: string;
+  /** The key id and public key the JWKS publishes (e.g. for algorithm-confusion attacks). */
+  kid: string;
+  publicKeyPem: string;
   sign: (claims: Record<string, unknown>) => string;
   close: () => Promise<void>;
 }
@@ -221,7 +382,116 @@ export async function startFakeIdentityProvider(): Promise<FakeIdentityProvider>
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     issuer,
+    kid,
+    publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
     sign: (claims) => signJwt({ iss: issuer, ...claims }, { privateKey, kid }),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+export interface ExportedSpan {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: string;
+  attributes: Record<string, string>;
+}
+
+/** Parses /metrics with prometheus_client's parser, in the project's own virtualenv. */
+export const PARSE_METRICS = `
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+print(json.dumps([
+    {"name": s.name, "labels": s.labels, "value": s.value}
+    for family in text_string_to_metric_families(sys.stdin.read())
+    for s in family.samples
+]))
+`;
+
+/** Decodes OTLP/HTTP protobuf bodies (files named on the command line) with opentelemetry-proto. */
+export const DECODE_OTLP = `
+import json, sys
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+spans = []
+for name in sys.argv[1:]:
+    with open(name, "rb") as f:
+        request = ExportTraceServiceRequest.FromString(f.read())
+    for resource_spans in request.resource_spans:
+        service = next((a.value.string_value for a in resource_spans.resource.attributes
+                        if a.key == "service.name"), "")
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                spans.append({
+                    "service": service,
+                    "traceId": span.trace_id.hex(),
+                    "spanId": span.span_id.hex(),
+                    "parentSpanId": span.parent_span_id.hex(),
+                    "name": span.name,
+                    "kind": Span.SpanKind.Name(span.kind),
+                    "attributes": {a.key: str(getattr(a.value, a.value.WhichOneof("value")))
+                                   for a in span.attributes if a.value.WhichOneof("value")},
+                })
+print(json.dumps(spans))
+`;
+
+/** Runs `script` with the project's Python (its virtualenv) and parses what it prints as JSON. */
+export function projectPython<T>(dir: string, script: string, args: string[] = [], input?: string): T {
+  const result = spawnSync(UV, ['run', '--no-sync', 'python', '-c', script, ...args], {
+    cwd: dir,
+    input,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.status !== 0) throw new Error(`python failed: ${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+/** A tiny OTLP/HTTP receiver on loopback: keeps every POST /v1/traces body, answers 200. */
+export class OtlpReceiver {
+  readonly bodies: Buffer[] = [];
+  private server: Server | undefined;
+  url = '';
+
+  async start(): Promise<void> {
+    const port = await freePort();
+    this.server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const ok =
+          request.method === 'POST' &&
+          request.url === '/v1/traces' &&
+          request.headers['content-type'] === 'application/x-protobuf';
+        if (ok) this.bodies.push(Buffer.concat(chunks));
+        response.writeHead(ok ? 200 : 404, { 'content-type': 'application/x-protobuf' });
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  /** Every span received so far, decoded by the project's Python. */
+  spans(dir: string): ExportedSpan[] {
+    const folder = makeTempDir('otlp');
+    const files = this.bodies.map((body, index) => {
+      const file = path.join(folder, `${index}.bin`);
+      writeFileSync(file, body);
+      return file;
+    });
+    return files.length === 0 ? [] : projectPython<ExportedSpan[]>(dir, DECODE_OTLP, files);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
 }

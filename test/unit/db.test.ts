@@ -180,6 +180,127 @@ describe('db generator', () => {
     expect(readFileSync(repository, 'utf8')).to.equal(edited);
   });
 
+  describe('agent run history: PostgreSQL with agents', () => {
+    const HISTORY_FILES = [
+      `${PKG}/agents/jobs/sql_store.py`,
+      `${PKG}/migrations/versions/0003_agent_jobs.py`,
+      'tests/test_agent_job_records.py',
+    ];
+    /** A project of the agents type (the default), so the agents generator runs too. */
+    const agentsProject = (options: Record<string, unknown>) =>
+      runForge('app', { agentSdk: 'none', ...options })
+        .cd(makeTempDir('db-agents'))
+        .withArguments(['demo-svc']);
+    const parentOf = (dir: string, file: string): string =>
+      /^down_revision: .* = "(\d+)"$/m.exec(readFileSync(path.join(dir, file), 'utf8'))?.[1] ?? '';
+
+    it('records runs and jobs in SQL when both are generated at once, after the users migration', async () => {
+      const result = await agentsProject({ db: 'postgres', auth: 'jwt' });
+      result.assertFile([...SQL_FILES, ...USERS_FILES, ...HISTORY_FILES]);
+      result.assertFileContent(`${PKG}/models/database.py`, 'class AgentJobRow(Base)');
+      result.assertFileContent(`${PKG}/models/database.py`, '__tablename__ = "agent_jobs"');
+      result.assertFileContent(`${PKG}/lifespan.py`, 'agent_service_resource(settings, readiness, database)');
+      result.assertFileContent(`${PKG}/agents/service.py`, 'SqlJobStore(database.sessions)');
+      result.assertNoFileContent(`${PKG}/agents/service.py`, 'RedisJobStore');
+      result.assertFileContent(`${PKG}/worker.py`, 'database_resource(settings, readiness)');
+      result.assertFileContent('tests/agents_support.py', '"sql",');
+      result.assertFileContent('docs/agents.md', '`agent_jobs` table');
+      expect(parentOf(result.cwd, `${PKG}/migrations/versions/0002_users.py`)).to.equal('0001');
+      expect(parentOf(result.cwd, `${PKG}/migrations/versions/0003_agent_jobs.py`)).to.equal('0002');
+      expect(readConfig(result.cwd)).to.deep.include({ migrations: ['users', 'agent_jobs'] });
+    });
+
+    it('chains the history migration after the initial one without stored users', async () => {
+      const result = await agentsProject({ db: 'postgres', auth: 'apikey' });
+      result.assertFile(HISTORY_FILES);
+      result.assertNoFile(USERS_FILES);
+      expect(parentOf(result.cwd, `${PKG}/migrations/versions/0003_agent_jobs.py`)).to.equal('0001');
+      expect(readConfig(result.cwd)).to.deep.include({ migrations: ['agent_jobs'] });
+    });
+
+    it('leaks nothing of it without agents, or without PostgreSQL', async () => {
+      const withoutAgents = await newProject({ db: 'postgres', auth: 'jwt' });
+      withoutAgents.assertNoFile([...HISTORY_FILES, `${PKG}/agents/service.py`]);
+      withoutAgents.assertNoFileContent(`${PKG}/models/database.py`, /AgentJobRow|JSONB/);
+      expect(readConfig(withoutAgents.cwd)).to.deep.include({ migrations: ['users'] });
+      for (const db of ['none', 'mongo', 'redis']) {
+        const result = await agentsProject({ db, auth: 'jwt' });
+        result.assertFile(`${PKG}/agents/service.py`);
+        result.assertNoFile(HISTORY_FILES);
+        result.assertNoFileContent(`${PKG}/agents/service.py`, /SqlJobStore|Database/);
+        result.assertFileContent(`${PKG}/agents/service.py`, 'RedisJobStore(redis');
+        result.assertNoFileContent(`${PKG}/worker.py`, 'database');
+        result.assertFileContent(`${PKG}/lifespan.py`, 'agent_service_resource(settings, readiness)');
+        result.assertNoFileContent('tests/agents_support.py', /"sql"|SqlJobStore/);
+        expect(readConfig(result.cwd), db).to.not.have.property('migrations');
+      }
+    });
+
+    it('add db wires it into an agents project; a second run changes nothing; user files are kept', async () => {
+      const first = await agentsProject({ db: 'none', auth: 'jwt' });
+      const main = path.join(first.cwd, `${PKG}/main.py`);
+      const edited = `${readFileSync(main, 'utf8')}\n\n# my own change\n`;
+      writeFileSync(main, edited);
+
+      const added = await runForge('db', { db: 'postgres' }).cd(first.cwd);
+      expect(added.askedQuestions).to.deep.equal([]);
+      added.assertFile([...SQL_FILES, ...USERS_FILES, ...HISTORY_FILES]);
+      added.assertFileContent(`${PKG}/lifespan.py`, 'agent_service_resource(settings, readiness, database)');
+      added.assertFileContent(`${PKG}/agents/service.py`, 'SqlJobStore(database.sessions)');
+      added.assertFileContent(`${PKG}/worker.py`, 'database_resource(settings, readiness)');
+      added.assertFileContent(`${PKG}/settings/__init__.py`, 'DatabaseSettings');
+      added.assertFileContent(`${PKG}/dependencies.py`, /^SessionDep = /m);
+      added.assertFileContent(`${PKG}/db/__init__.py`, 'readiness.register("database"');
+      added.assertFileContent('.env.example', /^DATABASE_URL=/m);
+      expect(readFileSync(main, 'utf8')).to.equal(edited);
+
+      const before = snapshotTree(first.cwd);
+      await runForge('db').cd(first.cwd);
+      await runForge('db', { db: 'postgres' }).cd(first.cwd);
+      await runForge('agents').cd(first.cwd);
+      expect(snapshotTree(first.cwd)).to.deep.equal(before);
+    });
+
+    it('add agents to a PostgreSQL project brings the history table and its migration', async () => {
+      const first = await newProject({ db: 'postgres', auth: 'jwt' });
+      const added = await runForge('agents', { agentSdk: 'none' }).cd(first.cwd);
+      added.assertFile(HISTORY_FILES);
+      added.assertFileContent(`${PKG}/models/database.py`, 'class AgentJobRow(Base)');
+      added.assertFileContent(`${PKG}/models/database.py`, 'class UserRow(Base)');
+      expect(parentOf(first.cwd, `${PKG}/migrations/versions/0003_agent_jobs.py`)).to.equal('0002');
+    });
+
+    it('keeps an applied migration where it is: users added later chain after the history', async () => {
+      const first = await agentsProject({ db: 'postgres', auth: 'none' });
+      const history = readFileSync(
+        path.join(first.cwd, `${PKG}/migrations/versions/0003_agent_jobs.py`),
+        'utf8',
+      );
+      const added = await runForge('auth', { auth: 'jwt' }).cd(first.cwd);
+      added.assertFile(USERS_FILES);
+      expect(
+        readFileSync(path.join(first.cwd, `${PKG}/migrations/versions/0003_agent_jobs.py`), 'utf8'),
+      ).to.equal(history);
+      expect(parentOf(first.cwd, `${PKG}/migrations/versions/0002_users.py`)).to.equal('0003');
+      added.assertFileContent('tests/test_agent_job_records.py', 'LATER_TABLES = {"users"}');
+      expect(readConfig(first.cwd)).to.deep.include({ migrations: ['agent_jobs', 'users'] });
+      const before = snapshotTree(first.cwd);
+      await runForge('db').cd(first.cwd);
+      expect(snapshotTree(first.cwd)).to.deep.equal(before);
+    });
+
+    it('refuses a broken migration order in .yo-rc.json in one line', async () => {
+      const first = await agentsProject({ db: 'postgres', auth: 'none' });
+      updateConfig(first.cwd, { migrations: ['agent_jobs', 'agent_jobs'] });
+      const before = snapshotTree(first.cwd);
+      await expectUserError(
+        runForge('db').cd(first.cwd).run(),
+        /migrations must list each of users, agent_jobs/,
+      );
+      expect(snapshotTree(first.cwd)).to.deep.equal(before);
+    });
+  });
+
   describe('bad input writes nothing', () => {
     it('rejects an unknown --db value in one line', async () => {
       const first = await newProject({ db: 'none', auth: 'none' });

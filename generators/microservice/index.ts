@@ -1,0 +1,118 @@
+import type { ForgeOptions } from '../../lib/base-generator.js';
+import { ForgeUserError } from '../../lib/errors.js';
+import { servicePort, validateServiceName, MAX_SERVICES, envPrefix } from '../../lib/workspace.js';
+import { WorkspaceGenerator } from '../../lib/workspace-generator.js';
+
+/**
+ * `add microservice <name>`: another service in the uv workspace, in services/<name>, with its own package,
+ * settings, database and tests, on the shared libs package; it publishes and consumes Redis events. Every
+ * service listed in `.yo-rc.json` is rendered at each run, so re-running changes nothing and a service
+ * added later brings the shared files (libs, compose, gateway routes) up to date.
+ */
+export default class MicroserviceGenerator extends WorkspaceGenerator {
+  constructor(args: string[], options: ForgeOptions) {
+    super(args, options);
+    this.description = 'Another service in a uv workspace, with its own database, on the shared libs package';
+    this.argument('name', {
+      type: String,
+      required: false,
+      description: 'Service name: its Python package (lowercase letters, digits and "_")',
+    });
+  }
+
+  initializing(): void {
+    this.requireConfiguredProject();
+    const name = this.options.name as string | undefined;
+    const services = this.answers.services;
+    if (name === undefined || name === '') {
+      if (services.length === 0 && !this.options.forgeComposed) {
+        throw new ForgeUserError('a service name is required, e.g. `fastapi-forge add microservice orders`');
+      }
+      return;
+    }
+    // Adding a service that exists already is a no-op: its files are rendered again, identical.
+    if (services.includes(name)) return;
+    validateServiceName(name, this.answers.packageName);
+    if (services.length >= MAX_SERVICES) {
+      throw new ForgeUserError(
+        `a tier-2 system has at most ${MAX_SERVICES} services besides the project's own`,
+      );
+    }
+    this.config.set('services', [...services, name]);
+    if (this.answers.tier < 2) this.config.set('tier', 2);
+  }
+
+  async configuring(): Promise<void> {
+    // The deployment files it has follow: the image builds the workspace, compose runs the service.
+    await this.composeDeployment();
+    // The gateway routes to every service: its route table and compose entry follow the list.
+    if (this.answers.gateway) await this.composeForge('gateway');
+    // At tier 3 a new service gets the event streams, the outbox and the CQRS example too.
+    if (this.answers.tier >= 3) await this.composeForge('events');
+  }
+
+  writing(): void {
+    this.writeLibs();
+    for (const [index, name] of this.answers.services.entries()) {
+      const member = this.serviceMember(name);
+      this.renderMember(member, 'microservice/service', {
+        ...this.memberContext(member),
+        port: servicePort(index),
+      });
+      this.writeMemberProject(member, { dependencies: [], libs: true });
+      this.writeMemberEnv(member, [
+        {
+          name: `${envPrefix(name)}_DATABASE_URL`,
+          value: '',
+          comment:
+            "This service's own database: postgresql+asyncpg://user:password@host:5432/name; empty in development and test: a local SQLite file; required in staging and production",
+        },
+        {
+          name: 'EVENTS_PREFIX',
+          value: this.answers.projectName,
+          comment: 'Prefix of the event channels in Redis',
+        },
+      ]);
+      this.writeMemberDockerfile(member);
+    }
+    this.mergeWorkspace();
+  }
+
+  async install(): Promise<void> {
+    await this.syncWorkspace();
+  }
+
+  deploymentWriting(): void {
+    if (!this.hasCompose) return;
+    for (const name of this.answers.services) {
+      const member = this.serviceMember(name);
+      const database = `${name.replace(/_/g, '-')}-postgres`;
+      this.addComposeService(
+        name.replace(/_/g, '-'),
+        this.memberComposeService(
+          member,
+          {
+            [`${envPrefix(name)}_DATABASE_URL`]: `postgresql+asyncpg://postgres:postgres@${database}:5432/${name}`,
+          },
+          [database, 'redis'],
+        ),
+      );
+      this.addComposeService(
+        database,
+        {
+          image: 'postgres:18-alpine',
+          environment: { POSTGRES_USER: 'postgres', POSTGRES_PASSWORD: 'postgres', POSTGRES_DB: name },
+          volumes: [`${database}-data:/var/lib/postgresql`],
+          healthcheck: {
+            test: ['CMD', 'pg_isready', '--username=postgres', `--dbname=${name}`],
+            interval: '5s',
+            timeout: '3s',
+            retries: 10,
+          },
+          restart: 'unless-stopped',
+        },
+        { [`${database}-data`]: {} },
+      );
+    }
+  }
+}

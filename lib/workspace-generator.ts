@@ -1,0 +1,367 @@
+import path from 'node:path';
+import { ForgeGenerator } from './base-generator.js';
+import {
+  APP_PORT,
+  DEFAULT_IMAGE_PYTHON,
+  IMAGE_WORKERS,
+  UV_IMAGE_VERSION,
+  dnsName,
+  generatedTargets,
+} from './deploy.js';
+import { HEALTH_PROBE } from './deploy-generator.js';
+import { findExecutable } from './exec.js';
+import { addEnvVars, addPyprojectDependencies, requirementName } from './merge.js';
+import { toTitle } from './naming.js';
+import {
+  type EnvVar,
+  type TemplateFile,
+  destinationFor,
+  listTemplates,
+  readFamilyManifest,
+  renderTemplate,
+} from './templates.js';
+import {
+  GATEWAY_DIR,
+  LIBS_DIR,
+  SERVICES_DIR,
+  addWorkspaceMembers,
+  addWorkspaceSources,
+  envPrefix,
+  gatewayPackage,
+  libsPackage,
+  memberDistribution,
+} from './workspace.js';
+
+/** Modules of the tier-1 core that `libs` shares: rendered from the same templates, for the libs package. */
+const LIBS_FROM_API = [
+  'context.py',
+  'errors.py',
+  'logging.py',
+  'readiness.py',
+  'py.typed',
+  'models/principal.py',
+  'models/schemas.py',
+  'settings/__init__.py',
+  'settings/core.py',
+  'middleware/__init__.py',
+  'middleware/rate_limit.py',
+  'middleware/request_context.py',
+  'routes/health.py',
+].map((file) => `src/_package_/${file}.ejs`);
+
+/** The SQL plumbing of the db generator that every service's database uses. */
+const LIBS_FROM_POSTGRES = ['settings/database.py', 'db/session.py'].map(
+  (file) => `src/_package_/${file}.ejs`,
+);
+
+/** Runtime requirements of the libs package besides the core's (from templates/api/pyproject.toml.ejs). */
+const LIBS_DEPENDENCIES = ['httpx>=0.28'];
+
+/** Requirements without repeats of a package (the first one wins). */
+const unique = (requirements: string[]): string[] =>
+  requirements.filter(
+    (requirement, index) =>
+      requirements.findIndex((other) => requirementName(other) === requirementName(requirement)) === index,
+  );
+
+/**
+ * isort places the shared package in a block of its own, between third-party packages and the member's own,
+ * so imports sort the same whatever the names are.
+ */
+function withWorkspaceImportSection(content: string, libs: string): string {
+  const firstParty = /^known-first-party = .*$/m;
+  if (!firstParty.test(content)) return content;
+  const order =
+    'section-order = ["future", "standard-library", "third-party", "workspace", "first-party", "local-folder"]';
+  const sections = `\n[tool.ruff.lint.isort.sections]\n# The workspace's shared package.\nworkspace = [${JSON.stringify(libs)}]\n`;
+  return `${content.replace(firstParty, (line) => `${line}\n${order}`).replace(/\n*$/, '\n')}${sections}`;
+}
+
+/** A package of the workspace: where it lives and what it is called. */
+export interface WorkspaceMember {
+  /** Directory relative to the project root, e.g. `services/orders`. */
+  dir: string;
+  /** The Python import name. */
+  packageName: string;
+  /** The distribution name in pyproject.toml. */
+  distribution: string;
+  /** Title for docstrings and docs. */
+  title: string;
+  description: string;
+}
+
+/**
+ * Base of the tier-2 generators (microservice, gateway): the uv workspace at the project root, the shared
+ * `libs` package, and the files every member has (pyproject.toml, README.md, .env.example).
+ */
+export abstract class WorkspaceGenerator extends ForgeGenerator {
+  protected libsMember(): WorkspaceMember {
+    const { projectName, packageName } = this.answers;
+    return {
+      dir: LIBS_DIR,
+      packageName: libsPackage(packageName),
+      distribution: memberDistribution(projectName, 'libs'),
+      title: `${toTitle(projectName)} Libs`,
+      description: `Code shared by the services of ${projectName} and its gateway`,
+    };
+  }
+
+  protected gatewayMember(): WorkspaceMember {
+    const { projectName, packageName } = this.answers;
+    return {
+      dir: GATEWAY_DIR,
+      packageName: gatewayPackage(packageName),
+      distribution: memberDistribution(projectName, 'gateway'),
+      title: `${toTitle(projectName)} Gateway`,
+      description: `The API gateway of ${projectName}: routing, retries, circuit breakers`,
+    };
+  }
+
+  protected serviceMember(name: string): WorkspaceMember {
+    const { projectName } = this.answers;
+    return {
+      dir: `${SERVICES_DIR}/${name}`,
+      packageName: name,
+      distribution: memberDistribution(projectName, name),
+      title: toTitle(name),
+      description: `The ${name} service of ${projectName}`,
+    };
+  }
+
+  /** Every member directory, in a stable order: libs, the services in the order they were added, the gateway. */
+  protected workspaceMembers(): string[] {
+    const config = this.answers;
+    return [
+      LIBS_DIR,
+      ...config.services.map((name) => `${SERVICES_DIR}/${name}`),
+      ...(config.gateway ? [GATEWAY_DIR] : []),
+    ];
+  }
+
+  /** Values shared by the templates of every member. */
+  protected memberContext(member: WorkspaceMember): Record<string, unknown> {
+    const context = this.templateContext();
+    const config = this.answers;
+    return {
+      ...context,
+      // Modules rendered from the tier-1 templates see a package without database, agents or users.
+      db: 'none',
+      agents: false,
+      users: false,
+      agentJobs: false,
+      // Metrics and tracing live in the shared package from tier 3 on: build_app wires them into every member.
+      observability: this.observedWorkspace,
+      projectDb: config.db,
+      packageName: member.packageName,
+      libsPackage: libsPackage(config.packageName),
+      gatewayPackage: gatewayPackage(config.packageName),
+      rootPackage: config.packageName,
+      memberTitle: member.title,
+      memberDir: member.dir,
+      distribution: member.distribution,
+      envPrefix,
+    };
+  }
+
+  /** Whether the shared package has the metrics and tracing modules (tier 3 with observability on). */
+  protected get observedWorkspace(): boolean {
+    return this.answers.tier >= 3 && this.answers.observability;
+  }
+
+  /**
+   * What the shared package's metrics and tracing modules need. The events generator adds them with its own
+   * requirements, so a project grown to tier 3 lists them in the order `new --tier 3` does.
+   */
+  protected observabilityDependencies(): string[] {
+    if (!this.observedWorkspace) return [];
+    return ['observability/common', 'observability/postgres'].flatMap(
+      (family) => readFamilyManifest(family).dependencies ?? [],
+    );
+  }
+
+  /** Renders templates into a member's directory; `once` lists destinations (relative to it) written once. */
+  protected renderInto(
+    dir: string,
+    templates: TemplateFile[],
+    context: Record<string, unknown>,
+    once: ReadonlySet<string> = new Set(),
+  ): void {
+    for (const template of templates) {
+      const destination = destinationFor(template.relative, String(context.packageName));
+      const content = renderTemplate(template.source, context);
+      this.writeFile(path.posix.join(dir, destination), content, once.has(destination) ? 'once' : 'owned');
+    }
+  }
+
+  protected templatesOf(family: string, only?: string[]): TemplateFile[] {
+    const all = listTemplates(family);
+    return only ? all.filter((template) => only.includes(template.relative)) : all;
+  }
+
+  /** A service's or the gateway's own files, and the test support of the project's authentication. */
+  protected renderMember(member: WorkspaceMember, family: string, context: Record<string, unknown>): void {
+    const pkg = member.packageName;
+    const once = new Set(['README.md', `src/${pkg}/main.py`, `src/${pkg}/config.py`]);
+    this.renderInto(member.dir, this.templatesOf(family), context, once);
+    const auth = this.answers.auth;
+    if (auth === 'none') return;
+    const support = this.templatesOf(`auth/${auth}`).filter(
+      (template) => template.relative.startsWith('tests/') && !template.relative.endsWith('test_auth.py.ejs'),
+    );
+    this.renderInto(member.dir, support, context);
+  }
+
+  /** The shared package: the core's modules rendered for it, its own modules, and its tests. */
+  protected writeLibs(): void {
+    const member = this.libsMember();
+    const context = { ...this.memberContext(member), libs: true };
+    const auth = this.answers.auth;
+    this.renderInto(LIBS_DIR, this.templatesOf('api', LIBS_FROM_API), context);
+    if (auth !== 'none') {
+      const sources = (family: string) =>
+        this.templatesOf(family).filter((template) => template.relative.startsWith('src/'));
+      this.renderInto(LIBS_DIR, [...sources('auth/common'), ...sources(`auth/${auth}`)], context);
+    }
+    this.renderInto(LIBS_DIR, this.templatesOf('db/postgres', LIBS_FROM_POSTGRES), context);
+    this.renderInto(LIBS_DIR, this.templatesOf('microservice/libs'), context, new Set(['README.md']));
+    if (this.observedWorkspace) {
+      // The tier-1 modules, rendered for the shared package; its SQL plumbing gets statement spans too.
+      const sources = this.templatesOf('observability/common').filter((template) =>
+        template.relative.startsWith('src/'),
+      );
+      this.renderInto(LIBS_DIR, sources, { ...context, db: 'postgres' });
+    }
+    const authManifest = auth === 'none' ? {} : readFamilyManifest(`auth/${auth}`);
+    const postgres = readFamilyManifest('db/postgres');
+    this.writeMemberProject(member, {
+      dependencies: [
+        ...LIBS_DEPENDENCIES,
+        ...(authManifest.dependencies ?? []),
+        ...(postgres.dependencies ?? []),
+      ],
+      libs: false,
+    });
+  }
+
+  /**
+   * A member's pyproject.toml: the tier-1 template (same tools, same checks) rendered for the member, written
+   * once; then the requirements the generator needs are merged in at every run, keeping the user's pins.
+   */
+  protected writeMemberProject(
+    member: WorkspaceMember,
+    options: { dependencies: string[]; devDependencies?: string[]; libs: boolean },
+  ): void {
+    const target = this.destinationPath(member.dir, 'pyproject.toml');
+    if (!this.fs.exists(target)) {
+      const template = this.templatesOf('api', ['pyproject.toml.ejs'])[0];
+      if (!template) throw new Error('templates/api/pyproject.toml.ejs is missing');
+      const content = renderTemplate(template.source, {
+        ...this.memberContext(member),
+        projectName: member.distribution,
+        description: member.description,
+      });
+      this.fs.write(
+        target,
+        options.libs ? withWorkspaceImportSection(content, libsPackage(this.answers.packageName)) : content,
+      );
+    }
+    let content = this.fs.read(target);
+    const libs = this.libsMember().distribution;
+    const requirements = unique([...(options.libs ? [libs] : []), ...options.dependencies]);
+    content = addPyprojectDependencies(content, requirements);
+    content = addPyprojectDependencies(content, options.devDependencies ?? [], 'dev');
+    if (options.libs) content = addWorkspaceSources(content, [libs]);
+    this.writeMerged(target, content);
+  }
+
+  /** A member's .env.example: the core's settings (as the tier-1 template lists them), then `vars`. */
+  protected writeMemberEnv(member: WorkspaceMember, vars: EnvVar[]): void {
+    const target = this.destinationPath(member.dir, '.env.example');
+    let content: string;
+    if (this.fs.exists(target)) content = this.fs.read(target);
+    else {
+      const template = this.templatesOf('api', ['dot-env.example.ejs'])[0];
+      if (!template) throw new Error('templates/api/dot-env.example.ejs is missing');
+      content = renderTemplate(template.source, {
+        ...this.memberContext(member),
+        title: member.title,
+        projectName: member.distribution,
+      });
+    }
+    const auth = this.answers.auth;
+    if (auth !== 'none') {
+      content = addEnvVars(content, readFamilyManifest(`auth/${auth}`).env ?? [], `authentication (${auth})`);
+    }
+    content = addEnvVars(content, vars, member.title);
+    this.writeMerged(this.destinationPath(member.dir, '.env.example'), content);
+  }
+
+  /** The root pyproject becomes the workspace root: `[tool.uv.workspace] members`, merged, never rewritten. */
+  protected mergeWorkspace(): void {
+    const target = this.destinationPath('pyproject.toml');
+    this.writeMerged(target, addWorkspaceMembers(this.fs.read(target), this.workspaceMembers()));
+  }
+
+  /**
+   * `uv sync --all-packages` after `add microservice` or `add gateway` (`new` syncs once at its end). Called
+   * from each generator's own install(): Yeoman runs the lifecycle methods a generator class defines itself.
+   */
+  protected async syncWorkspace(): Promise<void> {
+    if (this.options.forgeComposed || this.options.skipInstall || this.options.dryRun) return;
+    if (!findExecutable('uv')) {
+      this.log.info('uv was not found on PATH: run `uv sync --all-packages` in the project.');
+      return;
+    }
+    await this.spawnCommand('uv sync --all-packages', { cwd: this.destinationRoot() });
+  }
+
+  /** Whether the project has a docker-compose.yml that follows the config (every deployment target has one). */
+  protected get hasCompose(): boolean {
+    return generatedTargets(this.forge).length > 0;
+  }
+
+  /** The member's image name in docker-compose.yml. */
+  protected memberImage(member: WorkspaceMember): string {
+    return `${dnsName(this.answers.projectName)}-${dnsName(member.dir.split('/').pop() ?? member.dir)}:dev`;
+  }
+
+  /** The member's Dockerfile: built from the workspace root, since it needs libs. */
+  protected writeMemberDockerfile(member: WorkspaceMember): void {
+    const template = this.templatesOf('microservice/member', ['Dockerfile.ejs'])[0];
+    if (!template) throw new Error('templates/microservice/member/Dockerfile.ejs is missing');
+    const context = {
+      ...this.memberContext(member),
+      image: this.memberImage(member).replace(/:dev$/, ''),
+      imagePython: this.answers.deployment?.python ?? DEFAULT_IMAGE_PYTHON,
+      uvVersion: UV_IMAGE_VERSION,
+      port: APP_PORT,
+      workers: IMAGE_WORKERS,
+      healthProbe: HEALTH_PROBE,
+      json: (value: unknown[]) => `[${value.map((item) => JSON.stringify(item)).join(', ')}]`,
+    };
+    this.writeFile(`${member.dir}/Dockerfile`, renderTemplate(template.source, context), 'owned');
+  }
+
+  /** A member's service in docker-compose.yml: its image, its settings, the services it waits for. */
+  protected memberComposeService(
+    member: WorkspaceMember,
+    environment: Record<string, string>,
+    dependsOn: string[],
+  ): Record<string, unknown> {
+    return {
+      build: { context: '.', dockerfile: `${member.dir}/Dockerfile` },
+      image: this.memberImage(member),
+      env_file: [{ path: `${member.dir}/.env.example` }, { path: `${member.dir}/.env`, required: false }],
+      environment: { ENVIRONMENT: 'development', REDIS_URL: 'redis://redis:6379/0', ...environment },
+      depends_on: Object.fromEntries(dependsOn.map((name) => [name, { condition: 'service_healthy' }])),
+      healthcheck: {
+        test: ['CMD', 'python', '-c', HEALTH_PROBE],
+        interval: '10s',
+        timeout: '5s',
+        retries: 5,
+        start_period: '10s',
+      },
+      restart: 'unless-stopped',
+    };
+  }
+}

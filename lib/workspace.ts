@@ -1,0 +1,165 @@
+import { parse as parseToml } from 'smol-toml';
+import { ForgeUserError } from './errors.js';
+import { insertTomlArrayItems } from './merge.js';
+import { validatePackageName } from './naming.js';
+
+/**
+ * Tier 2 turns the project into a uv workspace. Its root stays the project root: the tier-1 service keeps
+ * `src/<package>/` and `tests/` there and is a member like the others. Beside it:
+ * - `libs/`: the shared package, imported as `<package>_libs` (logging, errors, auth, settings, client,
+ *   events, one module per concern);
+ * - `services/<name>/`: one package per service, imported as `<name>`;
+ * - `gateway/`: the API gateway, imported as `<package>_gateway`.
+ */
+export const LIBS_DIR = 'libs';
+export const GATEWAY_DIR = 'gateway';
+export const SERVICES_DIR = 'services';
+
+export const libsPackage = (packageName: string): string => `${packageName}_libs`;
+export const gatewayPackage = (packageName: string): string => `${packageName}_gateway`;
+
+/** Distribution names: `<project>-libs`, `<project>-gateway`, `<project>-<service>` (unique in the workspace). */
+export const memberDistribution = (projectName: string, member: string): string =>
+  `${projectName.toLowerCase().replace(/[._]+/g, '-')}-${member.replace(/_/g, '-')}`;
+
+/** Services of `new --tier 2` when `--services` is not given. */
+export const DEFAULT_TIER2_SERVICES = ['orders', 'inventory'] as const;
+
+/** The spec's tier 2 is 2 to 10 services; the tier-1 service at the root counts as one. */
+export const MAX_SERVICES = 9;
+
+/** Local ports: the gateway, the tier-1 service, then each service in the order it was added. */
+export const GATEWAY_PORT = 8080;
+export const ROOT_SERVICE_PORT = 8000;
+export const servicePort = (index: number): number => ROOT_SERVICE_PORT + 1 + index;
+
+/** `orders` -> `ORDERS`: the prefix of a service's own variables (`ORDERS_DATABASE_URL`, `ORDERS_URL`). */
+export const envPrefix = (name: string): string => name.toUpperCase();
+
+/** Python 3.11's `sys.stdlib_module_names` without the private ones: a service package must not shadow them. */
+const STDLIB_MODULES = new Set(
+  (
+    'abc aifc antigravity argparse array ast asynchat asyncio asyncore atexit audioop base64 bdb binascii bisect ' +
+    'builtins bz2 cProfile calendar cgi cgitb chunk cmath cmd code codecs codeop collections colorsys compileall ' +
+    'concurrent configparser contextlib contextvars copy copyreg crypt csv ctypes curses dataclasses datetime dbm ' +
+    'decimal difflib dis distutils doctest email encodings ensurepip enum errno faulthandler fcntl filecmp ' +
+    'fileinput fnmatch fractions ftplib functools gc genericpath getopt getpass gettext glob graphlib grp gzip ' +
+    'hashlib heapq hmac html http idlelib imaplib imghdr imp importlib inspect io ipaddress itertools json ' +
+    'keyword lib2to3 linecache locale logging lzma mailbox mailcap marshal math mimetypes mmap modulefinder ' +
+    'msilib msvcrt multiprocessing netrc nis nntplib nt ntpath nturl2path numbers opcode operator optparse os ' +
+    'ossaudiodev pathlib pdb pickle pickletools pipes pkgutil platform plistlib poplib posix posixpath pprint ' +
+    'profile pstats pty pwd py_compile pyclbr pydoc pydoc_data pyexpat queue quopri random re readline reprlib ' +
+    'resource rlcompleter runpy sched secrets select selectors shelve shlex shutil signal site smtpd smtplib ' +
+    'sndhdr socket socketserver spwd sqlite3 sre_compile sre_constants sre_parse ssl stat statistics string ' +
+    'stringprep struct subprocess sunau symtable sys sysconfig syslog tabnanny tarfile telnetlib tempfile ' +
+    'termios textwrap this threading time timeit tkinter token tokenize tomllib trace traceback tracemalloc tty ' +
+    'turtle turtledemo types typing unicodedata unittest urllib uu uuid venv warnings wave weakref webbrowser ' +
+    'winreg winsound wsgiref xdrlib xml xmlrpc zipapp zipfile zipimport zlib zoneinfo'
+  ).split(' '),
+);
+
+/** Packages a service imports besides the standard library: a service of the same name would shadow them. */
+const SERVICE_IMPORTS = new Set(['aiosqlite', 'asyncpg', 'asgi_lifespan', 'mypy', 'ruff', 'jwt', 'pwdlib']);
+
+/** Names with another meaning in the workspace. */
+const RESERVED = new Set(['libs', 'gateway', 'services', 'src', 'app']);
+
+/**
+ * Checks the name of a new service (`add microservice <name>`, `new --services a,b`): a lowercase Python
+ * identifier that is no keyword, no standard-library or imported module, and no other package of the
+ * workspace. Returns the name; throws a one-line user error.
+ */
+export function validateServiceName(name: string, packageName: string | undefined): string {
+  const origin = `service name ${JSON.stringify(name)}`;
+  if (!/^[a-z][a-z0-9_]*$/.test(name)) {
+    throw new ForgeUserError(
+      `invalid ${origin}: use lowercase letters, digits and "_", starting with a letter (it is the service's Python package)`,
+    );
+  }
+  validatePackageName(name, origin);
+  if (STDLIB_MODULES.has(name) || SERVICE_IMPORTS.has(name)) {
+    throw new ForgeUserError(`invalid ${origin}: it would shadow the Python module "${name}"`);
+  }
+  if (RESERVED.has(name)) {
+    throw new ForgeUserError(`invalid ${origin}: "${name}" is reserved in the workspace layout`);
+  }
+  if (packageName && [packageName, libsPackage(packageName), gatewayPackage(packageName)].includes(name)) {
+    throw new ForgeUserError(`invalid ${origin}: it is the name of a package of this project already`);
+  }
+  return name;
+}
+
+/** Validates the `services` list stored in `.yo-rc.json`. */
+export function validateStoredServices(
+  services: unknown,
+  packageName: string | undefined,
+  file: string,
+): void {
+  if (!Array.isArray(services) || !services.every((name) => typeof name === 'string')) {
+    throw new ForgeUserError(`${file}: services must be a list of service names`);
+  }
+  const seen = new Set<string>();
+  for (const name of services as string[]) {
+    try {
+      validateServiceName(name, packageName);
+    } catch (error) {
+      throw new ForgeUserError(`${file}: ${(error as Error).message}`);
+    }
+    if (seen.has(name)) throw new ForgeUserError(`${file}: service "${name}" is listed twice`);
+    seen.add(name);
+  }
+  if (services.length > MAX_SERVICES) {
+    throw new ForgeUserError(`${file}: at most ${MAX_SERVICES} services besides the project's own (tier 2)`);
+  }
+}
+
+/** Parses `--services a,b`: a comma-separated list of new service names. */
+export function parseServicesFlag(raw: unknown, packageName: string | undefined): string[] {
+  const names = String(raw)
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  if (names.length === 0)
+    throw new ForgeUserError('--services needs at least one service name, e.g. orders,billing');
+  const unique = [...new Set(names)];
+  for (const name of unique) validateServiceName(name, packageName);
+  if (unique.length > MAX_SERVICES) {
+    throw new ForgeUserError(
+      `--services: at most ${MAX_SERVICES} services besides the project's own (tier 2)`,
+    );
+  }
+  return unique;
+}
+
+/**
+ * Adds members to the root pyproject's `[tool.uv.workspace] members`, creating the table when missing. The
+ * text is edited in place: members, keys and comments the user wrote are kept.
+ */
+export function addWorkspaceMembers(content: string, members: string[]): string {
+  const data = parseToml(content) as { tool?: { uv?: { workspace?: { members?: unknown[] } } } };
+  const existing = (data.tool?.uv?.workspace?.members ?? []).filter(
+    (item): item is string => typeof item === 'string',
+  );
+  const missing = members.filter((member) => !existing.includes(member));
+  if (missing.length === 0) return content;
+  return insertTomlArrayItems(content, 'tool.uv.workspace', 'members', existing, missing, {
+    table: 'A uv workspace: one lock file and one virtualenv for every package of the system.',
+  });
+}
+
+/** Adds `[tool.uv.sources] <name> = { workspace = true }` entries that are missing. */
+export function addWorkspaceSources(content: string, names: string[]): string {
+  const data = parseToml(content) as { tool?: { uv?: { sources?: Record<string, unknown> } } };
+  const existing = data.tool?.uv?.sources ?? {};
+  const missing = names.filter((name) => !(name in existing));
+  if (missing.length === 0) return content;
+  const entries = missing.map((name) => `${name} = { workspace = true }`);
+  const lines = content.split('\n');
+  const header = lines.findIndex((line) => /^\s*\[tool\.uv\.sources\]\s*(#.*)?$/.test(line));
+  if (header === -1) {
+    const base = content.endsWith('\n') ? content : `${content}\n`;
+    return `${base}\n[tool.uv.sources]\n${entries.join('\n')}\n`;
+  }
+  lines.splice(header + 1, 0, ...entries);
+  return lines.join('\n');
+}
