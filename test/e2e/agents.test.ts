@@ -16,6 +16,7 @@ import {
   UV,
   verifyProject,
   type Worker,
+  requestJson,
 } from './support.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
@@ -30,21 +31,6 @@ function at<T>(items: T[], index: number): T {
   return item;
 }
 
-async function call(
-  server: RunningServer,
-  method: string,
-  route: string,
-  headers: Record<string, string>,
-  body?: Json,
-): Promise<{ status: number; body: Json; headers: Headers }> {
-  const response = await fetch(`${server.baseUrl}${route}`, {
-    method,
-    headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: response.status, body: (await response.json()) as Json, headers: response.headers };
-}
-
 async function waitForJob(
   server: RunningServer,
   jobId: string,
@@ -54,7 +40,7 @@ async function waitForJob(
 ): Promise<Json> {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
-    const { status, body } = await call(server, 'GET', `/agents/jobs/${jobId}`, headers);
+    const { status, body } = await requestJson(server, 'GET', `/agents/jobs/${jobId}`, headers);
     expect(status, JSON.stringify(body)).to.equal(200);
     if (done(body)) return body;
     if (Date.now() > deadline) throw new Error(`job ${jobId} is still ${String(body.status)}`);
@@ -182,7 +168,13 @@ describe('agents end to end: every agent SDK, then REST, SSE, WebSocket and Redi
             ...provider.env,
           });
           expect((await fetch(`${server.baseUrl}/health/ready`)).status).to.equal(200);
-          const { status, body } = await call(server, 'POST', '/agents/run', {}, { input: 'What is 6 * 7?' });
+          const { status, body } = await requestJson(
+            server,
+            'POST',
+            '/agents/run',
+            {},
+            { input: 'What is 6 * 7?' },
+          );
           expect(status, JSON.stringify(body)).to.equal(200);
           // The fake model says a few words, calls the calculator, then answers with its result.
           expect(body.output).to.be.a('string').and.include('The result is 42.');
@@ -248,9 +240,11 @@ describe('agents end to end: every agent SDK, then REST, SSE, WebSocket and Redi
     });
 
     it('POST /agents/run answers with the output, usage, tool calls and run id', async () => {
-      const anonymous = await call(live(), 'POST', '/agents/run', {}, { input: 'What is 6 * 7?' });
+      const anonymous = await requestJson(live(), 'POST', '/agents/run', {}, { input: 'What is 6 * 7?' });
       expect(anonymous.status).to.equal(401);
-      const { status, body } = await call(live(), 'POST', '/agents/run', auth, { input: 'What is 6 * 7?' });
+      const { status, body } = await requestJson(live(), 'POST', '/agents/run', auth, {
+        input: 'What is 6 * 7?',
+      });
       expect(status, JSON.stringify(body)).to.equal(200);
       expect(body.output).to.equal('The result is 42.');
       expect(body.run_id).to.match(/^[0-9a-f]{32}$/);
@@ -295,7 +289,9 @@ describe('agents end to end: every agent SDK, then REST, SSE, WebSocket and Redi
 
     it('runs a background job through Redis and a separate worker process', async () => {
       worker = await startWorker(dir, packageName, env);
-      const accepted = await call(live(), 'POST', '/agents/run/async', auth, { input: 'What is 6 * 7?' });
+      const accepted = await requestJson(live(), 'POST', '/agents/run/async', auth, {
+        input: 'What is 6 * 7?',
+      });
       expect(accepted.status).to.equal(202);
       const jobId = String(accepted.body.job_id);
       expect(accepted.headers.get('location')).to.equal(`/agents/jobs/${jobId}`);
@@ -313,11 +309,11 @@ describe('agents end to end: every agent SDK, then REST, SSE, WebSocket and Redi
     });
 
     it('cancels a running job: the worker stops it', async () => {
-      const accepted = await call(live(), 'POST', '/agents/run/async', auth, { input: LONG_INPUT });
+      const accepted = await requestJson(live(), 'POST', '/agents/run/async', auth, { input: LONG_INPUT });
       const jobId = String(accepted.body.job_id);
       await waitForJob(live(), jobId, auth, (job) => job.status === 'running');
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const cancelled = await call(live(), 'DELETE', `/agents/jobs/${jobId}`, auth);
+      const cancelled = await requestJson(live(), 'DELETE', `/agents/jobs/${jobId}`, auth);
       expect(cancelled.status, JSON.stringify(cancelled.body)).to.equal(200);
       expect(cancelled.body.status).to.equal('cancelled');
       const events = await readSse(`${live().baseUrl}/agents/run/stream?job_id=${jobId}`, auth);
@@ -332,11 +328,13 @@ describe('agents end to end: every agent SDK, then REST, SSE, WebSocket and Redi
 
     it('keeps a job queued across a restart of the API, and the worker started later completes it', async () => {
       await runningWorker().stop();
-      const accepted = await call(live(), 'POST', '/agents/run/async', auth, { input: 'What is 2 + 3?' });
+      const accepted = await requestJson(live(), 'POST', '/agents/run/async', auth, {
+        input: 'What is 2 + 3?',
+      });
       const jobId = String(accepted.body.job_id);
       await live().stop();
       server = await startServer(dir, packageName, env);
-      const queued = await call(server, 'GET', `/agents/jobs/${jobId}`, auth);
+      const queued = await requestJson(server, 'GET', `/agents/jobs/${jobId}`, auth);
       expect(queued.body.status).to.equal('queued');
       worker = await startWorker(dir, packageName, env);
       const job = await waitForJob(server, jobId, auth, (candidate) => candidate.status === 'succeeded');

@@ -23,6 +23,7 @@ import {
   verifyProject,
   type Worker,
   workspaceMembers,
+  requestJson,
 } from './support.js';
 
 /**
@@ -102,22 +103,6 @@ async function credentials(dir: string, combination: Combination): Promise<Crede
     default:
       return { env: {}, headers: {}, close };
   }
-}
-
-async function call(
-  server: RunningServer,
-  method: string,
-  route: string,
-  headers: Record<string, string>,
-  body?: Json,
-): Promise<{ status: number; body: Json; headers: Headers }> {
-  const response = await fetch(`${server.baseUrl}${route}`, {
-    method,
-    headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Json) : {}, headers: response.headers };
 }
 
 /**
@@ -298,8 +283,8 @@ describe(`option matrix: ${selected.length} of ${matrix.combinations.length} pai
         } else await serve(env);
         const live = server as RunningServer;
 
-        expect((await call(live, 'GET', '/health', {})).body).to.include({ status: 'ok' });
-        const ready = await call(live, 'GET', '/health/ready', {});
+        expect((await requestJson(live, 'GET', '/health', {})).body).to.include({ status: 'ok' });
+        const ready = await requestJson(live, 'GET', '/health/ready', {});
         expect(ready.status, JSON.stringify(ready.body)).to.equal(200);
         // Served without MongoDB, its notes live in memory, with no database to check.
         if (config.db !== 'none' && config.db !== 'mongo') {
@@ -308,17 +293,19 @@ describe(`option matrix: ${selected.length} of ${matrix.combinations.length} pai
 
         const message = { message: 'hello from the matrix' };
         if (config.auth !== 'none') {
-          const anonymous = await call(live, 'POST', '/echo', {}, message);
+          const anonymous = await requestJson(live, 'POST', '/echo', {}, message);
           expect(anonymous.status).to.equal(401);
           expect(anonymous.body).to.include.keys('code', 'message', 'details', 'request_id', 'retryable');
           expect(anonymous.headers.get('www-authenticate')).to.be.a('string');
         }
-        const echoed = await call(live, 'POST', '/echo', auth.headers, message);
+        const echoed = await requestJson(live, 'POST', '/echo', auth.headers, message);
         expect(echoed.status, JSON.stringify(echoed.body)).to.equal(200);
         expect(echoed.body.message).to.equal(message.message);
 
         if (config.agents) {
-          const ran = await call(live, 'POST', '/agents/run', auth.headers, { input: 'What is 6 * 7?' });
+          const ran = await requestJson(live, 'POST', '/agents/run', auth.headers, {
+            input: 'What is 6 * 7?',
+          });
           expect(ran.status, JSON.stringify(ran.body)).to.equal(200);
           expect(ran.body.output).to.be.a('string').and.include('The result is 42.');
           expect((ran.body.tool_calls as Json[])[0]).to.include({ name: 'calculator', output: '42' });
@@ -329,7 +316,7 @@ describe(`option matrix: ${selected.length} of ${matrix.combinations.length} pai
           console.log(`        POST /agents/run answered through ${via}`);
         }
 
-        const schema = await call(live, 'GET', '/openapi.json', {});
+        const schema = await requestJson(live, 'GET', '/openapi.json', {});
         expect(checkRoutes(Object.keys(schema.body.paths as Json), features)).to.deep.equal([]);
       });
 
@@ -347,7 +334,9 @@ describe(`option matrix: ${selected.length} of ${matrix.combinations.length} pai
             [],
           );
           console.log(`        ${outcomes.length} attacks, each answered 401`);
-          const control = await call(server, 'POST', '/echo', auth.headers, { message: 'after the attacks' });
+          const control = await requestJson(server, 'POST', '/echo', auth.headers, {
+            message: 'after the attacks',
+          });
           expect(control.status).to.equal(200);
           const sent = auth.headers.authorization?.split('.')[2] ?? '';
           expect(sent).to.not.equal('');

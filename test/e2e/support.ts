@@ -495,3 +495,25 @@ export class OtlpReceiver {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }
+
+/** One request with an optional JSON body to a served project; the answer's body is read as JSON. */
+export async function requestJson(
+  server: RunningServer,
+  method: string,
+  route: string,
+  headers: Record<string, string>,
+  body?: Record<string, unknown>,
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const response = await fetch(`${server.baseUrl}${route}`, {
+    method,
+    headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  // Some answers (204, a HEAD) have no body.
+  const text = await response.text();
+  return {
+    status: response.status,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    headers: response.headers,
+  };
+}
