@@ -20,6 +20,9 @@ export interface CommandResult {
   output: string;
 }
 
+/** The longest any single command of the tests may take. */
+const COMMAND_TIMEOUT_MS = 15 * 60_000;
+
 /** Runs a command to completion; throws with its output when it fails, so a failing step explains itself. */
 export function run(
   command: string,
@@ -32,9 +35,15 @@ export function run(
     encoding: 'utf8',
     env: { ...cleanEnv(), ...env },
     maxBuffer: 64 * 1024 * 1024,
+    // A synchronous child blocks mocha's own timeouts: a hung one (a test waiting forever) is killed.
+    timeout: COMMAND_TIMEOUT_MS,
   });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
-  if (result.error) throw new Error(`could not run ${command}: ${result.error.message}`);
+  if (result.error) {
+    throw new Error(
+      `could not run ${command} ${args.join(' ')} in ${cwd}: ${result.error.message}\n${output}`,
+    );
+  }
   if (result.status !== 0) {
     throw new Error(`\`${command} ${args.join(' ')}\` failed in ${cwd} (exit ${result.status}):\n${output}`);
   }
