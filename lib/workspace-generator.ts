@@ -54,8 +54,14 @@ const LIBS_FROM_POSTGRES = ['settings/database.py', 'db/session.py'].map(
   (file) => `src/_package_/${file}.ejs`,
 );
 
+/** The HTTP client of libs' service client and of the gateway's proxy and health probes. */
+const HTTPX = 'httpx>=0.28';
+
 /** Runtime requirements of the libs package besides the core's (from templates/api/pyproject.toml.ejs). */
-const LIBS_DEPENDENCIES = ['httpx>=0.28'];
+const LIBS_DEPENDENCIES = [HTTPX];
+
+/** The gateway imports httpx itself: each member declares what it imports, not only what libs brings. */
+export const GATEWAY_DEPENDENCIES = [HTTPX];
 
 /** Requirements without repeats of a package (the first one wins). */
 const unique = (requirements: string[]): string[] =>
@@ -209,6 +215,22 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
       (template) => template.relative.startsWith('tests/') && !template.relative.endsWith('test_auth.py.ejs'),
     );
     this.renderInto(member.dir, support, context);
+  }
+
+  /** A service's own requirements: its tables, repository and queries are written with SQLAlchemy. */
+  protected serviceDependencies(): string[] {
+    return (readFamilyManifest('db/postgres').dependencies ?? []).filter(
+      (requirement) => requirementName(requirement) === 'sqlalchemy',
+    );
+  }
+
+  /**
+   * Dev requirements of a service or the gateway: the authentication test support {@link renderMember}
+   * gives it signs tokens (and fakes an identity provider) with the auth family's own packages.
+   */
+  protected memberTestDependencies(): string[] {
+    const auth = this.answers.auth;
+    return auth === 'none' ? [] : (readFamilyManifest(`auth/${auth}`).dependencies ?? []);
   }
 
   /** The shared package: the core's modules rendered for it, its own modules, and its tests. */

@@ -1,4 +1,5 @@
 import { ForgeGenerator, type ForgeOptions } from '../../lib/base-generator.js';
+import { GATEWAY_PORT, ROOT_SERVICE_PORT, servicePort } from '../../lib/workspace.js';
 
 /**
  * The tier-1 core. Owned files (wiring, middleware, errors, health, tests) are re-rendered from the config;
@@ -29,6 +30,13 @@ export default class ApiGenerator extends ForgeGenerator {
     this.renderFamily(
       'api',
       new Set(['README.md', 'pyproject.toml', '.env.example', `src/${pkg}/main.py`, `src/${pkg}/config.py`]),
+      {
+        ...this.templateContext(),
+        // The README of a workspace says where each member listens when run on its own.
+        rootPort: ROOT_SERVICE_PORT,
+        gatewayPort: GATEWAY_PORT,
+        servicePorts: this.answers.services.map((name, index) => ({ name, port: servicePort(index) })),
+      },
     );
   }
 }

@@ -1,7 +1,7 @@
 import type { ForgeOptions } from '../../lib/base-generator.js';
 import { ForgeUserError } from '../../lib/errors.js';
 import { GATEWAY_PORT, ROOT_SERVICE_PORT, envPrefix, servicePort } from '../../lib/workspace.js';
-import { WorkspaceGenerator } from '../../lib/workspace-generator.js';
+import { GATEWAY_DEPENDENCIES, WorkspaceGenerator } from '../../lib/workspace-generator.js';
 
 /** One entry of the gateway's route table. */
 interface GatewayRoute {
@@ -49,7 +49,11 @@ export default class GatewayGenerator extends WorkspaceGenerator {
     const member = this.gatewayMember();
     const context = { ...this.memberContext(member), routes: this.routes(), port: GATEWAY_PORT };
     this.renderMember(member, 'gateway', context);
-    this.writeMemberProject(member, { dependencies: [], libs: true });
+    this.writeMemberProject(member, {
+      dependencies: GATEWAY_DEPENDENCIES,
+      devDependencies: this.memberTestDependencies(),
+      libs: true,
+    });
     this.writeMemberEnv(member, [
       ...this.routes().map((route) => ({
         name: envPrefix(route.setting),

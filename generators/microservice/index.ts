@@ -59,7 +59,11 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
         ...this.memberContext(member),
         port: servicePort(index),
       });
-      this.writeMemberProject(member, { dependencies: [], libs: true });
+      this.writeMemberProject(member, {
+        dependencies: this.serviceDependencies(),
+        devDependencies: this.memberTestDependencies(),
+        libs: true,
+      });
       this.writeMemberEnv(member, [
         {
           name: `${envPrefix(name)}_DATABASE_URL`,

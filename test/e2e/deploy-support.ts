@@ -125,6 +125,16 @@ export function validateCloudRun(file: string): string[] {
 // ---- Docker without a Docker engine: the build context and the Dockerfile's own steps. ----
 
 /** A `.dockerignore` matcher with Docker's rules: Go globs with `**`, `!` exceptions, last match wins. */
+/** `NAME=value` lines of a dotenv file, taken literally, as `docker run --env-file` and compose's env_file read them. */
+export function readEnvFile(file: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (match?.[1]) values[match[1]] = match[2] ?? '';
+  }
+  return values;
+}
+
 export function dockerignore(text: string): (relative: string) => boolean {
   const patterns = text
     .split('\n')

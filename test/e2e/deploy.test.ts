@@ -15,6 +15,7 @@ import {
   type EmulatedImage,
   hadolint,
   KUBERNETES_VERSION,
+  readEnvFile,
   validateCloudRun,
   validateCompose,
   validateKubernetes,
@@ -43,16 +44,6 @@ const forge = (args: string[], cwd: string): string =>
 
 const readYaml = (dir: string, file: string): Yaml =>
   parse(readFileSync(path.join(dir, file), 'utf8')) as Yaml;
-
-/** `NAME=value` lines of a dotenv file, as docker compose reads an env_file. */
-function readEnvFile(file: string): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
-    if (match?.[1]) values[match[1]] = match[2] ?? '';
-  }
-  return values;
-}
 
 /**
  * The Kubernetes resources of a project: every base manifest (not kustomization.yaml), those of each workspace

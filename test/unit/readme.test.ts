@@ -48,6 +48,28 @@ describe('README matches the CLI', () => {
     }
   });
 
+  it('uses only commands and flags the CLI has in its shell examples (quick start, growth path)', () => {
+    const blocks = [...README.matchAll(/^```(?:sh|bash)\n([\s\S]*?)^```/gm)].map((match) => match[1] ?? '');
+    const commands = blocks
+      .flatMap((block) => block.split('\n'))
+      .map((line) => line.replace(/\s#.*$/, '').trim())
+      .filter((line) => line.startsWith('fastapi-forge '));
+    expect(commands.length, 'fastapi-forge commands in the README').to.be.greaterThan(10);
+    const add = program.commands.find((command) => command.name() === 'add') as Command;
+    for (const line of commands) {
+      const [, verb = '', target = ''] = line.split(/\s+/);
+      const command =
+        verb === 'add'
+          ? add.commands.find((sub) => sub.name() === target)
+          : program.commands.find((sub) => sub.name() === verb);
+      expect(command, `\`${line}\`: no such command`).to.not.equal(undefined);
+      const flags = flagsOf(command as Command);
+      for (const flag of line.match(/--[a-z][a-z0-9-]*/g) ?? []) {
+        expect(flags, `\`${line}\`: ${flag}`).to.include(flag);
+      }
+    }
+  });
+
   it('lists every sub-generator `add` offers, with its options', () => {
     const rows = tableAfter('### `fastapi-forge add <generator>`');
     const add = program.commands.find((command) => command.name() === 'add') as Command;

@@ -62,7 +62,10 @@ describe('microservice generator', () => {
     expect(service.project.name).to.equal('demo-svc-orders');
     expect(service.project.dependencies).to.include('demo-svc-libs');
     expect(service.tool.uv.sources).to.deep.equal({ 'demo-svc-libs': { workspace: true } });
-    result.assertFileContent('services/orders/src/orders/settings.py', 'AliasChoices("orders_database_url")');
+    result.assertFileContent(
+      'services/orders/src/orders/settings.py',
+      'validation_alias="orders_database_url"',
+    );
     result.assertFileContent('services/orders/.env.example', /^ORDERS_DATABASE_URL=$/m);
     result.assertFileContent('libs/src/demo_svc_libs/settings/auth.py', 'class JwtSettings');
 
