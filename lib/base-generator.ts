@@ -68,6 +68,20 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
  * owned / write-once / structured file writes, and the source API other generators call
  * (dependencies, env vars, needles).
  */
+/** A full config: `stored` answers over the spec's defaults and those of what generators record. */
+export function withDefaults(stored: Partial<ForgeConfig>): ForgeConfig {
+  return {
+    ...defaultChoices(),
+    description: '',
+    services: [],
+    agents: false,
+    dbGenerated: false,
+    observability: false,
+    generatorVersion: PACKAGE_VERSION,
+    ...stored,
+  } as ForgeConfig;
+}
+
 export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, ForgeOptions> {
   constructor(args: string[], options: ForgeOptions, features?: Record<string, unknown>) {
     // Yeoman reads .yo-rc.json while constructing the generator: a broken file is reported first, in one line.
@@ -107,17 +121,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
 
   /** The full config: stored answers over the spec's defaults. */
   protected get answers(): ForgeConfig {
-    const stored = this.forge;
-    return {
-      ...defaultChoices(),
-      description: '',
-      services: [],
-      agents: false,
-      dbGenerated: false,
-      observability: false,
-      generatorVersion: PACKAGE_VERSION,
-      ...stored,
-    } as ForgeConfig;
+    return withDefaults(this.forge);
   }
 
   /** Validates `.yo-rc.json` before anything reads it: a broken file must never be written over. */

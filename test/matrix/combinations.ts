@@ -9,7 +9,7 @@ import {
 } from '../../lib/config.js';
 import { DEPLOY_GENERATORS } from '../../lib/deploy.js';
 import { generatorInfo, pendingFeatures } from '../../lib/generators.js';
-import { PACKAGE_VERSION } from '../../lib/version.js';
+import { withDefaults } from '../../lib/base-generator.js';
 import { type Dimension, type Row, type Value, allPairs } from './pairwise.js';
 
 /**
@@ -52,18 +52,7 @@ export interface Matrix {
 
 /** A full config with the defaults and one changed answer, as `pendingFeatures` reads it. */
 function configWith(values: Partial<ForgeConfig>): ForgeConfig {
-  return {
-    ...defaultChoices(),
-    projectName: 'matrix',
-    packageName: 'matrix',
-    description: '',
-    services: [],
-    agents: false,
-    dbGenerated: false,
-    observability: false,
-    generatorVersion: PACKAGE_VERSION,
-    ...values,
-  } as ForgeConfig;
+  return withDefaults({ projectName: 'matrix', packageName: 'matrix', ...values });
 }
 
 /** The generator a choice's value needs, if it has one of its own. */
