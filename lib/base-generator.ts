@@ -15,6 +15,12 @@ import { DEPLOY_GENERATORS, generatedTargets } from './deploy.js';
 import { ForgeUserError } from './errors.js';
 import { addEnvVars, addPyprojectDependencies, addUvOverrides } from './merge.js';
 import { insertAtNeedle, needleMarker } from './needles.js';
+import {
+  SECTION_BEGIN,
+  SECTION_END,
+  findGeneratedSection,
+  replaceGeneratedSection,
+} from './generated-section.js';
 import { readProjectState, requireForgeProject } from './project.js';
 import {
   type EnvVar,
@@ -98,9 +104,13 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     this.option('yes', { type: Boolean, description: 'Take the default for every unanswered question' });
   }
 
-  /** Composes another generator of this package (a no-op when it is already part of this run). */
+  /**
+   * Composes another generator of this package (a no-op when it is already part of this run). Yeoman does not
+   * share `--force` with composed generators, and their merges need it, so it is passed on.
+   */
   protected async composeForge(name: string): Promise<void> {
-    await this.composeWith(`fastapi-forge:${name}`, { generatorOptions: { forgeComposed: true } } as never);
+    const generatorOptions = { forgeComposed: true, force: Boolean(this.options.force) };
+    await this.composeWith(`fastapi-forge:${name}`, { generatorOptions } as never);
   }
 
   /** Registers `--<flag>` options for config choices, e.g. `--auth`. */
@@ -206,6 +216,9 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       // Agent runs and jobs are recorded in the SQL database when there is one.
       agentJobs: db === 'postgres' && config.agents,
       title: toTitle(config.projectName),
+      // The marker lines around the generated section of a README (see lib/generated-section.ts).
+      sectionBegin: `${SECTION_BEGIN}: regenerated as the project grows; write your own text above or below it -->`,
+      sectionEnd: SECTION_END,
     };
   }
 
@@ -228,7 +241,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
 
   /**
    * Writes one file.
-   * - `once`: user-owned, written only when it does not exist yet.
+   * - `once`: user-owned, written only when it does not exist yet. A generated section in it (a README's)
+   *   is rendered again at every run, see {@link writeGeneratedSection}.
    * - `owned`: rendered from the config at every run. If the file on disk is exactly what forge wrote last
    *   time, an update replaces it without asking; if the user edited it, the conflicter asks (or, without a
    *   terminal, keeps the user's file and reports it); `--force` overwrites.
@@ -237,6 +251,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     const target = this.destinationPath(relative);
     if (mode === 'once') {
       if (!this.fs.exists(target)) this.fs.write(target, content);
+      const section = findGeneratedSection(content);
+      if (section) this.writeGeneratedSection(relative, section.text);
       return;
     }
     const checksums = this.readChecksums();
@@ -247,6 +263,38 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     }
     checksums[relative] = sha256(content);
     this.writeChecksums(checksums);
+  }
+
+  /**
+   * Keeps the generated section of a user-owned file in step with the config, like an owned file: replaced
+   * silently while it is what forge wrote last, kept and reported once the user edited it (`--force` replaces
+   * it). The text around it is never touched; a file whose markers the user removed is left alone.
+   */
+  private writeGeneratedSection(relative: string, section: string): void {
+    const target = this.destinationPath(relative);
+    const key = `${relative}#generated`;
+    const checksums = this.readChecksums();
+    const onDisk = this.fs.read(target);
+    const current = findGeneratedSection(onDisk);
+    if (!current) {
+      this.log.info(`${relative}: its generated section markers are gone, so it is left as it is`);
+      return;
+    }
+    if (current.text !== section) {
+      const edited = checksums[key] !== sha256(current.text);
+      if (edited && !this.options.force) {
+        this.log.info(
+          `${relative}: kept your edits of its generated section; run with --force to replace them`,
+        );
+        return;
+      }
+      if (edited) this.log.info(`${relative}: --force replaced your edits of its generated section`);
+      this.writeMerged(target, replaceGeneratedSection(onDisk, current, section));
+    }
+    if (checksums[key] !== sha256(section)) {
+      checksums[key] = sha256(section);
+      this.writeChecksums(checksums);
+    }
   }
 
   private readChecksums(): Record<string, string> {
@@ -329,8 +377,10 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     for (const where of result.overwritten) this.log.info(`${relative}: --force replaced your ${where}`);
     if (!this.fs.exists(target)) this.fs.write(target, result.content);
     else this.writeMerged(target, result.content);
-    const entries = { ...store, [relative]: { ...store[relative], [owner]: result.generated } };
-    const sorted = Object.fromEntries(Object.entries(entries).sort(([a], [b]) => a.localeCompare(b)));
+    // Sorted by file and by contributor, so the store does not depend on the order things were added in.
+    const byKey = <T>(entries: Record<string, T>): Record<string, T> =>
+      Object.fromEntries(Object.entries(entries).sort(([a], [b]) => a.localeCompare(b)));
+    const sorted = byKey({ ...store, [relative]: byKey({ ...store[relative], [owner]: result.generated }) });
     if (JSON.stringify(sorted) !== JSON.stringify(store)) {
       this.fs.writeJSON(structuredPath, sorted);
       this.markForced(structuredPath);

@@ -44,10 +44,17 @@ const LIBS_FROM_API = [
   'settings/__init__.py',
   'settings/core.py',
   'middleware/__init__.py',
+  'middleware/cors.py',
   'middleware/rate_limit.py',
   'middleware/request_context.py',
   'routes/health.py',
 ].map((file) => `src/_package_/${file}.ejs`);
+
+/** The compose services of a service: its own (a DNS name) and its PostgreSQL's. */
+export function composeNames(name: string): { service: string; database: string } {
+  const service = name.replace(/_/g, '-');
+  return { service, database: `${service}-postgres` };
+}
 
 /** The SQL plumbing of the db generator that every service's database uses. */
 const LIBS_FROM_POSTGRES = ['settings/database.py', 'db/session.py'].map(
@@ -362,6 +369,18 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
       json: (value: unknown[]) => `[${value.map((item) => JSON.stringify(item)).join(', ')}]`,
     };
     this.writeFile(`${member.dir}/Dockerfile`, renderTemplate(template.source, context), 'owned');
+  }
+
+  /** A service's entry in docker-compose.yml: its image on its own PostgreSQL and Redis. */
+  protected serviceComposeEntry(name: string): Record<string, unknown> {
+    const { database } = composeNames(name);
+    return this.memberComposeService(
+      this.serviceMember(name),
+      {
+        [`${envPrefix(name)}_DATABASE_URL`]: `postgresql+asyncpg://postgres:postgres@${database}:5432/${name}`,
+      },
+      [database, 'redis'],
+    );
   }
 
   /** A member's service in docker-compose.yml: its image, its settings, the services it waits for. */

@@ -1,7 +1,7 @@
 import type { ForgeOptions } from '../../lib/base-generator.js';
 import { ForgeUserError } from '../../lib/errors.js';
 import { readFamilyManifest } from '../../lib/templates.js';
-import { WorkspaceGenerator } from '../../lib/workspace-generator.js';
+import { composeNames, WorkspaceGenerator } from '../../lib/workspace-generator.js';
 
 /**
  * `add events`: tier 3 on top of the tier-2 workspace. The shared libs package gets durable events on Redis
@@ -50,6 +50,19 @@ export default class EventsGenerator extends WorkspaceGenerator {
       const member = this.serviceMember(name);
       this.renderInto(member.dir, this.templatesOf('events/service'), this.memberContext(member));
       this.writeMemberEnv(member, env);
+    }
+  }
+
+  /** Each service's consumer joins docker-compose.yml: the service's image running its projection. */
+  deploymentWriting(): void {
+    if (!this.hasCompose) return;
+    for (const name of this.answers.services) {
+      this.addComposeService(`${composeNames(name).service}-consumer`, {
+        ...this.serviceComposeEntry(name),
+        command: ['python', '-m', `${name}.consumer`],
+        // The image's HTTP healthcheck does not apply: the consumer serves no HTTP.
+        healthcheck: { disable: true },
+      });
     }
   }
 }

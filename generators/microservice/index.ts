@@ -1,7 +1,7 @@
 import type { ForgeOptions } from '../../lib/base-generator.js';
 import { ForgeUserError } from '../../lib/errors.js';
 import { servicePort, validateServiceName, MAX_SERVICES, envPrefix } from '../../lib/workspace.js';
-import { WorkspaceGenerator } from '../../lib/workspace-generator.js';
+import { composeNames, WorkspaceGenerator } from '../../lib/workspace-generator.js';
 
 /**
  * `add microservice <name>`: another service in the uv workspace, in services/<name>, with its own package,
@@ -43,6 +43,8 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
   }
 
   async configuring(): Promise<void> {
+    // The project's own service: the generated section of its README describes the workspace.
+    await this.composeForge('api');
     // The deployment files it has follow: the image builds the workspace, compose runs the service.
     await this.composeDeployment();
     // The gateway routes to every service: its route table and compose entry follow the list.
@@ -89,18 +91,8 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
   deploymentWriting(): void {
     if (!this.hasCompose) return;
     for (const name of this.answers.services) {
-      const member = this.serviceMember(name);
-      const database = `${name.replace(/_/g, '-')}-postgres`;
-      this.addComposeService(
-        name.replace(/_/g, '-'),
-        this.memberComposeService(
-          member,
-          {
-            [`${envPrefix(name)}_DATABASE_URL`]: `postgresql+asyncpg://postgres:postgres@${database}:5432/${name}`,
-          },
-          [database, 'redis'],
-        ),
-      );
+      const { service, database } = composeNames(name);
+      this.addComposeService(service, this.serviceComposeEntry(name));
       this.addComposeService(
         database,
         {

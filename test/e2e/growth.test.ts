@@ -2,14 +2,16 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { parse as parseYaml } from 'yaml';
+import { findGeneratedSection, replaceGeneratedSection } from '../../lib/generated-section.js';
 import { CLI, makeTempDir, readConfig, snapshotTree } from '../helpers.js';
 import { freshDatabase, run, sharedToolEnv, UV, verifyMember, workspaceMembers } from './support.js';
 
 /**
  * The growth path of the README ("From tier 1 to tier 3"), run step by step through the CLI on one project
  * that its user edits along the way: a router of their own (registered in main.py) with its tests, a setting
- * of their own in config.py and .env.example, a compose service of their own, and a README section. After
- * every step each edit is still exactly what the user wrote (or, in merged files, still there), running the
+ * of their own in config.py and .env.example, a compose service of their own, and README text of their own
+ * around its generated section. After every step each edit is still exactly what the user wrote (or, in merged
+ * files, still there), the README's generated section describes the project as it now is, running the
  * step again leaves every file byte-identical, and the tests of every workspace member pass on the real
  * PostgreSQL and Redis. ruff and mypy --strict run once, at the end, over every member.
  */
@@ -123,6 +125,13 @@ function readText(file: string): string {
   return readFileSync(file, 'utf8');
 }
 
+/** A README's own text: everything but its generated section, which the test requires to be there. */
+function userTextOf(readme: string): string {
+  const section = findGeneratedSection(readme);
+  expect(section, 'the generated section of README.md').not.to.equal(undefined);
+  return section ? replaceGeneratedSection(readme, section, '') : readme;
+}
+
 describe('growth from tier 1 to tier 3 through the CLI, with user edits that survive every step', function () {
   this.timeout(20 * 60_000);
 
@@ -136,6 +145,8 @@ describe('growth from tier 1 to tier 3 through the CLI, with user edits that sur
   const userFiles = new Map<string, string>();
   let envExampleEdited = false;
   let composeEdited = false;
+  /** README.md without its generated section, once the user has written in it. */
+  let readmeUserText: string | undefined;
 
   before(() => {
     parent = makeTempDir('growth');
@@ -178,6 +189,9 @@ describe('growth from tier 1 to tier 3 through the CLI, with user edits that sur
         'RATE_LIMIT=250/minute',
       ]);
       expect(env.match(/^GREETING=.*$/gm), `GREETING after ${step}`).to.deep.equal(['GREETING=Howdy']);
+    }
+    if (readmeUserText !== undefined) {
+      expect(userTextOf(readText(at('README.md'))), `README.md after ${step}`).to.equal(readmeUserText);
     }
     if (composeEdited) {
       const text = readText(at('docker-compose.yml'));
@@ -309,7 +323,11 @@ describe('growth from tier 1 to tier 3 through the CLI, with user edits that sur
     const compose = parseYaml(readText(at('docker-compose.yml'))) as { services: Record<string, unknown> };
     expect(Object.keys(compose.services)).to.include.members(['app', 'redis', 'mailhog', 'postgres']);
 
-    writeUserFile('README.md', `${readText(at('README.md')).trimEnd()}\n${README_SECTION}`);
+    // Above the generated section the user changes the title; below it they add a section.
+    const readme = readText(at('README.md')).replace(/^# Shop$/m, '# Shop: greetings and more');
+    writeFileSync(at('README.md'), `${readme.trimEnd()}\n${README_SECTION}`);
+    readmeUserText = userTextOf(readText(at('README.md')));
+    expect(readmeUserText).to.include('# Shop: greetings and more').and.include(README_SECTION);
     testEveryMember(GREETINGS_TEST_NAMES);
   });
 
@@ -317,6 +335,7 @@ describe('growth from tier 1 to tier 3 through the CLI, with user edits that sur
     it(`\`add microservice ${service}\`: the project becomes a workspace (pytest of every member)`, () => {
       grow(['add', 'microservice', service]);
       expect(workspaceMembers(dir)).to.include.members(['libs', `services/${service}`]);
+      expect(readText(at('README.md')), 'the README of a workspace').to.include(`\nservices/${service}/ `);
       const compose = parseYaml(readText(at('docker-compose.yml'))) as { services: Record<string, unknown> };
       expect(Object.keys(compose.services)).to.include.members([service, `${service}-postgres`, 'mailhog']);
       testEveryMember(GREETINGS_TEST_NAMES);
@@ -334,6 +353,9 @@ describe('growth from tier 1 to tier 3 through the CLI, with user edits that sur
   it('`add events`: tier 3 with metrics and tracing (pytest of every member)', () => {
     grow(['add', 'events']);
     expect(readConfig(dir)).to.include({ tier: 3, observability: true });
+    const readme = readText(at('README.md'));
+    expect(readme, 'the README at tier 3').to.include('uv run python -m orders.consumer');
+    expect(readme, 'the README with metrics').to.include('## Metrics and tracing');
     for (const module of [
       'src/shop/routes/metrics.py',
       'src/shop/middleware/metrics.py',

@@ -222,3 +222,54 @@ describe('auth generator', () => {
     expect(snapshotTree(dir)).to.deep.equal({});
   });
 });
+
+describe("the README's generated section", () => {
+  const newProject = async () => {
+    const project = await runForge('app', { appType: 'microservice', db: 'none', auth: 'none' })
+      .cd(makeTempDir('readme'))
+      .withArguments(['demo-svc']);
+    return path.join(project.cwd, 'README.md');
+  };
+
+  it('follows the project as it grows, and keeps the text the user wrote around it', async () => {
+    const readme = await newProject();
+    const generated = readFileSync(readme, 'utf8');
+    expect(generated).not.to.include('## Metrics and tracing');
+    const edited = `${generated.replace('# Demo Svc\n', '# Demo Svc, our own title\n')}\n## Our notes\n\nKeep this.\n`;
+    writeFileSync(readme, edited);
+    await runForge('observability').cd(path.dirname(readme));
+    const grown = readFileSync(readme, 'utf8');
+    expect(grown).to.include('## Metrics and tracing');
+    expect(grown.startsWith('# Demo Svc, our own title\n')).to.equal(true);
+    expect(grown.endsWith('\n## Our notes\n\nKeep this.\n')).to.equal(true);
+
+    const before = snapshotTree(path.dirname(readme));
+    await runForge('observability').cd(path.dirname(readme));
+    expect(snapshotTree(path.dirname(readme))).to.deep.equal(before);
+  });
+
+  it("keeps the user's edits inside it, unless --force", async () => {
+    const readme = await newProject();
+    const edited = readFileSync(readme, 'utf8').replace('\n## Run\n', '\n## Running it\n');
+    writeFileSync(readme, edited);
+    await runForge('observability').cd(path.dirname(readme));
+    expect(readFileSync(readme, 'utf8')).to.equal(edited);
+    await runForge('observability', { force: true }).cd(path.dirname(readme));
+    const forced = readFileSync(readme, 'utf8');
+    expect(forced)
+      .to.include('\n## Run\n')
+      .and.include('## Metrics and tracing')
+      .and.not.include('Running it');
+  });
+
+  it('is left alone once the user removed its markers', async () => {
+    const readme = await newProject();
+    const unmarked = readFileSync(readme, 'utf8')
+      .split('\n')
+      .filter((line) => !line.startsWith('<!-- fastapi-forge:'))
+      .join('\n');
+    writeFileSync(readme, unmarked);
+    await runForge('observability').cd(path.dirname(readme));
+    expect(readFileSync(readme, 'utf8')).to.equal(unmarked);
+  });
+});

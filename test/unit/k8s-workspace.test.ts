@@ -110,9 +110,19 @@ describe('k8s generator in a workspace', () => {
     }
   });
 
-  it('at tier 3 every service gets a consumer Deployment nothing may connect to', async function () {
+  it('at tier 3 every service gets a consumer Deployment nothing may connect to, and one in compose', async function () {
     this.timeout(300_000);
+    expect(Object.keys(readYaml(dir, 'docker-compose.yml').services)).not.to.include('orders-consumer');
     await runForge('events').cd(dir);
+    const compose = readYaml(dir, 'docker-compose.yml').services as Yaml;
+    for (const member of ['orders', 'billing']) {
+      const consumer = compose[`${member}-consumer`] as Yaml;
+      expect(consumer.command, member).to.deep.equal(['python', '-m', `${member}.consumer`]);
+      expect(consumer.image).to.equal(compose[member].image);
+      expect(consumer.environment).to.deep.equal(compose[member].environment);
+      expect(Object.keys(consumer.depends_on)).to.deep.equal([`${member}-postgres`, 'redis']);
+      expect(consumer.healthcheck).to.deep.equal({ disable: true });
+    }
     for (const member of ['orders', 'billing']) {
       const consumer = readYaml(dir, `deploy/k8s/base/${member}/consumer-deployment.yaml`);
       const container = consumer.spec.template.spec.containers[0];
