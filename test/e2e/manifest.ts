@@ -200,14 +200,20 @@ interface Workspace {
   gateway?: boolean;
 }
 
-/** The compose services each feature runs beside the app; at tier 2, the gateway and each service with its database. */
+/**
+ * The compose services each feature runs beside the app; at tier 2, the gateway and each service with its
+ * database; at tier 3, each service's event consumer too.
+ */
 export function expectedServices(features: Features, workspace: Workspace = {}): string[] {
   const services = ['app', 'redis'];
   if (features.agents) services.push('worker');
   if (features.db === 'postgres') services.push('postgres', 'migrate');
   if (features.db === 'mongo') services.push('mongo');
   if (workspace.gateway) services.push('gateway');
-  for (const service of workspace.services ?? []) services.push(service, `${service}-postgres`);
+  for (const service of workspace.services ?? []) {
+    services.push(service, `${service}-postgres`);
+    if (features.tier >= 3) services.push(`${service}-consumer`);
+  }
   return services.sort();
 }
 
