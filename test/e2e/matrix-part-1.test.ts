@@ -1,0 +1,3 @@
+import { describeOptionMatrix } from './matrix-suite.js';
+
+describeOptionMatrix(1);
