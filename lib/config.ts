@@ -42,7 +42,7 @@ export type DeployTarget = (typeof DEPLOY_TARGETS)[number];
 export const servesAgents = (appType: AppType): boolean => appType === 'agents' || appType === 'streaming';
 
 /** Migrations features add to the SQL database after the initial one, in their default order. */
-export const FEATURE_MIGRATIONS = ['users', 'agent_jobs'] as const;
+export const FEATURE_MIGRATIONS = ['users', 'agent_jobs', 'agent_job_owners'] as const;
 export type FeatureMigration = (typeof FEATURE_MIGRATIONS)[number];
 
 /** Everything a project was generated with. Stored in `.yo-rc.json` under {@link CONFIG_NAMESPACE}. */

@@ -15,7 +15,11 @@ export const USERS_FAMILY = 'db/users';
 export const AGENT_JOBS_FAMILY = 'db/agent-jobs';
 
 /** The revision of each feature's migration; the initial migration (notes) is 0001. */
-const REVISIONS: Record<FeatureMigration, string> = { users: '0002', agent_jobs: '0003' };
+const REVISIONS: Record<FeatureMigration, string> = {
+  users: '0002',
+  agent_jobs: '0003',
+  agent_job_owners: '0004',
+};
 
 /**
  * A database for the project (`--db`). Its code is rendered from the config; the core's composition

@@ -184,6 +184,7 @@ describe('db generator', () => {
     const HISTORY_FILES = [
       `${PKG}/agents/jobs/sql_store.py`,
       `${PKG}/migrations/versions/0003_agent_jobs.py`,
+      `${PKG}/migrations/versions/0004_agent_job_owners.py`,
       'tests/test_agent_job_records.py',
     ];
     /** A project of the agents type (the default), so the agents generator runs too. */
@@ -207,7 +208,10 @@ describe('db generator', () => {
       result.assertFileContent('docs/agents.md', '`agent_jobs` table');
       expect(parentOf(result.cwd, `${PKG}/migrations/versions/0002_users.py`)).to.equal('0001');
       expect(parentOf(result.cwd, `${PKG}/migrations/versions/0003_agent_jobs.py`)).to.equal('0002');
-      expect(readConfig(result.cwd)).to.deep.include({ migrations: ['users', 'agent_jobs'] });
+      expect(parentOf(result.cwd, `${PKG}/migrations/versions/0004_agent_job_owners.py`)).to.equal('0003');
+      expect(readConfig(result.cwd)).to.deep.include({
+        migrations: ['users', 'agent_jobs', 'agent_job_owners'],
+      });
     });
 
     it('chains the history migration after the initial one without stored users', async () => {
@@ -215,7 +219,7 @@ describe('db generator', () => {
       result.assertFile(HISTORY_FILES);
       result.assertNoFile(USERS_FILES);
       expect(parentOf(result.cwd, `${PKG}/migrations/versions/0003_agent_jobs.py`)).to.equal('0001');
-      expect(readConfig(result.cwd)).to.deep.include({ migrations: ['agent_jobs'] });
+      expect(readConfig(result.cwd)).to.deep.include({ migrations: ['agent_jobs', 'agent_job_owners'] });
     });
 
     it('leaks nothing of it without agents, or without PostgreSQL', async () => {
@@ -281,9 +285,11 @@ describe('db generator', () => {
       expect(
         readFileSync(path.join(first.cwd, `${PKG}/migrations/versions/0003_agent_jobs.py`), 'utf8'),
       ).to.equal(history);
-      expect(parentOf(first.cwd, `${PKG}/migrations/versions/0002_users.py`)).to.equal('0003');
+      expect(parentOf(first.cwd, `${PKG}/migrations/versions/0002_users.py`)).to.equal('0004');
       added.assertFileContent('tests/test_agent_job_records.py', 'LATER_TABLES = {"users"}');
-      expect(readConfig(first.cwd)).to.deep.include({ migrations: ['agent_jobs', 'users'] });
+      expect(readConfig(first.cwd)).to.deep.include({
+        migrations: ['agent_jobs', 'agent_job_owners', 'users'],
+      });
       const before = snapshotTree(first.cwd);
       await runForge('db').cd(first.cwd);
       expect(snapshotTree(first.cwd)).to.deep.equal(before);
