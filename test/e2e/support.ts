@@ -2,7 +2,8 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHmac, createSign, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { PACKAGE_ROOT } from '../../lib/templates.js';
@@ -137,7 +138,28 @@ export function freshDatabase(prefix: string): { name: string; url: string; drop
   };
 }
 
+/**
+ * A loopback port nothing listens on, never handed out before in this test run. Test files run side by
+ * side in parallel worker processes: between this call and the server binding the port, the kernel could
+ * give the same free port to another worker. So each port handed out is claimed with a file created
+ * exclusively in a directory the workers of one run share (named after the mocha process).
+ */
 export async function freePort(): Promise<number> {
+  const claims = path.join(tmpdir(), `forge-test-ports-${process.ppid}`);
+  mkdirSync(claims, { recursive: true });
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const port = await unusedPort();
+    try {
+      closeSync(openSync(path.join(claims, String(port)), 'wx'));
+      return port;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  throw new Error('no loopback port left that this test run has not handed out');
+}
+
+function unusedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createNetServer();
     server.once('error', reject);
