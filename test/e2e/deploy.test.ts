@@ -273,6 +273,10 @@ describe('deployment end to end: image, compose, Kubernetes, Cloud Run and Lambd
       servers.push(server);
       const ready = await fetch(`${server.baseUrl}/health/ready`);
       expect(ready.status, await ready.clone().text()).to.equal(200);
+      // The image's CMD names no server; every answer carries the security headers.
+      expect(ready.headers.get('server')).to.equal(null);
+      expect(ready.headers.get('x-content-type-options')).to.equal('nosniff');
+      expect(ready.headers.get('content-security-policy')).to.equal("frame-ancestors 'none'");
       await server.stop();
     });
 
@@ -326,6 +330,12 @@ describe('deployment end to end: image, compose, Kubernetes, Cloud Run and Lambd
       });
       expect(echo.status, await echo.clone().text()).to.equal(200);
       expect(((await echo.json()) as Record<string, unknown>).message).to.equal('from the image');
+      // In production, the API's docs and schema are not published unless API_DOCS says so.
+      expect(configMap.ENVIRONMENT).to.equal('production');
+      expect(configMap).to.not.have.property('API_DOCS');
+      for (const docs of ['/docs', '/redoc', '/openapi.json']) {
+        expect((await fetch(`${server.baseUrl}${docs}`)).status, docs).to.equal(404);
+      }
 
       // The image's HEALTHCHECK command, run with the container's environment.
       const port = new URL(server.baseUrl).port;

@@ -275,6 +275,8 @@ export function describeOptionMatrix(shard: number): void {
           const env: Record<string, string> = {
             ...toolEnv,
             ENVIRONMENT: 'production',
+            // Off by default in production; the routes are read from it, and Schemathesis fuzzes it.
+            API_DOCS: 'true',
             CORS_ORIGINS: 'https://app.example.com',
             LOG_JSON: 'true',
             REDIS_URL,
