@@ -5,13 +5,28 @@
 const { readdirSync } = require('node:fs');
 
 const DIR = 'dist/test/e2e';
-const SLOWEST_FIRST = [];
+const SLOWEST_FIRST = [
+  'readme-commands',
+  'growth',
+  'agents',
+  'matrix-part-2',
+  'matrix-part-1',
+  'matrix-part-3',
+  'matrix-part-5',
+  'matrix-part-4',
+  'matrix-part-6',
+  'db',
+  'tier2',
+  'deploy',
+  'tier3',
+  'observability',
+  'tier1',
+  'redis-rate-limit',
+  'yo',
+];
 
 const files = readdirSync(DIR).filter((file) => file.endsWith('.test.js'));
-const rank = (file) => {
-  const index = SLOWEST_FIRST.indexOf(file.replace(/\.test\.js$/, ''));
-  return index === -1 ? -1 : index;
-};
+const rank = (file) => SLOWEST_FIRST.indexOf(file.replace(/\.test\.js$/, ''));
 
 module.exports = {
   spec: files.sort((a, b) => rank(a) - rank(b)).map((file) => `${DIR}/${file}`),
