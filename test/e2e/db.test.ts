@@ -153,11 +153,16 @@ describe('db end to end: generate, install, lint, type-check, test against real 
       }).output;
       expect(output).to.include('Running upgrade 0001 -> 0002');
       expect(output).to.include('Running upgrade 0002 -> 0003');
+      expect(output).to.include('Running upgrade 0003 -> 0004');
       expect(
         psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", database.name),
       ).to.equal('agent_jobs\nalembic_version\nnotes\nusers');
-      expect(psql('SELECT version_num FROM alembic_version', database.name)).to.equal('0003');
-      // And back: one step down drops only the history, `base` everything.
+      expect(psql('SELECT version_num FROM alembic_version', database.name)).to.equal('0004');
+      const ownerColumn = "SELECT count(*) FROM information_schema.columns WHERE column_name = 'owner'";
+      expect(psql(`${ownerColumn} AND table_name = 'agent_jobs'`, database.name)).to.equal('1');
+      // And back: one step down drops only the owner column, two steps the history, `base` everything.
+      run(UV, ['run', '--no-sync', 'alembic', 'downgrade', '-1'], dir, { DATABASE_URL: database.url });
+      expect(psql(`${ownerColumn} AND table_name = 'agent_jobs'`, database.name)).to.equal('0');
       run(UV, ['run', '--no-sync', 'alembic', 'downgrade', '-1'], dir, { DATABASE_URL: database.url });
       expect(
         psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", database.name),

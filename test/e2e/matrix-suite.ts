@@ -209,7 +209,7 @@ export function describeOptionMatrix(shard: number): void {
           for (const cleanup of cleanups.reverse()) await cleanup();
           const failed = this.test?.parent?.tests.some((test) => test.state === 'failed') ?? false;
           recordTiming({
-            file: 'test/e2e/matrix-suite.ts',
+            file: `test/e2e/matrix-part-${shard}.test.ts`,
             scenario: `${name} (${describeRow(combination.row)})`,
             seconds: (Date.now() - started) / 1000,
           });
