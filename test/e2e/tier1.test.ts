@@ -134,13 +134,18 @@ describe('tier 1 end to end: generate, install, lint, type-check, test, serve', 
         if (authCase.kind !== 'none') expect(JSON.stringify(echoed)).to.include('e2e');
         expect(authenticated.headers.get('x-request-id')).to.be.a('string');
 
-        // uvicorn's own log lines come out as JSON too, with the request id bound to our access line.
+        // uvicorn's own log lines come out as JSON too, and our access line carries the request id.
+        // That line is written once the response has been sent: wait for it, not a fixed time.
+        const requestId = authenticated.headers.get('x-request-id') ?? '';
+        const logged = Date.now() + 10_000;
+        while (!server.logs().includes(requestId) && Date.now() < logged) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         const jsonLines = server
           .logs()
           .split('\n')
           .filter((line) => line.trim().startsWith('{'));
-        expect(jsonLines.length).to.be.greaterThan(0);
-        const requestId = authenticated.headers.get('x-request-id') ?? '';
+        expect(jsonLines.some((line) => line.includes('"logger": "uvicorn.error"'))).to.equal(true);
         expect(jsonLines.some((line) => line.includes(requestId))).to.equal(true);
         await server.stop();
       });
