@@ -45,8 +45,11 @@ const LIBS_FROM_API = [
   'settings/core.py',
   'middleware/__init__.py',
   'middleware/cors.py',
-  'middleware/rate_limit.py',
   'middleware/request_context.py',
+  'middleware/request_limits.py',
+  'openapi.py',
+  'rate_limit.py',
+  'security_headers.py',
   'routes/health.py',
 ].map((file) => `src/_package_/${file}.ejs`);
 

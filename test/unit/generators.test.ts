@@ -12,7 +12,7 @@ const CORE_FILES = [
   'src/demo_svc/config.py',
   'src/demo_svc/lifespan.py',
   'src/demo_svc/routes/health.py',
-  'src/demo_svc/middleware/rate_limit.py',
+  'src/demo_svc/rate_limit.py',
   'src/demo_svc/middleware/request_context.py',
   'src/demo_svc/errors.py',
   'tests/conftest.py',
@@ -22,7 +22,7 @@ describe('app generator', () => {
   it('writes the tier-1 core with the defaults and stores every answer', async () => {
     const result = await runForge('app').cd(makeTempDir('gen')).withArguments(['demo-svc']);
     result.assertFile(CORE_FILES);
-    result.assertFile(['src/demo_svc/middleware/auth.py', 'src/demo_svc/auth/jwt.py']);
+    result.assertFile(['src/demo_svc/auth/dependencies.py', 'src/demo_svc/auth/jwt.py']);
     result.assertFileContent('pyproject.toml', /"pyjwt\[crypto\]/);
     result.assertFileContent('.env.example', /^JWT_SECRET=/m);
     expect(readConfig(result.cwd)).to.include({
@@ -40,7 +40,7 @@ describe('app generator', () => {
   for (const kind of ['apikey', 'oidc'] as const) {
     it(`writes ${kind} auth and nothing of the other kinds`, async () => {
       const result = await runForge('app', { auth: kind }).cd(makeTempDir('gen')).withArguments(['demo-svc']);
-      result.assertFile('src/demo_svc/middleware/auth.py');
+      result.assertFile('src/demo_svc/auth/dependencies.py');
       result.assertNoFile('src/demo_svc/auth/jwt.py');
       expect(readConfig(result.cwd).auth).to.equal(kind);
     });
@@ -49,7 +49,7 @@ describe('app generator', () => {
   it('writes no auth code with --auth none', async () => {
     const result = await runForge('app', { auth: 'none' }).cd(makeTempDir('gen')).withArguments(['demo-svc']);
     result.assertFile(CORE_FILES);
-    result.assertNoFile(['src/demo_svc/middleware/auth.py', 'src/demo_svc/settings/auth.py']);
+    result.assertNoFile(['src/demo_svc/auth/dependencies.py', 'src/demo_svc/settings/auth.py']);
     result.assertNoFileContent('pyproject.toml', /pyjwt/i);
     result.assertNoFileContent('src/demo_svc/middleware/__init__.py', /AuthMiddleware/);
   });
@@ -194,7 +194,7 @@ describe('auth generator', () => {
     const mainBefore = readFileSync(main, 'utf8');
     const added = await runForge('auth', { auth: 'jwt' }).cd(first.cwd);
     expect(added.askedQuestions).to.deep.equal([]);
-    added.assertFile(['src/demo_svc/middleware/auth.py', 'src/demo_svc/auth/jwt.py']);
+    added.assertFile(['src/demo_svc/auth/dependencies.py', 'src/demo_svc/auth/jwt.py']);
     added.assertFileContent('src/demo_svc/middleware/__init__.py', /AuthMiddleware/);
     added.assertFileContent('pyproject.toml', /"pyjwt\[crypto\]/);
     added.assertFileContent('.env.example', /^JWT_SECRET=/m);

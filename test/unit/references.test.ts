@@ -7,7 +7,7 @@ import { CLI, makeTempDir } from '../helpers.js';
 
 /**
  * The reference docs quote generated code. An excerpt is a fenced code block preceded by
- *   <!-- generated: --auth jwt --db none | src/shop/middleware/auth.py -->
+ *   <!-- generated: --auth jwt --db none | src/shop/auth/dependencies.py -->
  * (the flags of `fastapi-forge new shop`, then the file). This test generates those projects and checks
  * that every excerpt still appears in that file, so the docs cannot drift from the templates. A line
  * holding only `...` (or `# ...`) in an excerpt skips over lines of the file.
