@@ -51,7 +51,7 @@ describe('app generator', () => {
     result.assertFile(CORE_FILES);
     result.assertNoFile(['src/demo_svc/auth/dependencies.py', 'src/demo_svc/settings/auth.py']);
     result.assertNoFileContent('pyproject.toml', /pyjwt/i);
-    result.assertNoFileContent('src/demo_svc/middleware/__init__.py', /AuthMiddleware/);
+    result.assertNoFileContent('src/demo_svc/dependencies.py', /authenticate/);
   });
 
   it('asks the clarifications without --yes, then never again', async () => {
@@ -195,7 +195,7 @@ describe('auth generator', () => {
     const added = await runForge('auth', { auth: 'jwt' }).cd(first.cwd);
     expect(added.askedQuestions).to.deep.equal([]);
     added.assertFile(['src/demo_svc/auth/dependencies.py', 'src/demo_svc/auth/jwt.py']);
-    added.assertFileContent('src/demo_svc/middleware/__init__.py', /AuthMiddleware/);
+    added.assertFileContent('src/demo_svc/dependencies.py', 'Security(authenticate)');
     added.assertFileContent('pyproject.toml', /"pyjwt\[crypto\]/);
     added.assertFileContent('.env.example', /^JWT_SECRET=/m);
     expect(readFileSync(main, 'utf8')).to.equal(mainBefore);

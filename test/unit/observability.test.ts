@@ -69,7 +69,7 @@ describe('observability generator', () => {
     // The composition modules wire it in.
     result.assertFileContent(`${PKG}/middleware/__init__.py`, 'app.add_middleware(MetricsMiddleware)');
     result.assertFileContent(`${PKG}/middleware/__init__.py`, 'install_tracing(app, settings)');
-    result.assertFileContent(`${PKG}/middleware/__init__.py`, 'exempt_paths=EXEMPT_PATHS | {METRICS_PATH}');
+    result.assertFileContent(`${PKG}/middleware/__init__.py`, 'quiet_paths=PROBE_PATHS | {METRICS_PATH}');
     result.assertFileContent(`${PKG}/lifespan.py`, 'tracing_resource(app, settings)');
     result.assertFileContent(`${PKG}/lifespan.py`, 'traced_engine(tracer_provider, database.engine)');
     result.assertFileContent(`${PKG}/lifespan.py`, 'agents.runner.add_observer(AgentRunMetrics())');
