@@ -18,6 +18,7 @@ import {
   type Worker,
   requestJson,
 } from './support.js';
+import { startOwnRedis } from './redis-server.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const LONG_INPUT = Array.from({ length: 120 }, (_, index) => `word${index}`).join(' ');
@@ -339,6 +340,34 @@ describe('agents end to end: every agent SDK, then REST, SSE, WebSocket and Redi
       worker = await startWorker(dir, packageName, env);
       const job = await waitForJob(server, jobId, auth, (candidate) => candidate.status === 'succeeded');
       expect((job.result as Json).output).to.equal('The result is 5.');
+    });
+
+    it('takes jobs again by itself once a Redis without persistence restarts empty', async () => {
+      const redis = await startOwnRedis();
+      const ownEnv = { ...env, REDIS_URL: redis.url };
+      const api = await startServer(dir, packageName, ownEnv);
+      let ownWorker: Worker | undefined;
+      try {
+        const submit = (): Promise<{ status: number; body: Json }> =>
+          requestJson(api, 'POST', '/agents/run/async', auth, { input: 'What is 2 + 3?' });
+        expect((await submit()).status).to.equal(202);
+        await redis.restartEmpty(); // streaQ's library and queue are gone; no process restarts
+        const after = await submit();
+        expect(after.status, JSON.stringify(after.body)).to.equal(202);
+        expect(api.logs()).to.include('job_queue_library_lost');
+        ownWorker = await startWorker(dir, packageName, ownEnv);
+        const job = await waitForJob(
+          api,
+          String(after.body.job_id),
+          auth,
+          (candidate) => candidate.status === 'succeeded',
+        );
+        expect((job.result as Json).output).to.equal('The result is 5.');
+      } finally {
+        await ownWorker?.stop();
+        await api.stop();
+        await redis.stop();
+      }
     });
   });
 });
