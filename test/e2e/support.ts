@@ -174,6 +174,8 @@ export interface RunningServer {
   baseUrl: string;
   process: ChildProcess;
   logs: () => string;
+  /** Where its output goes, for a tool that reads the log itself. */
+  logFile: string;
   stop: () => Promise<void>;
 }
 
@@ -198,6 +200,7 @@ export async function startServer(
 export interface BackgroundProcess {
   process: ChildProcess;
   logs: () => string;
+  logFile: string;
   /** SIGTERM to the whole process group, SIGKILL after `graceMs`; resolves when it has exited. */
   stop: () => Promise<void>;
   /** Set when the command could not be started at all. */
@@ -235,7 +238,7 @@ export function spawnInBackground(
     await exited;
     clearTimeout(timer);
   };
-  return { process: child, logs: () => readFileSync(logFile, 'utf8'), stop, spawnError: () => spawnError };
+  return { process: child, logs: () => readFileSync(logFile, 'utf8'), logFile, stop, spawnError: () => spawnError };
 }
 
 /** Starts a server process with {@link spawnInBackground} and waits until `/health` at `baseUrl` answers. */
@@ -245,7 +248,7 @@ export async function startHttpProcess(
   options: { cwd: string; env: NodeJS.ProcessEnv; baseUrl: string },
 ): Promise<RunningServer> {
   const { baseUrl } = options;
-  const { process: child, logs, stop, spawnError } = spawnInBackground(command, args, options);
+  const { process: child, logs, logFile, stop, spawnError } = spawnInBackground(command, args, options);
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     const error = spawnError();
@@ -253,7 +256,7 @@ export async function startHttpProcess(
     if (child.exitCode !== null) throw new Error(`server exited early:\n${logs()}`);
     try {
       const response = await fetch(`${baseUrl}/health`);
-      if (response.ok) return { baseUrl, process: child, logs, stop };
+      if (response.ok) return { baseUrl, process: child, logs, logFile, stop };
     } catch {
       // not listening yet
     }
