@@ -11,6 +11,7 @@ import {
   parseChoice,
   wiredDatabase,
 } from './config.js';
+import { type CommitEnvironment, commitRun, regeneratesFiles } from './commit.js';
 import { DEPLOY_GENERATORS, generatedTargets } from './deploy.js';
 import { ForgeUserError } from './errors.js';
 import { addEnvVars, addPyprojectDependencies, addUvOverrides } from './merge.js';
@@ -93,7 +94,11 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     // Yeoman reads .yo-rc.json while constructing the generator: a broken file is reported first, in one line.
     const root = options.destinationRoot ?? (options.env as { cwd?: string } | undefined)?.cwd;
     if (root && !options.help) readProjectState(root);
+    // Yeoman freezes the features, so the commit task reaches this generator through `self`.
+    const self: { generator?: ForgeGenerator } = {};
     super(args, options, {
+      // The generator the user ran commits the whole run as one transaction (lib/commit.ts).
+      customCommitTask: options.forgeComposed ? undefined : () => self.generator?.commitProject(),
       unique: 'namespace',
       customPriorities: [POST_WRITING, DEPLOYMENT_WRITING],
       // The project is Python: yeoman-environment's npm install step does not apply. Only the generator the
@@ -102,6 +107,17 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       ...features,
     } as never);
     this.option('yes', { type: Boolean, description: 'Take the default for every unanswered question' });
+    self.generator = this;
+  }
+
+  /** Records the running version when the run regenerates files, then commits everything at once. */
+  private async commitProject(): Promise<void> {
+    const env = this.env as unknown as CommitEnvironment;
+    const root = this.destinationRoot();
+    if (this.forge.projectName && regeneratesFiles(env, root)) {
+      this.config.set('generatorVersion', PACKAGE_VERSION);
+    }
+    await commitRun(env, root);
   }
 
   /**

@@ -5,12 +5,14 @@ import { QueuedAdapter, TerminalAdapter } from '@yeoman/adapter';
 import { createEnv } from 'yeoman-environment';
 import { type ChoiceKey, choiceSpec, parseChoice } from './config.js';
 import { DEPLOYMENT_FLAGS, type DeploymentFlag } from './deploy.js';
-import { ForgeUserError, isForgeUserError } from './errors.js';
+import { ForgeUserError, fileSystemError, isForgeUserError } from './errors.js';
 import { GENERATOR_CLASSES } from './generator-classes.js';
 import { GENERATORS, type GeneratorInfo } from './generators.js';
 import { validateProjectName } from './naming.js';
 import { DEFAULT_TIER2_SERVICES } from './workspace.js';
 import { readProjectState, requireForgeProject } from './project.js';
+import { lockProject } from './lock.js';
+import { recoverInterruptedCommit, removeIfEmpty } from './transaction.js';
 import { PACKAGE_ROOT } from './templates.js';
 import { PACKAGE_VERSION } from './version.js';
 
@@ -114,6 +116,12 @@ function silenceTaskFailureBanner(log: { error: (...args: unknown[]) => unknown 
       : error(message, ...rest);
 }
 
+function reportRecovery(outcome: ReturnType<typeof recoverInterruptedCommit>): void {
+  if (outcome === 'finished') process.stderr.write('Finished writing the files of a run that was cut off.\n');
+  if (outcome === 'rolled back')
+    process.stderr.write('Rolled back a run that was cut off before it wrote anything.\n');
+}
+
 /** Runs one generator of this package in `projectDir` through yeoman-environment. */
 async function runGenerator(
   name: string,
@@ -144,7 +152,14 @@ async function runGenerator(
     dryRun: flags.dryRun ?? false,
     force: flags.force ?? false,
   };
-  await env.run([`fastapi-forge:${name}`, ...args], runOptions);
+  // A dry run writes nothing, so it neither waits on nor blocks another run.
+  const unlock = flags.dryRun ? () => undefined : lockProject(projectDir);
+  try {
+    if (!flags.dryRun) reportRecovery(recoverInterruptedCommit(projectDir));
+    await env.run([`fastapi-forge:${name}`, ...args], runOptions);
+  } finally {
+    unlock();
+  }
   if (terminal instanceof NonInteractiveAdapter && terminal.keptFiles.length > 0) {
     process.stderr.write(
       `Kept your edited version of: ${terminal.keptFiles.join(', ')}. Run again with --force to overwrite them.\n`,
@@ -177,7 +192,10 @@ async function newProject(name: string, flags: CommonFlags): Promise<void> {
     );
   } finally {
     // A dry run, or a run that failed before writing, leaves no empty directory behind.
-    if (created && existsSync(projectDir) && readdirSync(projectDir).length === 0) rmdirSync(projectDir);
+    if (created && existsSync(projectDir)) {
+      removeIfEmpty(path.join(projectDir, '.forge'));
+      if (readdirSync(projectDir).length === 0) rmdirSync(projectDir);
+    }
   }
 }
 
@@ -255,8 +273,10 @@ export async function main(argv: string[]): Promise<number> {
       // Commander has printed its own one-line message (or the help / version).
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (isForgeUserError(error)) {
-      process.stderr.write(`fastapi-forge: ${error.message}\n`);
+    // A file-system error met outside a commit (reading the project, taking its lock) is reported alike.
+    const reported = fileSystemError(error, 'the project');
+    if (isForgeUserError(reported)) {
+      process.stderr.write(`fastapi-forge: ${reported.message}\n`);
       return 2;
     }
     const message = error instanceof Error ? error.message : String(error);
