@@ -12,7 +12,7 @@ import { validateProjectName } from './naming.js';
 import { DEFAULT_TIER2_SERVICES } from './workspace.js';
 import { readProjectState, requireForgeProject } from './project.js';
 import { lockProject } from './lock.js';
-import { recoverInterruptedCommit, removeIfEmpty } from './transaction.js';
+import { JOURNAL_FILE, recoverInterruptedCommit, removeIfEmpty } from './transaction.js';
 import { PACKAGE_ROOT } from './templates.js';
 import { PACKAGE_VERSION } from './version.js';
 
@@ -122,6 +122,26 @@ function reportRecovery(outcome: ReturnType<typeof recoverInterruptedCommit>): v
     process.stderr.write('Rolled back a run that was cut off before it wrote anything.\n');
 }
 
+/**
+ * Runs `work` holding the project's lock, once a run that was cut off has been finished or rolled back.
+ * A dry run writes nothing, so it neither waits on nor blocks another run.
+ */
+async function underLock<T>(projectDir: string, flags: CommonFlags, work: () => Promise<T>): Promise<T> {
+  if (flags.dryRun) return work();
+  const unlock = lockProject(projectDir);
+  try {
+    reportRecovery(recoverInterruptedCommit(projectDir));
+    return await work();
+  } finally {
+    unlock();
+  }
+}
+
+/** A run cut off mid-commit leaves a journal: it is dealt with before the project's state is judged. */
+async function finishInterruptedRun(projectDir: string, flags: CommonFlags): Promise<void> {
+  if (existsSync(path.join(projectDir, JOURNAL_FILE))) await underLock(projectDir, flags, async () => {});
+}
+
 /** Runs one generator of this package in `projectDir` through yeoman-environment. */
 async function runGenerator(
   name: string,
@@ -152,14 +172,7 @@ async function runGenerator(
     dryRun: flags.dryRun ?? false,
     force: flags.force ?? false,
   };
-  // A dry run writes nothing, so it neither waits on nor blocks another run.
-  const unlock = flags.dryRun ? () => undefined : lockProject(projectDir);
-  try {
-    if (!flags.dryRun) reportRecovery(recoverInterruptedCommit(projectDir));
-    await env.run([`fastapi-forge:${name}`, ...args], runOptions);
-  } finally {
-    unlock();
-  }
+  await underLock(projectDir, flags, () => env.run([`fastapi-forge:${name}`, ...args], runOptions));
   if (terminal instanceof NonInteractiveAdapter && terminal.keptFiles.length > 0) {
     process.stderr.write(
       `Kept your edited version of: ${terminal.keptFiles.join(', ')}. Run again with --force to overwrite them.\n`,
@@ -171,6 +184,7 @@ async function newProject(name: string, flags: CommonFlags): Promise<void> {
   validateProjectName(name);
   const options = choiceFlags(['appType', 'tier', 'db', 'auth', 'agentSdk', 'deploy'], flags);
   const projectDir = path.resolve(flags.path ?? process.cwd(), name);
+  await finishInterruptedRun(projectDir, flags);
   const state = readProjectState(projectDir);
   if (state.kind === 'foreign') {
     throw new ForgeUserError(
@@ -206,6 +220,7 @@ async function addToProject(info: GeneratorInfo, args: string[], flags: CommonFl
     );
   }
   const projectDir = path.resolve(flags.path ?? process.cwd());
+  await finishInterruptedRun(projectDir, flags);
   requireForgeProject(projectDir);
   const options = { ...choiceFlags(info.options, flags), ...deploymentFlags(info.flags ?? [], flags) };
   await runGenerator(info.name, args, options, projectDir, flags);

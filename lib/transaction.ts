@@ -56,16 +56,15 @@ interface Journal {
 }
 
 /**
- * Kills this process at the n-th step of a commit when FASTAPI_FORGE_KILL_AT_STEP=n is set: the
- * crash-injection tests use it to cut a run off at chosen points, as a SIGKILL from outside would.
+ * Kills this process at the n-th step of its commits when FASTAPI_FORGE_KILL_AT_STEP=n is set: the
+ * crash-injection tests use it to cut a run off at chosen points, as a SIGKILL from outside would. Steps are
+ * counted across the commits of one run (Yeoman commits again when the conflicter changed files).
  */
-function stepCounter(): () => void {
-  const killAt = Number(process.env.FASTAPI_FORGE_KILL_AT_STEP ?? '0');
-  let step = 0;
-  return () => {
-    step += 1;
-    if (killAt > 0 && step === killAt) process.kill(process.pid, 'SIGKILL');
-  };
+const KILL_AT_STEP = Number(process.env.FASTAPI_FORGE_KILL_AT_STEP ?? '0');
+let stepsTaken = 0;
+function step(): void {
+  stepsTaken += 1;
+  if (KILL_AT_STEP > 0 && stepsTaken === KILL_AT_STEP) process.kill(process.pid, 'SIGKILL');
 }
 
 function writeDurably(file: string, contents: Buffer | string, mode?: number): void {
@@ -114,16 +113,16 @@ function rollBack(root: string, journal: Journal): void {
   removeIfPresent(path.join(root, JOURNAL_FILE));
 }
 
-function rollForward(root: string, journal: Journal, step: () => void = () => undefined): void {
+function rollForward(root: string, journal: Journal, onStep: () => void = () => undefined): void {
   for (const { target, temp } of journal.writes) {
     if (existsSync(temp)) {
       renameSync(temp, target);
-      step();
+      onStep();
     }
   }
   for (const target of journal.deletes) {
     rmSync(target, { force: true, recursive: true });
-    step();
+    onStep();
   }
   removeIfPresent(path.join(root, JOURNAL_FILE));
 }
@@ -156,7 +155,6 @@ function missingDirectories(file: string): string[] {
  */
 export function commitChanges(root: string, changes: FileChanges): void {
   if (changes.writes.length === 0 && changes.deletes.length === 0) return;
-  const step = stepCounter();
   recoverInterruptedCommit(root);
   const id = `${process.pid}-${Date.now().toString(36)}`;
   const directories = new Set<string>();
