@@ -351,8 +351,11 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
   }
 
   /** A merge keeps everything the user wrote, so its result is written without a conflict prompt. */
-  protected writeMerged(target: string, content: string): void {
-    if (this.fs.exists(target) && this.fs.read(target) === content) return;
+  protected writeMerged(target: string, merged: string): void {
+    const existing = this.fs.exists(target) ? this.fs.read(target) : undefined;
+    // Merges insert lines ending in \n: a file the user keeps with CRLF endings keeps them throughout.
+    const content = existing?.includes('\r\n') ? merged.replace(/\r?\n/g, '\r\n') : merged;
+    if (existing === content) return;
     this.fs.write(target, content);
     this.markForced(target);
   }

@@ -10,7 +10,7 @@ import { GENERATOR_CLASSES } from './generator-classes.js';
 import { GENERATORS, type GeneratorInfo } from './generators.js';
 import { validateProjectName } from './naming.js';
 import { DEFAULT_TIER2_SERVICES } from './workspace.js';
-import { readProjectState, requireForgeProject } from './project.js';
+import { findProjectRoot, readProjectState, requireForgeProject } from './project.js';
 import { lockProject } from './lock.js';
 import { JOURNAL_FILE, recoverInterruptedCommit, removeIfEmpty } from './transaction.js';
 import { PACKAGE_ROOT } from './templates.js';
@@ -219,7 +219,8 @@ async function addToProject(info: GeneratorInfo, args: string[], flags: CommonFl
       `the ${info.name} generator is not in fastapi-forge ${PACKAGE_VERSION} yet; run \`fastapi-forge list\` to see what is`,
     );
   }
-  const projectDir = path.resolve(flags.path ?? process.cwd());
+  // Run from a subdirectory, `add` works on the project around it, as git does.
+  const projectDir = flags.path ? path.resolve(flags.path) : findProjectRoot(process.cwd());
   await finishInterruptedRun(projectDir, flags);
   requireForgeProject(projectDir);
   const options = { ...choiceFlags(info.options, flags), ...deploymentFlags(info.flags ?? [], flags) };
@@ -229,6 +230,10 @@ async function addToProject(info: GeneratorInfo, args: string[], flags: CommonFl
 export function buildProgram(): Command {
   const program = new Command('fastapi-forge')
     .description('Scaffold production-ready FastAPI services, then grow them with sub-generators.')
+    .addHelpText(
+      'after',
+      '\nEvery run writes its files all at once, under a lock on the project (.forge/lock); a run that was\ncut off is finished or rolled back by the next one. See "How files are written" in the README.',
+    )
     .version(PACKAGE_VERSION)
     .showSuggestionAfterError();
 
@@ -256,7 +261,7 @@ export function buildProgram(): Command {
     for (const arg of info.args) sub.argument(`<${arg.name}>`, arg.description);
     addChoiceOptions(sub, info.options);
     addDeploymentOptions(sub, info.flags ?? []);
-    addRunOptions(sub, 'the project directory (default: the current directory)');
+    addRunOptions(sub, 'the project directory (default: the project the current directory is in)');
     sub.action(async (...params: unknown[]) => {
       const args = params.slice(0, info.args.length) as string[];
       const flags = params[info.args.length] as CommonFlags;

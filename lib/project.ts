@@ -69,3 +69,23 @@ export function requireForgeProject(dir: string): Partial<ForgeConfig> {
     `${where} is not a fastapi-forge project (${why}); create one with \`fastapi-forge new <name>\` or pass --path`,
   );
 }
+
+/**
+ * The fastapi-forge project `start` is in: the nearest folder at or above it whose `.yo-rc.json` holds this
+ * generator's config, as Yeoman and git find theirs. `start` itself when there is none.
+ */
+export function findProjectRoot(start: string): string {
+  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+    const yoRc = path.join(dir, YO_RC);
+    if (existsSync(yoRc)) {
+      try {
+        const parsed = JSON.parse(readFileSync(yoRc, 'utf8')) as Record<string, unknown>;
+        if (parsed[CONFIG_NAMESPACE] !== undefined) return dir;
+      } catch {
+        // A broken file is reported by readProjectState when the project is read.
+        return dir;
+      }
+    }
+    if (path.dirname(dir) === dir) return path.resolve(start);
+  }
+}

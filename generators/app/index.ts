@@ -138,6 +138,11 @@ export default class AppGenerator extends ForgeGenerator {
   }
 
   end(): void {
+    // A dry run created nothing, so there is nothing to cd into.
+    if (this.options.dryRun) {
+      this.log.info('Dry run: nothing was written.');
+      return;
+    }
     const config = this.answers;
     const pending = pendingFeatures(config);
     if (pending.length > 0) {

@@ -24,6 +24,11 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
     this.requireConfiguredProject();
     const name = this.options.name as string | undefined;
     const services = this.answers.services;
+    if (name === '' && !this.options.forgeComposed) {
+      throw new ForgeUserError(
+        'the service name is empty; name it, e.g. `fastapi-forge add microservice orders`',
+      );
+    }
     if (name === undefined || name === '') {
       if (services.length === 0 && !this.options.forgeComposed) {
         throw new ForgeUserError('a service name is required, e.g. `fastapi-forge add microservice orders`');

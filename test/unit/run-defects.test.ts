@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { CLI, makeTempDir, readConfig, snapshotTree } from '../helpers.js';
+
+const forge = (args: string[], cwd: string) =>
+  spawnSync(process.execPath, [CLI, ...args, '--yes', '--skip-install'], {
+    cwd,
+    encoding: 'utf8',
+    input: '',
+  });
+
+describe('runs from where a user stands', function () {
+  this.timeout(120_000);
+  let project: string;
+
+  before(() => {
+    const parent = makeTempDir('defects');
+    const created = forge(['new', 'shop', '--db', 'none', '--auth', 'none', '--tier', '2'], parent);
+    expect(created.status, created.stderr).to.equal(0);
+    project = path.join(parent, 'shop');
+  });
+
+  it('`add` in a subdirectory of the project works on the project', () => {
+    const subdirectory = path.join(project, 'src/shop/routes');
+    const run = forge(['add', 'db', '--db', 'redis'], subdirectory);
+    expect(run.status, run.stderr).to.equal(0);
+    expect(readConfig(project).db).to.equal('redis');
+    expect(existsSync(path.join(subdirectory, '.yo-rc.json'))).to.equal(false);
+    expect(existsSync(path.join(project, 'src/shop/db'))).to.equal(true);
+  });
+
+  it('refuses an empty service name in one line, changing nothing', () => {
+    const before = snapshotTree(project);
+    const run = forge(['add', 'microservice', ''], project);
+    expect(run.status).to.equal(2);
+    expect(run.stderr).to.match(/^fastapi-forge: the service name is empty; .*\n$/);
+    expect(snapshotTree(project)).to.deep.equal(before);
+  });
+
+  it('keeps CRLF line endings of a merged file', () => {
+    const envExample = path.join(project, '.env.example');
+    writeFileSync(envExample, readFileSync(envExample, 'utf8').replace(/\n/g, '\r\n'));
+    const run = forge(['add', 'auth', '--auth', 'apikey'], project);
+    expect(run.status, run.stderr).to.equal(0);
+    const merged = readFileSync(envExample, 'utf8');
+    expect(merged).to.match(/API_KEY/);
+    expect(merged.replace(/\r\n/g, '')).to.not.include('\n');
+    const again = snapshotTree(project);
+    expect(forge(['add', 'auth'], project).status).to.equal(0);
+    expect(snapshotTree(project)).to.deep.equal(again);
+  });
+
+  it('`new --dry-run` prints no next steps for a project it did not create', () => {
+    const parent = makeTempDir('defects-dry');
+    const run = forge(['new', 'shop', '--dry-run'], parent);
+    expect(run.status, run.stderr).to.equal(0);
+    expect(run.stdout + run.stderr).to.include('Dry run: nothing was written.');
+    expect(run.stdout + run.stderr).to.not.match(/is ready in|cd shop/);
+    expect(snapshotTree(parent)).to.deep.equal({});
+  });
+});
