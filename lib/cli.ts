@@ -12,6 +12,7 @@ import { validateProjectName } from './naming.js';
 import { DEFAULT_TIER2_SERVICES } from './workspace.js';
 import { findProjectRoot, readProjectState, requireForgeProject } from './project.js';
 import { lockProject } from './lock.js';
+import { refuseDirtyTree, upgradeConflicts } from './upgrade.js';
 import { JOURNAL_FILE, recoverInterruptedCommit, removeIfEmpty } from './transaction.js';
 import { PACKAGE_ROOT } from './templates.js';
 import { PACKAGE_VERSION } from './version.js';
@@ -227,6 +228,28 @@ async function addToProject(info: GeneratorInfo, args: string[], flags: CommonFl
   await runGenerator(info.name, args, options, projectDir, flags);
 }
 
+/**
+ * `upgrade`: renders the project again with this version from its stored answers; each file the user edited
+ * is merged three ways. Exits with status 1 while conflicts remain, listing them.
+ */
+async function upgradeProject(flags: CommonFlags & { allowDirty?: boolean }): Promise<number> {
+  const projectDir = flags.path ? path.resolve(flags.path) : findProjectRoot(process.cwd());
+  await finishInterruptedRun(projectDir, flags);
+  const config = requireForgeProject(projectDir);
+  refuseDirtyTree(projectDir, Boolean(flags.allowDirty));
+  await runGenerator('app', [], { upgrade: true }, projectDir, { ...flags, yes: true });
+  const from = config.generatorVersion ?? 'an unknown version';
+  const conflicts = upgradeConflicts();
+  if (conflicts.length > 0) {
+    process.stderr.write(
+      `fastapi-forge: upgrade from ${from} to ${PACKAGE_VERSION} left conflicts in ${conflicts.length} file(s), marked with <<<<<<< and >>>>>>>: ${conflicts.join(', ')}\n`,
+    );
+    return 1;
+  }
+  if (!flags.dryRun) process.stderr.write(`Upgraded from ${from} to ${PACKAGE_VERSION}.\n`);
+  return 0;
+}
+
 export function buildProgram(): Command {
   const program = new Command('fastapi-forge')
     .description('Scaffold production-ready FastAPI services, then grow them with sub-generators.')
@@ -269,6 +292,17 @@ export function buildProgram(): Command {
     });
   }
 
+  const upgrade = program
+    .command('upgrade')
+    .description(
+      'render the project again with this version, merging it three ways into the files you edited',
+    )
+    .option('--allow-dirty', 'upgrade a git work tree with uncommitted changes (default: false)');
+  addRunOptions(upgrade, 'the project directory (default: the project the current directory is in)');
+  upgrade.action(async (flags: CommonFlags & { allowDirty?: boolean }) => {
+    process.exitCode = await upgradeProject(flags);
+  });
+
   program
     .command('list')
     .description('list the generators and whether this version ships them')
@@ -286,8 +320,9 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   program.exitOverride();
   try {
+    process.exitCode = undefined;
     await program.parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander has printed its own one-line message (or the help / version).

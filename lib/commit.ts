@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createTwoFilesPatch } from 'diff';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { createConflicterTransform, createYoResolveTransform, forceYoFiles } from '@yeoman/conflicter';
@@ -50,6 +51,20 @@ function changesDisk(file: PipelineFile): boolean {
 /** True when the run is about to change a generated file (not only the project's own state). */
 export function regeneratesFiles(env: CommitEnvironment, root: string): boolean {
   return env.sharedFs.all().some((file) => !isStateFile(root, file.path) && changesDisk(file));
+}
+
+/**
+ * A dry run's full diff: every change the run would write, as a unified diff against the file on disk.
+ * Yeoman's conflicter prints a diff only for files it asks about, not for the ones forge merged itself.
+ */
+export function printDiffs(env: CommitEnvironment, root: string, write: (text: string) => void): void {
+  for (const file of env.sharedFs.all()) {
+    if (isStateFile(root, file.path) || !changesDisk(file)) continue;
+    const relative = path.relative(root, file.path);
+    const before = existsSync(file.path) ? readFileSync(file.path, 'utf8') : '';
+    const after = isFileStateDeleted(file as never) ? '' : (file.contents?.toString('utf8') ?? '');
+    write(createTwoFilesPatch(`a/${relative}`, `b/${relative}`, before, after));
+  }
 }
 
 /**

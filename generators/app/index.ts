@@ -41,6 +41,7 @@ export default class AppGenerator extends ForgeGenerator {
 
   initializing(): void {
     this.checkProject({ mustExist: false });
+    if (this.options.upgrade) this.applyMigrations();
     const stored = this.forge.projectName;
     const requested = this.options.name as string | undefined;
     if (stored && requested && stored !== requested) {
