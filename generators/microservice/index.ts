@@ -1,6 +1,12 @@
 import type { ForgeOptions } from '../../lib/base-generator.js';
 import { ForgeUserError } from '../../lib/errors.js';
-import { servicePort, validateServiceName, MAX_SERVICES, envPrefix } from '../../lib/workspace.js';
+import {
+  servicePort,
+  validateServiceName,
+  MAX_SERVICES,
+  envPrefix,
+  refuseImportedName,
+} from '../../lib/workspace.js';
 import { composeNames, WorkspaceGenerator } from '../../lib/workspace-generator.js';
 
 /**
@@ -38,6 +44,7 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
     // Adding a service that exists already is a no-op: its files are rendered again, identical.
     if (services.includes(name)) return;
     validateServiceName(name, this.answers.packageName);
+    refuseImportedName(name, this.destinationRoot());
     if (services.length >= MAX_SERVICES) {
       throw new ForgeUserError(
         `a tier-2 system has at most ${MAX_SERVICES} services besides the project's own`,

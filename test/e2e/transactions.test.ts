@@ -39,7 +39,7 @@ function expectSuccess(run: Run, what: string): void {
 
 /** The runs a project grows through, each run in the project's parent (`new`) or in the project. */
 const STEPS: { name: string; args: string[] }[] = [
-  { name: 'new', args: ['new', 'shop', '--db', 'none', '--auth', 'none'] },
+  { name: 'new', args: ['new', 'shop', '--app-type', 'microservice', '--db', 'none', '--auth', 'none'] },
   { name: 'add db', args: ['add', 'db', '--db', 'postgres'] },
   { name: 'add auth', args: ['add', 'auth', '--auth', 'jwt'] },
   { name: 'add microservice', args: ['add', 'microservice', 'orders'] },

@@ -7,7 +7,16 @@ import { CLI, makeTempDir, snapshotTree } from '../helpers.js';
 import { freshDatabase, run, verifyProject } from './support.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-const ANSWERS = ['--db', 'postgres', '--auth', 'jwt', '--yes', '--skip-install'];
+const ANSWERS = [
+  '--app-type',
+  'microservice',
+  '--db',
+  'postgres',
+  '--auth',
+  'jwt',
+  '--yes',
+  '--skip-install',
+];
 const GIT_USER = ['-c', 'user.email=dev@example.com', '-c', 'user.name=Dev'];
 
 function git(cwd: string, args: string[]): string {

@@ -39,6 +39,20 @@ describe('runs from where a user stands', function () {
     expect(snapshotTree(project)).to.deep.equal(before);
   });
 
+  it('refuses a service name the project imports, given its features, or `main`', () => {
+    // The database added in the first test is Redis: the project now imports `coredis`, a module no fixed list names.
+    const before = snapshotTree(project);
+    const shadowing = forge(['add', 'microservice', 'coredis'], project);
+    expect(shadowing.status).to.equal(2);
+    expect(shadowing.stderr).to.match(
+      /^fastapi-forge: invalid service name "coredis": the project imports a module of that name/,
+    );
+    const main = forge(['add', 'microservice', 'main'], project);
+    expect(main.status).to.equal(2);
+    expect(main.stderr).to.include('"main" is reserved');
+    expect(snapshotTree(project)).to.deep.equal(before);
+  });
+
   it('keeps CRLF line endings of a merged file', () => {
     const envExample = path.join(project, '.env.example');
     writeFileSync(envExample, readFileSync(envExample, 'utf8').replace(/\n/g, '\r\n'));
