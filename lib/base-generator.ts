@@ -13,7 +13,7 @@ import {
 } from './config.js';
 import { type CommitEnvironment, commitRun, printDiffs, regeneratesFiles } from './commit.js';
 import { DEPLOY_GENERATORS, generatedTargets } from './deploy.js';
-import { ForgeUserError } from './errors.js';
+import { ForgeUserError, isForgeUserError } from './errors.js';
 import { addEnvVars, addPyprojectDependencies, addUvOverrides, envVarsOf, requirementsOf } from './merge.js';
 import { insertAtNeedle, needleMarker } from './needles.js';
 import {
@@ -226,6 +226,36 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       })),
     );
     for (const spec of ordered) this.config.set(spec.key, (answers[spec.key] ?? spec.default) as never);
+  }
+
+  /**
+   * `add db` or `add auth` run by the user on a project whose answer is "none": that was an answer, so
+   * {@link askMissing} would ask nothing and the run would do nothing. The question is asked again in a
+   * terminal, without "none"; with --yes or without a terminal the flag to pass is named.
+   */
+  protected async askInsteadOfNone(key: ChoiceKey): Promise<void> {
+    const spec = choiceSpec(key);
+    const given = this.options[spec.flag];
+    if (this.options.forgeComposed || this.forge[key] !== 'none' || (given !== undefined && given !== ''))
+      return;
+    const choices = spec.choices.filter((choice) => choice.value !== 'none');
+    const missing = `this project has no ${spec.description}; name the one to add with --${spec.flag} ${choices.map((choice) => choice.value).join('|')}`;
+    if (this.options.yes) throw new ForgeUserError(missing);
+    let answers: Record<string, unknown>;
+    try {
+      answers = await this.prompt([
+        {
+          type: 'select' as const,
+          name: key,
+          message: spec.question,
+          choices: choices.map((choice) => ({ name: choice.label, value: choice.value })),
+        },
+      ]);
+    } catch (error) {
+      if (isForgeUserError(error)) throw new ForgeUserError(`${missing} (there is no terminal to ask)`);
+      throw error;
+    }
+    this.config.set(key, parseChoice(key, answers[key], `answer to "${spec.question}"`) as never);
   }
 
   /** The values templates are rendered with. */

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { CLI, makeTempDir, readConfig, snapshotTree } from '../helpers.js';
+import { CLI, makeTempDir, readConfig, runForge, snapshotTree } from '../helpers.js';
 
 const forge = (args: string[], cwd: string) =>
   spawnSync(process.execPath, [CLI, ...args, '--yes', '--skip-install'], {
@@ -64,6 +64,31 @@ describe('runs from where a user stands', function () {
     const again = snapshotTree(project);
     expect(forge(['add', 'auth'], project).status).to.equal(0);
     expect(snapshotTree(project)).to.deep.equal(again);
+  });
+
+  it('`add db` on a project without one names the flag, or asks in a terminal', async () => {
+    const parent = makeTempDir('defects-ask');
+    expect(
+      forge(['new', 'lean', '--app-type', 'microservice', '--db', 'none', '--auth', 'none'], parent).status,
+    ).to.equal(0);
+    const lean = path.join(parent, 'lean');
+    const before = snapshotTree(lean);
+    const refused = forge(['add', 'db'], lean);
+    expect(refused.status).to.equal(2);
+    expect(refused.stderr).to.equal(
+      'fastapi-forge: this project has no database; name the one to add with --db postgres|mongo|redis\n',
+    );
+    const noTerminal = spawnSync(process.execPath, [CLI, 'add', 'auth', '--skip-install'], {
+      cwd: lean,
+      encoding: 'utf8',
+      input: '',
+    });
+    expect(noTerminal.status).to.equal(2);
+    expect(noTerminal.stderr).to.match(/--auth jwt\|oidc\|apikey \(there is no terminal to ask\)\n$/);
+    expect(snapshotTree(lean)).to.deep.equal(before);
+    const asked = await runForge('db', { yes: false }).cd(lean).withAnswers({ db: 'mongo' });
+    expect(asked.askedQuestions.map((question) => question.name)).to.deep.equal(['db']);
+    expect(readConfig(lean)).to.include({ db: 'mongo', dbGenerated: true });
   });
 
   it('`new --dry-run` prints no next steps for a project it did not create', () => {
