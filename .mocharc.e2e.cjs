@@ -15,6 +15,8 @@ const SLOWEST_FIRST = [
   'matrix-part-5',
   'matrix-part-4',
   'matrix-part-6',
+  'upgrade',
+  'transactions',
   'db',
   'tier2',
   'deploy',

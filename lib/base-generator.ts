@@ -11,9 +11,10 @@ import {
   parseChoice,
   wiredDatabase,
 } from './config.js';
+import { type CommitEnvironment, commitRun, printDiffs, regeneratesFiles } from './commit.js';
 import { DEPLOY_GENERATORS, generatedTargets } from './deploy.js';
-import { ForgeUserError } from './errors.js';
-import { addEnvVars, addPyprojectDependencies, addUvOverrides } from './merge.js';
+import { ForgeUserError, isForgeUserError } from './errors.js';
+import { addEnvVars, addPyprojectDependencies, addUvOverrides, envVarsOf, requirementsOf } from './merge.js';
 import { insertAtNeedle, needleMarker } from './needles.js';
 import {
   SECTION_BEGIN,
@@ -30,6 +31,8 @@ import {
   renderTemplate,
 } from './templates.js';
 import { toTitle } from './naming.js';
+import { MIGRATIONS, type Migration, expandPath, migrationsBetween } from './migrations.js';
+import { findBase, firstMerge, firstVersion, mergeThreeWay, storedBasePath } from './upgrade.js';
 import { YAML_OUTPUT, mergeYaml } from './yaml-merge.js';
 import { stringify as stringifyYaml } from 'yaml';
 import { PACKAGE_VERSION } from './version.js';
@@ -93,7 +96,11 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     // Yeoman reads .yo-rc.json while constructing the generator: a broken file is reported first, in one line.
     const root = options.destinationRoot ?? (options.env as { cwd?: string } | undefined)?.cwd;
     if (root && !options.help) readProjectState(root);
+    // Yeoman freezes the features, so the commit task reaches this generator through `self`.
+    const self: { generator?: ForgeGenerator } = {};
     super(args, options, {
+      // The generator the user ran commits the whole run as one transaction (lib/commit.ts).
+      customCommitTask: options.forgeComposed ? undefined : () => self.generator?.commitProject(),
       unique: 'namespace',
       customPriorities: [POST_WRITING, DEPLOYMENT_WRITING],
       // The project is Python: yeoman-environment's npm install step does not apply. Only the generator the
@@ -102,6 +109,19 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       ...features,
     } as never);
     this.option('yes', { type: Boolean, description: 'Take the default for every unanswered question' });
+    self.generator = this;
+  }
+
+  /** Records the running version when the run regenerates files, then commits everything at once. */
+  private async commitProject(): Promise<void> {
+    const env = this.env as unknown as CommitEnvironment;
+    const root = this.destinationRoot();
+    if (this.options.dryRun && this.options.upgrade)
+      printDiffs(env, root, (text) => process.stdout.write(text));
+    if (this.forge.projectName && regeneratesFiles(env, root)) {
+      this.config.set('generatorVersion', PACKAGE_VERSION);
+    }
+    await commitRun(env, root);
   }
 
   /**
@@ -109,7 +129,11 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
    * share `--force` with composed generators, and their merges need it, so it is passed on.
    */
   protected async composeForge(name: string): Promise<void> {
-    const generatorOptions = { forgeComposed: true, force: Boolean(this.options.force) };
+    const generatorOptions = {
+      forgeComposed: true,
+      force: Boolean(this.options.force),
+      upgrade: Boolean(this.options.upgrade),
+    };
     await this.composeWith(`fastapi-forge:${name}`, { generatorOptions } as never);
   }
 
@@ -204,6 +228,36 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     for (const spec of ordered) this.config.set(spec.key, (answers[spec.key] ?? spec.default) as never);
   }
 
+  /**
+   * `add db` or `add auth` run by the user on a project whose answer is "none": that was an answer, so
+   * {@link askMissing} would ask nothing and the run would do nothing. The question is asked again in a
+   * terminal, without "none"; with --yes or without a terminal the flag to pass is named.
+   */
+  protected async askInsteadOfNone(key: ChoiceKey): Promise<void> {
+    const spec = choiceSpec(key);
+    const given = this.options[spec.flag];
+    if (this.options.forgeComposed || this.forge[key] !== 'none' || (given !== undefined && given !== ''))
+      return;
+    const choices = spec.choices.filter((choice) => choice.value !== 'none');
+    const missing = `this project has no ${spec.description}; name the one to add with --${spec.flag} ${choices.map((choice) => choice.value).join('|')}`;
+    if (this.options.yes) throw new ForgeUserError(missing);
+    let answers: Record<string, unknown>;
+    try {
+      answers = await this.prompt([
+        {
+          type: 'select' as const,
+          name: key,
+          message: spec.question,
+          choices: choices.map((choice) => ({ name: choice.label, value: choice.value })),
+        },
+      ]);
+    } catch (error) {
+      if (isForgeUserError(error)) throw new ForgeUserError(`${missing} (there is no terminal to ask)`);
+      throw error;
+    }
+    this.config.set(key, parseChoice(key, answers[key], `answer to "${spec.question}"`) as never);
+  }
+
   /** The values templates are rendered with. */
   protected templateContext(): Record<string, unknown> {
     const config = this.answers;
@@ -251,16 +305,97 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     const target = this.destinationPath(relative);
     if (mode === 'once') {
       if (!this.fs.exists(target)) this.fs.write(target, content);
+      else if (this.options.upgrade && firstMerge(relative)) this.upgradeWriteOnceFile(relative, content);
       const section = findGeneratedSection(content);
       if (section) this.writeGeneratedSection(relative, section.text);
       return;
     }
     const checksums = this.readChecksums();
     const onDisk = this.fs.exists(target) ? this.fs.read(target) : undefined;
+    if (this.options.upgrade && onDisk !== undefined && onDisk !== content) {
+      if (checksums[relative] !== sha256(onDisk)) {
+        if (firstMerge(relative)) this.upgradeEditedFile(relative, onDisk, content, checksums);
+        return;
+      }
+    }
     this.fs.write(target, content);
     if (onDisk !== undefined && onDisk !== content && checksums[relative] === sha256(onDisk)) {
       this.markForced(target);
     }
+    checksums[relative] = sha256(content);
+    this.writeChecksums(checksums);
+  }
+
+  /** `upgrade`: a write-once module takes what the new version changed in it, three ways, with the user's edits. */
+  private upgradeWriteOnceFile(relative: string, content: string): void {
+    // Structured files take what the new rendering adds, key by key; the README follows its generated section.
+    if (relative === 'README.md') return;
+    if (relative === '.env.example') {
+      this.addEnvExample(envVarsOf(content));
+      return;
+    }
+    if (relative === 'pyproject.toml') {
+      for (const { group, requirements } of requirementsOf(content))
+        this.addPythonDependencies(requirements, group);
+      return;
+    }
+    const base = firstVersion(this.destinationRoot(), relative);
+    if (base === undefined || base === content) return;
+    const target = this.destinationPath(relative);
+    const merged = mergeThreeWay(relative, this.fs.read(target), base, content);
+    this.writeMerged(target, merged.content);
+    if (merged.conflict) this.log.info(`${relative}: conflicts with your edits; resolve the <<<<<<< markers`);
+  }
+
+  /**
+   * `upgrade`: applies the migration steps of the versions since the project's own (lib/migrations.ts) in
+   * memory, before the project is rendered again. A renamed file keeps the user's edits and its checksum; a
+   * removed one goes only while it is what forge wrote (an edited one is kept and reported).
+   */
+  protected applyMigrations(migrations: readonly Migration[] = MIGRATIONS): void {
+    let checksums = this.readChecksums();
+    const before = JSON.stringify(checksums);
+    const without = (key: string): Record<string, string> =>
+      Object.fromEntries(Object.entries(checksums).filter(([file]) => file !== key));
+    const packageName = this.answers.packageName;
+    for (const migration of migrationsBetween(this.forge.generatorVersion, PACKAGE_VERSION, migrations)) {
+      for (const [fromTemplate, toTemplate] of migration.renames ?? []) {
+        const [from, to] = [expandPath(fromTemplate, packageName), expandPath(toTemplate, packageName)];
+        if (!this.fs.exists(this.destinationPath(from)) || this.fs.exists(this.destinationPath(to))) continue;
+        this.fs.move(this.destinationPath(from), this.destinationPath(to));
+        const checksum = checksums[from];
+        checksums = without(from);
+        if (checksum) checksums[to] = checksum;
+        this.log.info(`${migration.version}: moved ${from} to ${to} (${migration.description})`);
+      }
+      for (const template of migration.removals ?? []) {
+        const file = expandPath(template, packageName);
+        const target = this.destinationPath(file);
+        if (!this.fs.exists(target)) continue;
+        if (checksums[file] !== sha256(this.fs.read(target))) {
+          this.log.info(`${migration.version}: kept ${file}, which you edited (${migration.description})`);
+          continue;
+        }
+        this.fs.delete(target);
+        checksums = without(file);
+        this.log.info(`${migration.version}: removed ${file} (${migration.description})`);
+      }
+    }
+    if (JSON.stringify(checksums) !== before) this.writeChecksums(checksums);
+  }
+
+  /** `upgrade`: the new rendering of a file the user edited is merged into it three ways. */
+  private upgradeEditedFile(
+    relative: string,
+    onDisk: string,
+    content: string,
+    checksums: Record<string, string>,
+  ): void {
+    const base = findBase(this.destinationRoot(), relative, checksums[relative], onDisk);
+    const merged = mergeThreeWay(relative, onDisk, base, content);
+    this.writeMerged(this.destinationPath(relative), merged.content);
+    if (merged.conflict) this.log.info(`${relative}: conflicts with your edits; resolve the <<<<<<< markers`);
+    this.writeMerged(this.destinationPath(storedBasePath(relative)), content);
     checksums[relative] = sha256(content);
     this.writeChecksums(checksums);
   }
@@ -335,8 +470,11 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
   }
 
   /** A merge keeps everything the user wrote, so its result is written without a conflict prompt. */
-  protected writeMerged(target: string, content: string): void {
-    if (this.fs.exists(target) && this.fs.read(target) === content) return;
+  protected writeMerged(target: string, merged: string): void {
+    const existing = this.fs.exists(target) ? this.fs.read(target) : undefined;
+    // Merges insert lines ending in \n: a file the user keeps with CRLF endings keeps them throughout.
+    const content = existing?.includes('\r\n') ? merged.replace(/\r?\n/g, '\r\n') : merged;
+    if (existing === content) return;
     this.fs.write(target, content);
     this.markForced(target);
   }

@@ -5,12 +5,15 @@ import { QueuedAdapter, TerminalAdapter } from '@yeoman/adapter';
 import { createEnv } from 'yeoman-environment';
 import { type ChoiceKey, choiceSpec, parseChoice } from './config.js';
 import { DEPLOYMENT_FLAGS, type DeploymentFlag } from './deploy.js';
-import { ForgeUserError, isForgeUserError } from './errors.js';
+import { ForgeUserError, fileSystemError, isForgeUserError } from './errors.js';
 import { GENERATOR_CLASSES } from './generator-classes.js';
 import { GENERATORS, type GeneratorInfo } from './generators.js';
 import { validateProjectName } from './naming.js';
 import { DEFAULT_TIER2_SERVICES } from './workspace.js';
-import { readProjectState, requireForgeProject } from './project.js';
+import { findProjectRoot, readProjectState, requireForgeProject } from './project.js';
+import { lockProject } from './lock.js';
+import { refuseDirtyTree, upgradeConflicts } from './upgrade.js';
+import { JOURNAL_FILE, recoverInterruptedCommit, removeIfEmpty } from './transaction.js';
 import { PACKAGE_ROOT } from './templates.js';
 import { PACKAGE_VERSION } from './version.js';
 
@@ -114,6 +117,32 @@ function silenceTaskFailureBanner(log: { error: (...args: unknown[]) => unknown 
       : error(message, ...rest);
 }
 
+function reportRecovery(outcome: ReturnType<typeof recoverInterruptedCommit>): void {
+  if (outcome === 'finished') process.stderr.write('Finished writing the files of a run that was cut off.\n');
+  if (outcome === 'rolled back')
+    process.stderr.write('Rolled back a run that was cut off before it wrote anything.\n');
+}
+
+/**
+ * Runs `work` holding the project's lock, once a run that was cut off has been finished or rolled back.
+ * A dry run writes nothing, so it neither waits on nor blocks another run.
+ */
+async function underLock<T>(projectDir: string, flags: CommonFlags, work: () => Promise<T>): Promise<T> {
+  if (flags.dryRun) return work();
+  const unlock = lockProject(projectDir);
+  try {
+    reportRecovery(recoverInterruptedCommit(projectDir));
+    return await work();
+  } finally {
+    unlock();
+  }
+}
+
+/** A run cut off mid-commit leaves a journal: it is dealt with before the project's state is judged. */
+async function finishInterruptedRun(projectDir: string, flags: CommonFlags): Promise<void> {
+  if (existsSync(path.join(projectDir, JOURNAL_FILE))) await underLock(projectDir, flags, async () => {});
+}
+
 /** Runs one generator of this package in `projectDir` through yeoman-environment. */
 async function runGenerator(
   name: string,
@@ -144,7 +173,7 @@ async function runGenerator(
     dryRun: flags.dryRun ?? false,
     force: flags.force ?? false,
   };
-  await env.run([`fastapi-forge:${name}`, ...args], runOptions);
+  await underLock(projectDir, flags, () => env.run([`fastapi-forge:${name}`, ...args], runOptions));
   if (terminal instanceof NonInteractiveAdapter && terminal.keptFiles.length > 0) {
     process.stderr.write(
       `Kept your edited version of: ${terminal.keptFiles.join(', ')}. Run again with --force to overwrite them.\n`,
@@ -156,6 +185,7 @@ async function newProject(name: string, flags: CommonFlags): Promise<void> {
   validateProjectName(name);
   const options = choiceFlags(['appType', 'tier', 'db', 'auth', 'agentSdk', 'deploy'], flags);
   const projectDir = path.resolve(flags.path ?? process.cwd(), name);
+  await finishInterruptedRun(projectDir, flags);
   const state = readProjectState(projectDir);
   if (state.kind === 'foreign') {
     throw new ForgeUserError(
@@ -177,7 +207,10 @@ async function newProject(name: string, flags: CommonFlags): Promise<void> {
     );
   } finally {
     // A dry run, or a run that failed before writing, leaves no empty directory behind.
-    if (created && existsSync(projectDir) && readdirSync(projectDir).length === 0) rmdirSync(projectDir);
+    if (created && existsSync(projectDir)) {
+      removeIfEmpty(path.join(projectDir, '.forge'));
+      if (readdirSync(projectDir).length === 0) rmdirSync(projectDir);
+    }
   }
 }
 
@@ -187,15 +220,43 @@ async function addToProject(info: GeneratorInfo, args: string[], flags: CommonFl
       `the ${info.name} generator is not in fastapi-forge ${PACKAGE_VERSION} yet; run \`fastapi-forge list\` to see what is`,
     );
   }
-  const projectDir = path.resolve(flags.path ?? process.cwd());
+  // Run from a subdirectory, `add` works on the project around it, as git does.
+  const projectDir = flags.path ? path.resolve(flags.path) : findProjectRoot(process.cwd());
+  await finishInterruptedRun(projectDir, flags);
   requireForgeProject(projectDir);
   const options = { ...choiceFlags(info.options, flags), ...deploymentFlags(info.flags ?? [], flags) };
   await runGenerator(info.name, args, options, projectDir, flags);
 }
 
+/**
+ * `upgrade`: renders the project again with this version from its stored answers; each file the user edited
+ * is merged three ways. Exits with status 1 while conflicts remain, listing them.
+ */
+async function upgradeProject(flags: CommonFlags & { allowDirty?: boolean }): Promise<number> {
+  const projectDir = flags.path ? path.resolve(flags.path) : findProjectRoot(process.cwd());
+  await finishInterruptedRun(projectDir, flags);
+  const config = requireForgeProject(projectDir);
+  refuseDirtyTree(projectDir, Boolean(flags.allowDirty));
+  await runGenerator('app', [], { upgrade: true }, projectDir, { ...flags, yes: true });
+  const from = config.generatorVersion ?? 'an unknown version';
+  const conflicts = upgradeConflicts();
+  if (conflicts.length > 0) {
+    process.stderr.write(
+      `fastapi-forge: upgrade from ${from} to ${PACKAGE_VERSION} left conflicts in ${conflicts.length} file(s), marked with <<<<<<< and >>>>>>>: ${conflicts.join(', ')}\n`,
+    );
+    return 1;
+  }
+  if (!flags.dryRun) process.stderr.write(`Upgraded from ${from} to ${PACKAGE_VERSION}.\n`);
+  return 0;
+}
+
 export function buildProgram(): Command {
   const program = new Command('fastapi-forge')
     .description('Scaffold production-ready FastAPI services, then grow them with sub-generators.')
+    .addHelpText(
+      'after',
+      '\nEvery run writes its files all at once, under a lock on the project (.forge/lock); a run that was\ncut off is finished or rolled back by the next one. See "How files are written" in the README.',
+    )
     .version(PACKAGE_VERSION)
     .showSuggestionAfterError();
 
@@ -223,13 +284,24 @@ export function buildProgram(): Command {
     for (const arg of info.args) sub.argument(`<${arg.name}>`, arg.description);
     addChoiceOptions(sub, info.options);
     addDeploymentOptions(sub, info.flags ?? []);
-    addRunOptions(sub, 'the project directory (default: the current directory)');
+    addRunOptions(sub, 'the project directory (default: the project the current directory is in)');
     sub.action(async (...params: unknown[]) => {
       const args = params.slice(0, info.args.length) as string[];
       const flags = params[info.args.length] as CommonFlags;
       await addToProject(info, args, flags);
     });
   }
+
+  const upgrade = program
+    .command('upgrade')
+    .description(
+      'render the project again with this version, merging it three ways into the files you edited',
+    )
+    .option('--allow-dirty', 'upgrade a git work tree with uncommitted changes (default: false)');
+  addRunOptions(upgrade, 'the project directory (default: the project the current directory is in)');
+  upgrade.action(async (flags: CommonFlags & { allowDirty?: boolean }) => {
+    process.exitCode = await upgradeProject(flags);
+  });
 
   program
     .command('list')
@@ -248,15 +320,18 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   program.exitOverride();
   try {
+    process.exitCode = undefined;
     await program.parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander has printed its own one-line message (or the help / version).
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (isForgeUserError(error)) {
-      process.stderr.write(`fastapi-forge: ${error.message}\n`);
+    // A file-system error met outside a commit (reading the project, taking its lock) is reported alike.
+    const reported = fileSystemError(error, 'the project');
+    if (isForgeUserError(reported)) {
+      process.stderr.write(`fastapi-forge: ${reported.message}\n`);
       return 2;
     }
     const message = error instanceof Error ? error.message : String(error);

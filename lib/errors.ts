@@ -8,3 +8,29 @@ export class ForgeUserError extends Error {
 
 export const isForgeUserError = (error: unknown): error is ForgeUserError =>
   error instanceof Error && error.name === 'ForgeUserError';
+
+/** What a user can do about each file-system error a run may meet. */
+const FILE_SYSTEM_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  ENOTDIR: 'a path component is a file, not a directory',
+  EISDIR: 'it is a directory',
+};
+
+export const isFileSystemError = (error: unknown): error is NodeJS.ErrnoException => {
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  return typeof code === 'string' && code in FILE_SYSTEM_ERRORS;
+};
+
+/**
+ * A file-system error met while writing the project, as a one-line user error naming the file and the cause.
+ * Errors of another kind are returned unchanged (they are bugs, and keep their stack).
+ */
+export function fileSystemError(error: unknown, where: string, outcome = 'nothing was changed'): unknown {
+  if (!isFileSystemError(error)) return error;
+  const cause = FILE_SYSTEM_ERRORS[error.code ?? ''] ?? error.code;
+  return new ForgeUserError(`cannot write ${where}: ${cause} (${error.code}); ${outcome}`);
+}

@@ -139,3 +139,34 @@ export function addEnvVars(content: string, vars: EnvVar[], heading?: string): s
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/** The variables of an `.env.example` text, each with the comment line right above it. */
+export function envVarsOf(content: string): EnvVar[] {
+  const vars: EnvVar[] = [];
+  let comment: string | undefined;
+  for (const line of content.split(/\r?\n/)) {
+    const variable = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (variable?.[1] !== undefined) {
+      vars.push({ name: variable[1], value: variable[2] ?? '', ...(comment ? { comment } : {}) });
+      comment = undefined;
+    } else comment = /^#\s?(.*)$/.exec(line)?.[1];
+  }
+  return vars;
+}
+
+/** The requirements of a pyproject.toml text: `[project] dependencies` and each dependency group. */
+export function requirementsOf(content: string): { group?: string; requirements: string[] }[] {
+  const data = parseToml(content) as {
+    project?: { dependencies?: unknown[] };
+    'dependency-groups'?: Record<string, unknown[]>;
+  };
+  const strings = (items: unknown[] | undefined): string[] =>
+    (items ?? []).filter((item): item is string => typeof item === 'string');
+  return [
+    { requirements: strings(data.project?.dependencies) },
+    ...Object.entries(data['dependency-groups'] ?? {}).map(([group, items]) => ({
+      group,
+      requirements: strings(items),
+    })),
+  ];
+}

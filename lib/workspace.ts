@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { ForgeUserError } from './errors.js';
 import { insertTomlArrayItems } from './merge.js';
@@ -61,8 +63,11 @@ const STDLIB_MODULES = new Set(
 /** Packages a service imports besides the standard library: a service of the same name would shadow them. */
 const SERVICE_IMPORTS = new Set(['aiosqlite', 'asyncpg', 'asgi_lifespan', 'mypy', 'ruff', 'jwt', 'pwdlib']);
 
-/** Names with another meaning in the workspace. */
-const RESERVED = new Set(['libs', 'gateway', 'services', 'src', 'app']);
+/**
+ * Names with another meaning in the workspace. `main` is every member's entry module (`<package>.main`), and a
+ * top-level package of that name breaks the project.
+ */
+const RESERVED = new Set(['libs', 'gateway', 'services', 'src', 'app', 'main']);
 
 /**
  * Checks the name of a new service (`add microservice <name>`, `new --services a,b`): a lowercase Python
@@ -162,4 +167,48 @@ export function addWorkspaceSources(content: string, names: string[]): string {
   }
   lines.splice(header + 1, 0, ...entries);
   return lines.join('\n');
+}
+
+/** Top-level modules the Python files under `root` import (absolute imports only). */
+export function importedModules(root: string): Set<string> {
+  const modules = new Set<string>();
+  const skip = new Set([
+    '.venv',
+    '.git',
+    'node_modules',
+    '__pycache__',
+    '.mypy_cache',
+    '.ruff_cache',
+    '.forge',
+  ]);
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (skip.has(entry.name)) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.py')) {
+        for (const match of readFileSync(full, 'utf8').matchAll(IMPORT_LINE)) {
+          const module = match[1] ?? match[2];
+          if (module) modules.add(module);
+        }
+      }
+    }
+  };
+  if (existsSync(root)) walk(root);
+  return modules;
+}
+
+const IMPORT_LINE = /^[ \t]*(?:from[ \t]+([A-Za-z_]\w*)[\w.]*[ \t]+import\b|import[ \t]+([A-Za-z_]\w*))/gm;
+
+/**
+ * Refuses a service name that is a module the project imports: its package on the path would shadow that
+ * module for every member (`pymongo` in a MongoDB project, `prometheus_client` with metrics, `mangum` on
+ * Lambda). What the project imports depends on its features, so its own files are read.
+ */
+export function refuseImportedName(name: string, root: string): void {
+  if (importedModules(root).has(name)) {
+    throw new ForgeUserError(
+      `invalid service name ${JSON.stringify(name)}: the project imports a module of that name, which the service would shadow`,
+    );
+  }
 }

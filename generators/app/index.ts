@@ -41,6 +41,7 @@ export default class AppGenerator extends ForgeGenerator {
 
   initializing(): void {
     this.checkProject({ mustExist: false });
+    if (this.options.upgrade) this.applyMigrations();
     const stored = this.forge.projectName;
     const requested = this.options.name as string | undefined;
     if (stored && requested && stored !== requested) {
@@ -138,6 +139,11 @@ export default class AppGenerator extends ForgeGenerator {
   }
 
   end(): void {
+    // A dry run created nothing, so there is nothing to cd into.
+    if (this.options.dryRun) {
+      this.log.info('Dry run: nothing was written.');
+      return;
+    }
     const config = this.answers;
     const pending = pendingFeatures(config);
     if (pending.length > 0) {

@@ -18,6 +18,7 @@ export default class AuthGenerator extends ForgeGenerator {
 
   async prompting(): Promise<void> {
     await this.askMissing(['auth']);
+    await this.askInsteadOfNone('auth');
   }
 
   async configuring(): Promise<void> {

@@ -45,6 +45,7 @@ export default class DbGenerator extends ForgeGenerator {
 
   async prompting(): Promise<void> {
     await this.askMissing(['db']);
+    await this.askInsteadOfNone('db');
   }
 
   async configuring(): Promise<void> {

@@ -1,6 +1,12 @@
 import type { ForgeOptions } from '../../lib/base-generator.js';
 import { ForgeUserError } from '../../lib/errors.js';
-import { servicePort, validateServiceName, MAX_SERVICES, envPrefix } from '../../lib/workspace.js';
+import {
+  servicePort,
+  validateServiceName,
+  MAX_SERVICES,
+  envPrefix,
+  refuseImportedName,
+} from '../../lib/workspace.js';
 import { composeNames, WorkspaceGenerator } from '../../lib/workspace-generator.js';
 
 /**
@@ -24,6 +30,11 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
     this.requireConfiguredProject();
     const name = this.options.name as string | undefined;
     const services = this.answers.services;
+    if (name === '' && !this.options.forgeComposed) {
+      throw new ForgeUserError(
+        'the service name is empty; name it, e.g. `fastapi-forge add microservice orders`',
+      );
+    }
     if (name === undefined || name === '') {
       if (services.length === 0 && !this.options.forgeComposed) {
         throw new ForgeUserError('a service name is required, e.g. `fastapi-forge add microservice orders`');
@@ -33,6 +44,7 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
     // Adding a service that exists already is a no-op: its files are rendered again, identical.
     if (services.includes(name)) return;
     validateServiceName(name, this.answers.packageName);
+    refuseImportedName(name, this.destinationRoot());
     if (services.length >= MAX_SERVICES) {
       throw new ForgeUserError(
         `a tier-2 system has at most ${MAX_SERVICES} services besides the project's own`,

@@ -1,0 +1,113 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { envVarsOf, requirementsOf } from '../../lib/merge.js';
+import { type Migration, expandPath, migrationsBetween } from '../../lib/migrations.js';
+import { findBase, firstVersion, mergeThreeWay, refuseDirtyTree, storedBasePath } from '../../lib/upgrade.js';
+import { makeTempDir } from '../helpers.js';
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+const git = (cwd: string, ...args: string[]) => {
+  const result = spawnSync('git', ['-c', 'user.email=d@e.f', '-c', 'user.name=D', ...args], {
+    cwd,
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(result.stderr);
+  return result.stdout;
+};
+
+describe('upgrade: three-way merges', () => {
+  const base = 'import a\n\n\ndef f():\n    return 1\n\n\ndef g():\n    return 2\n';
+
+  it('merges changes on both sides that do not overlap', () => {
+    const yours = `# mine\n${base}`;
+    const theirs = base.replace('return 2', 'return 3');
+    const merged = mergeThreeWay('x.py', yours, base, theirs);
+    expect(merged).to.deep.equal({ conflict: false, content: `# mine\n${theirs}` });
+  });
+
+  it('marks changes that overlap, naming both sides', () => {
+    const merged = mergeThreeWay(
+      'y.py',
+      base.replace('return 1', 'return 10'),
+      base,
+      base.replace('return 1', 'return 11'),
+    );
+    expect(merged.conflict).to.equal(true);
+    expect(merged.content).to.include(
+      '<<<<<<< yours (y.py)\n    return 10\n=======\n    return 11\n>>>>>>> fastapi-forge upgrade\n',
+    );
+  });
+
+  it('without a base, the whole file is one conflict, unless both sides agree', () => {
+    expect(mergeThreeWay('z.py', 'a\n', undefined, 'b\n')).to.deep.equal({
+      conflict: true,
+      content: '<<<<<<< yours (z.py)\na\n\n=======\nb\n\n>>>>>>> fastapi-forge upgrade\n',
+    });
+    expect(mergeThreeWay('z.py', 'a\n', undefined, 'a\n').conflict).to.equal(false);
+  });
+});
+
+describe('upgrade: the base of a file', () => {
+  it('is the file while unedited, the stored base, or the committed rendering whose checksum matches', () => {
+    const root = makeTempDir('upgrade-base');
+    git(root, 'init', '-q');
+    writeFileSync(path.join(root, 'm.py'), 'generated\n');
+    git(root, 'add', '-A');
+    git(root, 'commit', '-qm', 'generated');
+    writeFileSync(path.join(root, 'm.py'), 'edited\n');
+    git(root, 'commit', '-qam', 'edited');
+    expect(findBase(root, 'm.py', sha256('edited\n'), 'edited\n')).to.equal('edited\n');
+    expect(findBase(root, 'm.py', sha256('generated\n'), 'edited\n')).to.equal('generated\n');
+    expect(findBase(root, 'm.py', sha256('never committed\n'), 'edited\n')).to.equal(undefined);
+    mkdirSync(path.join(root, '.forge/base'), { recursive: true });
+    writeFileSync(path.join(root, storedBasePath('m.py')), 'never committed\n');
+    expect(findBase(root, 'm.py', sha256('never committed\n'), 'edited\n')).to.equal('never committed\n');
+    expect(firstVersion(root, 'm.py')).to.equal('generated\n');
+  });
+
+  it('refuses a dirty work tree in one line, unless allowed', () => {
+    const root = makeTempDir('upgrade-dirty');
+    git(root, 'init', '-q');
+    writeFileSync(path.join(root, 'a.txt'), 'a\n');
+    expect(() => refuseDirtyTree(root, false)).to.throw(
+      /^1 uncommitted change\(s\) in this project; .*--allow-dirty$/,
+    );
+    refuseDirtyTree(root, true);
+    git(root, 'add', '-A');
+    git(root, 'commit', '-qm', 'a');
+    refuseDirtyTree(root, false);
+    refuseDirtyTree(makeTempDir('upgrade-no-git'), false);
+  });
+});
+
+describe('upgrade: structured files and migrations', () => {
+  it('reads the variables of .env.example with their comments, and the requirements of pyproject.toml', () => {
+    expect(envVarsOf('# --- core ---\n# Serve docs\nAPI_DOCS=\nLOG_LEVEL=info\r\n')).to.deep.equal([
+      { name: 'API_DOCS', value: '', comment: 'Serve docs' },
+      { name: 'LOG_LEVEL', value: 'info' },
+    ]);
+    const pyproject =
+      '[project]\nname = "x"\ndependencies = ["fastapi>=0.1"]\n[dependency-groups]\ndev = ["pytest"]\n';
+    expect(requirementsOf(pyproject)).to.deep.equal([
+      { requirements: ['fastapi>=0.1'] },
+      { group: 'dev', requirements: ['pytest'] },
+    ]);
+  });
+
+  it('takes the steps of the versions after the project, up to the running one, oldest first', () => {
+    const steps: Migration[] = [
+      { version: '0.3.0', description: 'c', removals: ['src/{package}/old.py'] },
+      { version: '0.1.0', description: 'a' },
+      { version: '0.2.0', description: 'b', renames: [['a.py', 'b.py']] },
+      { version: '0.4.0', description: 'd' },
+    ];
+    const names = (list: Migration[]) => list.map((step) => step.description);
+    expect(names(migrationsBetween('0.1.0', '0.3.0', steps))).to.deep.equal(['b', 'c']);
+    expect(names(migrationsBetween(undefined, '0.2.0', steps))).to.deep.equal(['a', 'b']);
+    expect(names(migrationsBetween('0.4.0', '0.4.0', steps))).to.deep.equal([]);
+    expect(expandPath('src/{package}/old.py', 'shop')).to.equal('src/shop/old.py');
+  });
+});
