@@ -238,7 +238,13 @@ export function spawnInBackground(
     await exited;
     clearTimeout(timer);
   };
-  return { process: child, logs: () => readFileSync(logFile, 'utf8'), logFile, stop, spawnError: () => spawnError };
+  return {
+    process: child,
+    logs: () => readFileSync(logFile, 'utf8'),
+    logFile,
+    stop,
+    spawnError: () => spawnError,
+  };
 }
 
 /** Starts a server process with {@link spawnInBackground} and waits until `/health` at `baseUrl` answers. */
