@@ -44,6 +44,8 @@ export default class ApiGenerator extends ForgeGenerator {
   }
 
   postWriting(): void {
+    // Swagger UI and ReDoc served by the app (src/<package>/docs.py): the docs work offline.
+    this.addPythonDependencies(['fastapi-standalone-docs>=0.3']);
     if (this.servesBrowserTickets) this.mergeFamilyManifest(BROWSER_TICKETS, 'browser tickets');
   }
 
