@@ -1,4 +1,5 @@
 import { ForgeGenerator, type ForgeOptions } from '../../lib/base-generator.js';
+import { readFamilyManifest } from '../../lib/templates.js';
 import { GATEWAY_PORT, ROOT_SERVICE_PORT, servicePort } from '../../lib/workspace.js';
 
 const BROWSER_TICKETS = 'auth/tickets';
@@ -44,8 +45,9 @@ export default class ApiGenerator extends ForgeGenerator {
   }
 
   postWriting(): void {
-    // Swagger UI and ReDoc served by the app (src/<package>/docs.py): the docs work offline.
-    this.addPythonDependencies(['fastapi-standalone-docs>=0.3']);
+    // What the core's modules need beyond pyproject.toml's first version, e.g. the docs' own assets
+    // (src/<package>/docs.py): a project generated before gets them too.
+    this.addPythonDependencies(readFamilyManifest('api').dependencies ?? []);
     if (this.servesBrowserTickets) this.mergeFamilyManifest(BROWSER_TICKETS, 'browser tickets');
   }
 
