@@ -23,6 +23,7 @@ const SLOWEST_FIRST = [
   'tier3',
   'observability',
   'tier1',
+  'browser',
   'redis-rate-limit',
   'yo',
 ];

@@ -6,6 +6,16 @@ cd "$(dirname "$0")/.."
 
 npm ci --no-audit --no-fund
 
+# Headless Chromium from Debian, driven by playwright-core in the browser end-to-end test.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+  else
+    echo "chromium is missing: install Debian's chromium package (the browser e2e test needs it)" >&2
+  fi
+fi
+
 if [ ! -x .tools/python/bin/uv ]; then
   python3 -m venv .tools/python
   .tools/python/bin/pip install --quiet --disable-pip-version-check uv

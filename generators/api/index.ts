@@ -1,5 +1,8 @@
 import { ForgeGenerator, type ForgeOptions } from '../../lib/base-generator.js';
+import { readFamilyManifest } from '../../lib/templates.js';
 import { GATEWAY_PORT, ROOT_SERVICE_PORT, servicePort } from '../../lib/workspace.js';
+
+const BROWSER_TICKETS = 'auth/tickets';
 
 /**
  * The tier-1 core. Owned files (wiring, middleware, errors, health, tests) are re-rendered from the config;
@@ -38,5 +41,21 @@ export default class ApiGenerator extends ForgeGenerator {
         servicePorts: this.answers.services.map((name, index) => ({ name, port: servicePort(index) })),
       },
     );
+    if (this.servesBrowserTickets) this.renderFamily(BROWSER_TICKETS);
+  }
+
+  postWriting(): void {
+    // What the core's modules need beyond pyproject.toml's first version, e.g. the docs' own assets
+    // (src/<package>/docs.py): a project generated before gets them too.
+    this.addPythonDependencies(readFamilyManifest('api').dependencies ?? []);
+    if (this.servesBrowserTickets) this.mergeFamilyManifest(BROWSER_TICKETS, 'browser tickets');
+  }
+
+  /**
+   * The agents' SSE stream and WebSocket, behind authentication, take single-use tickets from browsers. The
+   * core renders them because both `auth` and `agents` compose it, whichever of the two comes last.
+   */
+  private get servesBrowserTickets(): boolean {
+    return this.answers.agents && this.answers.auth !== 'none';
   }
 }

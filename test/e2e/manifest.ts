@@ -50,6 +50,8 @@ export function enabledFamilies(features: Features): string[] {
   if (features.agents) {
     families.push('agents/common', ...SDK_FAMILIES[features.agentSdk].map((family) => `agents/${family}`));
   }
+  // Browser tickets open the agents' stream and socket where there is authentication (generators/api).
+  if (features.agents && features.auth !== 'none') families.push('auth/tickets');
   if (features.db !== 'none') {
     families.push(...FAMILIES[features.db]);
     // The generators' template context: users with PostgreSQL and jwt, agent run history with PostgreSQL.
@@ -242,6 +244,7 @@ export function routeFeatures(features: Features): Record<string, (route: string
   if (features.db === 'postgres' && features.auth === 'jwt') {
     owners.users = (route) => route === '/auth/token' || route === '/users/me';
   }
+  if (features.agents && features.auth !== 'none') owners.tickets = (route) => route === '/auth/tickets';
   if (features.observability) owners.observability = (route) => route === '/metrics';
   return owners;
 }

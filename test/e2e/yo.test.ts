@@ -54,8 +54,8 @@ describe('yo fastapi-forge, with the package linked into node_modules', function
 
     const added = yo(['fastapi-forge:auth', '--auth', 'apikey', '--yes', '--skip-install', '--no-insight']);
     expect(added.status, added.output).to.equal(0);
-    expect(readFileSync(path.join(project, 'src/yo_demo/middleware/__init__.py'), 'utf8')).to.include(
-      'AuthMiddleware',
+    expect(readFileSync(path.join(project, 'src/yo_demo/dependencies.py'), 'utf8')).to.include(
+      'Security(authenticate)',
     );
   });
 });
