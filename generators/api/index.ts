@@ -1,4 +1,6 @@
 import { ForgeGenerator, type ForgeOptions } from '../../lib/base-generator.js';
+import { wiredDatabase } from '../../lib/config.js';
+import { toolingContext, workspaceMembers } from '../../lib/tooling.js';
 import { GATEWAY_PORT, ROOT_SERVICE_PORT, servicePort } from '../../lib/workspace.js';
 
 /**
@@ -38,5 +40,22 @@ export default class ApiGenerator extends ForgeGenerator {
         servicePorts: this.answers.services.map((name, index) => ({ name, port: servicePort(index) })),
       },
     );
+  }
+
+  /**
+   * CI workflow, pre-commit hooks, Makefile, .python-version and .editorconfig: after every generator has
+   * written, so they list the workspace members and Dockerfiles this run leaves in the project.
+   */
+  postWriting(): void {
+    const members = workspaceMembers(this.fs.read(this.destinationPath('pyproject.toml')));
+    const tooling = toolingContext(this.answers.projectName, members, wiredDatabase(this.answers), (file) =>
+      this.fs.exists(this.destinationPath(file)),
+    );
+    this.renderFamily('tooling', new Set(), {
+      ...this.templateContext(),
+      ...tooling,
+      // A flow-style YAML list, e.g. `[".", "libs"]`.
+      json: (value: string[]) => `[${value.map((item) => JSON.stringify(item)).join(', ')}]`,
+    });
   }
 }
