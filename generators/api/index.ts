@@ -1,6 +1,7 @@
 import { ForgeGenerator, type ForgeOptions } from '../../lib/base-generator.js';
 import { wiredDatabase } from '../../lib/config.js';
-import { toolingContext, workspaceMembers } from '../../lib/tooling.js';
+import { DEFAULT_IMAGE_PYTHON } from '../../lib/deploy.js';
+import { DEV_PYTHON, toolingContext, workspaceMembers } from '../../lib/tooling.js';
 import { GATEWAY_PORT, ROOT_SERVICE_PORT, servicePort } from '../../lib/workspace.js';
 
 /**
@@ -38,6 +39,9 @@ export default class ApiGenerator extends ForgeGenerator {
         rootPort: ROOT_SERVICE_PORT,
         gatewayPort: GATEWAY_PORT,
         servicePorts: this.answers.services.map((name, index) => ({ name, port: servicePort(index) })),
+        // The README states which Python runs where.
+        devPython: DEV_PYTHON,
+        imagePython: this.answers.deployment?.python ?? DEFAULT_IMAGE_PYTHON,
       },
     );
   }
