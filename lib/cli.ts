@@ -11,6 +11,7 @@ import { GENERATORS, type GeneratorInfo } from './generators.js';
 import { validateProjectName } from './naming.js';
 import { DEFAULT_TIER2_SERVICES } from './workspace.js';
 import { readProjectState, requireForgeProject } from './project.js';
+import { lockProject } from './progress.js';
 import { PACKAGE_ROOT } from './templates.js';
 import { PACKAGE_VERSION } from './version.js';
 
@@ -114,6 +115,20 @@ function silenceTaskFailureBanner(log: { error: (...args: unknown[]) => unknown 
       : error(message, ...rest);
 }
 
+/**
+ * forge marks the files it merges as "force", so the conflicter never asks about them (see
+ * lib/base-generator.ts), and Yeoman does the same for .yo-rc.json. A file not on disk yet is created,
+ * whatever its mark, and is reported as created.
+ */
+function reportNewFilesAsCreated(
+  log: { force: (file: string) => unknown; create: (file: string) => unknown },
+  root: string,
+): void {
+  const force = log.force.bind(log);
+  const create = log.create.bind(log);
+  log.force = (file: string) => (existsSync(path.resolve(root, file)) ? force(file) : create(file));
+}
+
 /** Runs one generator of this package in `projectDir` through yeoman-environment. */
 async function runGenerator(
   name: string,
@@ -144,7 +159,12 @@ async function runGenerator(
     dryRun: flags.dryRun ?? false,
     force: flags.force ?? false,
   };
+  reportNewFilesAsCreated(adapter.log, projectDir);
   await env.run([`fastapi-forge:${name}`, ...args], runOptions);
+  // `new` locks (or installs) in its own install step; a sub-generator may have changed dependencies.
+  if (name !== 'app' && !runOptions.dryRun) {
+    await lockProject(projectDir, (line) => process.stdout.write(`${line}\n`));
+  }
   if (terminal instanceof NonInteractiveAdapter && terminal.keptFiles.length > 0) {
     process.stderr.write(
       `Kept your edited version of: ${terminal.keptFiles.join(', ')}. Run again with --force to overwrite them.\n`,

@@ -13,6 +13,7 @@ import { validateProjectName } from '../../lib/naming.js';
 import { DEFAULT_TIER2_SERVICES, parseServicesFlag } from '../../lib/workspace.js';
 import { PACKAGE_VERSION } from '../../lib/version.js';
 import { findExecutable } from '../../lib/exec.js';
+import { lockProject, timedStep } from '../../lib/progress.js';
 
 const ALL_CHOICES: ChoiceKey[] = CHOICES.map((spec) => spec.key);
 
@@ -125,7 +126,15 @@ export default class AppGenerator extends ForgeGenerator {
   }
 
   async install(): Promise<void> {
-    if (this.options.skipInstall || this.options.dryRun) return;
+    if (this.options.dryRun) return;
+    const log = (line: string): void => {
+      this.log.info(line);
+    };
+    // --skip-install still writes uv.lock: the first install, CI and the image build use it as it is.
+    if (this.options.skipInstall) {
+      await lockProject(this.destinationRoot(), log);
+      return;
+    }
     if (!findExecutable('uv')) {
       this.log.info(
         'uv was not found on PATH: install it (`pip install uv`), then run `uv sync` in the project.',
@@ -134,7 +143,9 @@ export default class AppGenerator extends ForgeGenerator {
     }
     // A tier-2 workspace: every package (the services, libs and the gateway) into the one virtualenv.
     const all = this.answers.services.length > 0 ? ' --all-packages' : '';
-    await this.spawnCommand(`uv sync${all}`, { cwd: this.destinationRoot() });
+    await timedStep(log, `Installing the dependencies into .venv (uv sync${all})`, () =>
+      this.spawnCommand(`uv sync${all}`, { cwd: this.destinationRoot() }),
+    );
   }
 
   end(): void {
