@@ -6,6 +6,7 @@ import {
   observabilityDefault,
   parseChoice,
   servesAgents,
+  wiredDatabase,
 } from '../../lib/config.js';
 import { ForgeUserError } from '../../lib/errors.js';
 import { pendingFeatures } from '../../lib/generators.js';
@@ -14,6 +15,7 @@ import { DEFAULT_TIER2_SERVICES, parseServicesFlag } from '../../lib/workspace.j
 import { PACKAGE_VERSION } from '../../lib/version.js';
 import { findExecutable } from '../../lib/exec.js';
 import { lockProject, timedStep } from '../../lib/progress.js';
+import { nextSteps } from '../../lib/next-steps.js';
 
 const ALL_CHOICES: ChoiceKey[] = CHOICES.map((spec) => spec.key);
 
@@ -157,14 +159,14 @@ export default class AppGenerator extends ForgeGenerator {
       );
     }
     const where = this.relativeToCwd(this.destinationRoot());
+    const steps = nextSteps({
+      config,
+      db: wiredDatabase(config),
+      where,
+      installed: !this.options.skipInstall && findExecutable('uv') !== undefined,
+    });
     this.log.info(
-      [
-        `${config.projectName} is ready in ${where}.`,
-        `  cd ${where}`,
-        '  uv sync',
-        '  uv run pytest',
-        `  uv run uvicorn ${config.packageName}.main:create_app --factory --reload`,
-      ].join('\n'),
+      [`${config.projectName} is ready in ${where}. Next:`, ...steps.map((line) => `  ${line}`)].join('\n'),
     );
   }
 }
