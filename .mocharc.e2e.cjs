@@ -16,6 +16,7 @@ const SLOWEST_FIRST = [
   'matrix-part-4',
   'matrix-part-6',
   'db',
+  'tooling',
   'tier2',
   'deploy',
   'tier3',

@@ -96,7 +96,16 @@ export default class AppGenerator extends ForgeGenerator {
   }
 
   async prompting(): Promise<void> {
-    await this.askMissing(ALL_CHOICES);
+    // The application type first: the other questions depend on it.
+    await this.askMissing(['appType']);
+    // A multi-service system is services behind a gateway: tier 2, unless a tier was chosen.
+    if (this.forge.appType === 'multi-service' && this.forge.tier === undefined) this.config.set('tier', 2);
+    // The Agent SDK is asked only where agents are generated (--yes still stores every default).
+    const { agents, appType } = this.answers;
+    const asked = ALL_CHOICES.filter(
+      (key) => this.options.yes || key !== 'agentSdk' || agents || servesAgents(appType),
+    );
+    await this.askMissing(asked);
   }
 
   async configuring(): Promise<void> {

@@ -64,7 +64,8 @@ describe('project tooling end to end: final message, CI workflow, pre-commit, Ma
           ? `${line}\nfor i in $(seq 120); do curl -sf http://127.0.0.1:${port}/health >/dev/null && break; sleep 0.5; done`
           : line,
       )
-      .join('\n');
+      // A line break after each command's output, as the terminal's next prompt gives (curl prints none).
+      .join('\necho\n');
     const shell = spawnInBackground('bash', ['-e', '-c', script], {
       cwd: parent,
       env: { ...process.env, VIRTUAL_ENV: '' },
@@ -164,4 +165,27 @@ describe('project tooling end to end: final message, CI workflow, pre-commit, Ma
     expect(existsSync(path.join(dir, '.git/hooks/pre-commit'))).to.equal(true);
     console.log('      not exercised here: make up (docker compose), no Docker engine on this machine');
   });
+
+  for (const tier of ['2', '3']) {
+    it(`tier ${tier}: actionlint, and the workflow's install, lint and format steps in every member`, () => {
+      const parentDir = makeTempDir(`tooling-tier${tier}`);
+      const output = run(
+        process.execPath,
+        [CLI, 'new', 'shop', '--tier', tier, '--agent-sdk', 'none', '--yes', '--skip-install'],
+        parentDir,
+      ).output;
+      const project = path.join(parentDir, 'shop');
+      expect(output).to.not.match(/^\s*force\s/m);
+      expect(finalMessage(output)).to.include('uv sync --all-packages');
+      actionlint(project);
+      // mypy and pytest of every member run in tier${tier}.test.ts with the same commands (verifyMember).
+      const job = runWorkflowJob(project, 'checks', { REDIS_URL }, ['Type check', 'Test']);
+      expect(job.ran.filter((step) => step.endsWith('uv sync --locked --all-packages'))).to.have.length(
+        job.skipped.length / 2,
+      );
+      console.log(
+        `      tier ${tier}: ${job.ran.length} steps run, left to tier${tier}.test.ts: ${job.skipped.length}`,
+      );
+    });
+  }
 });

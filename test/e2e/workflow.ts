@@ -19,6 +19,8 @@ interface Job {
 export interface WorkflowRun {
   ran: string[];
   actions: string[];
+  /** Steps left out on purpose (`skipSteps`), by member. */
+  skipped: string[];
 }
 
 /** actionlint on a project's workflow files; throws with its findings. */
@@ -32,19 +34,31 @@ export function actionlint(dir: string): void {
  * services of this machine stand in for the service containers), once per `member` of its matrix.
  * `uses` steps (checkout, setup-uv) are what this machine already has and are listed, not run. An
  * expression other than `matrix.member` is refused, so a step that could not run the same way fails here.
+ * Steps named in `skipSteps` are reported as skipped; an unknown name there is an error.
  */
-export function runWorkflowJob(dir: string, jobName: string, env: Record<string, string>): WorkflowRun {
+export function runWorkflowJob(
+  dir: string,
+  jobName: string,
+  env: Record<string, string>,
+  skipSteps: string[] = [],
+): WorkflowRun {
   const workflow = parseYaml(readFileSync(path.join(dir, '.github/workflows/ci.yml'), 'utf8')) as {
     jobs: Record<string, Job>;
   };
   const job = workflow.jobs[jobName];
   if (!job) throw new Error(`ci.yml has no job ${jobName}`);
   const members = job.strategy?.matrix?.member ?? ['.'];
-  const result: WorkflowRun = { ran: [], actions: [] };
+  const unknown = skipSteps.filter((name) => !job.steps.some((step) => step.name === name));
+  if (unknown.length > 0) throw new Error(`ci.yml job ${jobName} has no step ${unknown.join(', ')}`);
+  const result: WorkflowRun = { ran: [], actions: [], skipped: [] };
   for (const member of members) {
     for (const step of job.steps) {
       if (step.uses) {
         if (member === members[0]) result.actions.push(step.uses);
+        continue;
+      }
+      if (step.name && skipSteps.includes(step.name)) {
+        result.skipped.push(`${member}: ${step.name}`);
         continue;
       }
       const command = (step.run ?? '').replace(/\$\{\{ matrix\.member \}\}/g, member);

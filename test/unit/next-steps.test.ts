@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { EXAMPLE_PASSWORD, nextSteps } from '../../lib/next-steps.js';
+import { makeTempDir, readConfig, runForge } from '../helpers.js';
 
 const config = (auth: 'jwt' | 'apikey' | 'oidc' | 'none', services: string[] = []) => ({
   projectName: 'shop',
@@ -45,5 +46,42 @@ describe('the final message of new', () => {
     expect(last('oidc')).to.include('TOKEN from your identity provider (OIDC_ISSUER)');
     expect(last('jwt')).to.include('TOKEN from JWT_ISSUER, signed with JWT_SECRET');
     expect(last('none')).to.match(/^curl -s -X POST http:\/\/127\.0\.0\.1:8000\/echo .*hello"}'$/);
+  });
+});
+
+describe('the questions of new', () => {
+  it('asks for the Agent SDK only where agents are generated, and makes multi-service tier 2', async () => {
+    const service = await runForge('app', { yes: false })
+      .cd(makeTempDir('questions'))
+      .withArguments(['plain'])
+      .withAnswers({ appType: 'microservice', tier: 1, db: 'none', auth: 'none', deploy: 'compose' });
+    expect(service.askedQuestions.map((question) => question.name)).to.not.include('agentSdk');
+    expect(readConfig(service.cwd)).to.not.have.key('agentSdk');
+
+    const agents = await runForge('app', { yes: false })
+      .cd(makeTempDir('questions'))
+      .withArguments(['smart'])
+      .withAnswers({
+        appType: 'agents',
+        tier: 1,
+        db: 'none',
+        auth: 'none',
+        agentSdk: 'none',
+        deploy: 'compose',
+      });
+    expect(agents.askedQuestions.map((question) => question.name)).to.include('agentSdk');
+
+    const system = await runForge('app', { yes: false })
+      .cd(makeTempDir('questions'))
+      .withArguments(['system'])
+      .withAnswers({
+        appType: 'multi-service',
+        db: 'none',
+        auth: 'none',
+        agentSdk: 'none',
+        deploy: 'compose',
+      });
+    expect(system.askedQuestions.map((question) => question.name)).to.not.include('tier');
+    expect(readConfig(system.cwd)).to.include({ tier: 2 });
   });
 });
