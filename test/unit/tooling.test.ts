@@ -64,7 +64,9 @@ describe('project tooling: CI workflow, pre-commit, Makefile, .python-version, .
     ])
       expect(makefile, target).to.match(new RegExp(`^${target}:.*## `, 'm'));
     // Recipes are indented with tabs, as make requires.
-    expect(makefile).to.include('\n\tuv run uvicorn shop.main:create_app --factory --reload --port $(PORT)\n');
+    expect(makefile).to.include(
+      '\n\tuv run uvicorn shop.main:create_app --factory --reload --port $(PORT)\n',
+    );
 
     // .python-version is the Python mypy and ruff target, the lowest the project supports.
     const python = read(dir, '.python-version').trim();
