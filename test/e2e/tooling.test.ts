@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { CLI, makeTempDir } from '../helpers.js';
+import { CLI, DEFAULT_MAKE_TARGETS, makeTempDir } from '../helpers.js';
 import { deployTool, hadolint } from './deploy-support.js';
 import { freePort, freshDatabase, run, spawnInBackground } from './support.js';
 import { actionlint, runWorkflowJob } from './workflow.js';
@@ -111,19 +111,7 @@ describe('project tooling end to end: final message, CI workflow, pre-commit, Ma
     const make = (...args: string[]): string => run('make', args, dir, env).output;
     const help = make('help');
     const targets = [...help.matchAll(/^ {2}make (\S+)/gm)].map((match) => match[1]);
-    expect(targets).to.include.members([
-      'install',
-      'dev',
-      'worker',
-      'test',
-      'lint',
-      'format',
-      'check',
-      'migrate',
-      'migration',
-      'up',
-      'hooks',
-    ]);
+    expect(targets).to.include.members([...DEFAULT_MAKE_TARGETS]);
     make('install');
     make('format');
     expect(run('git', ['diff', '--name-only'], dir).output, 'make format changed a fresh project').to.equal(

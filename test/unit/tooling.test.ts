@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { toolingContext, workspaceMembers } from '../../lib/tooling.js';
-import { makeTempDir, runForge, snapshotTree } from '../helpers.js';
+import { DEFAULT_MAKE_TARGETS, makeTempDir, runForge, snapshotTree } from '../helpers.js';
 
 interface Step {
   uses?: string;
@@ -50,18 +50,7 @@ describe('project tooling: CI workflow, pre-commit, Makefile, .python-version, .
     for (const hook of hooks[0]?.hooks ?? []) expect(hook.entry).to.match(/^uv run --no-sync /);
 
     const makefile = read(dir, 'Makefile');
-    for (const target of [
-      'install',
-      'dev',
-      'worker',
-      'test',
-      'lint',
-      'format',
-      'check',
-      'migrate',
-      'migration',
-      'up',
-    ])
+    for (const target of DEFAULT_MAKE_TARGETS)
       expect(makefile, target).to.match(new RegExp(`^${target}:.*## `, 'm'));
     // Recipes are indented with tabs, as make requires.
     expect(makefile).to.include(
