@@ -18,6 +18,7 @@ const SLOWEST_FIRST = [
   'upgrade',
   'transactions',
   'db',
+  'tooling',
   'tier2',
   'deploy',
   'tier3',

@@ -12,6 +12,7 @@ import { validateProjectName } from './naming.js';
 import { DEFAULT_TIER2_SERVICES } from './workspace.js';
 import { findProjectRoot, readProjectState, requireForgeProject } from './project.js';
 import { lockProject } from './lock.js';
+import { lockDependencies } from './progress.js';
 import { refuseDirtyTree, upgradeConflicts } from './upgrade.js';
 import { JOURNAL_FILE, recoverInterruptedCommit, removeIfEmpty } from './transaction.js';
 import { PACKAGE_ROOT } from './templates.js';
@@ -143,6 +144,20 @@ async function finishInterruptedRun(projectDir: string, flags: CommonFlags): Pro
   if (existsSync(path.join(projectDir, JOURNAL_FILE))) await underLock(projectDir, flags, async () => {});
 }
 
+/**
+ * forge marks the files it merges as "force", so the conflicter never asks about them (see
+ * lib/base-generator.ts), and Yeoman does the same for .yo-rc.json. A file not on disk yet is created,
+ * whatever its mark, and is reported as created.
+ */
+function reportNewFilesAsCreated(
+  log: { force: (file: string) => unknown; create: (file: string) => unknown },
+  root: string,
+): void {
+  const force = log.force.bind(log);
+  const create = log.create.bind(log);
+  log.force = (file: string) => (existsSync(path.resolve(root, file)) ? force(file) : create(file));
+}
+
 /** Runs one generator of this package in `projectDir` through yeoman-environment. */
 async function runGenerator(
   name: string,
@@ -173,7 +188,14 @@ async function runGenerator(
     dryRun: flags.dryRun ?? false,
     force: flags.force ?? false,
   };
-  await underLock(projectDir, flags, () => env.run([`fastapi-forge:${name}`, ...args], runOptions));
+  reportNewFilesAsCreated(adapter.log, projectDir);
+  await underLock(projectDir, flags, async () => {
+    await env.run([`fastapi-forge:${name}`, ...args], runOptions);
+    // `new` locks (or installs) in its own install step; a sub-generator may have changed dependencies.
+    if (name !== 'app' && !runOptions.dryRun) {
+      await lockDependencies(projectDir, (line) => process.stdout.write(`${line}\n`));
+    }
+  });
   if (terminal instanceof NonInteractiveAdapter && terminal.keptFiles.length > 0) {
     process.stderr.write(
       `Kept your edited version of: ${terminal.keptFiles.join(', ')}. Run again with --force to overwrite them.\n`,

@@ -73,3 +73,18 @@ export async function expectUserError(run: Promise<unknown>, message: RegExp): P
   expect((caught as Error).message).to.match(message);
   expect((caught as Error).message).to.not.include('\n');
 }
+
+/** The Makefile targets of a project with agents and PostgreSQL (the default project). */
+export const DEFAULT_MAKE_TARGETS = [
+  'install',
+  'dev',
+  'worker',
+  'test',
+  'lint',
+  'format',
+  'check',
+  'migrate',
+  'migration',
+  'up',
+  'hooks',
+] as const;

@@ -1,5 +1,8 @@
 import { ForgeGenerator, type ForgeOptions } from '../../lib/base-generator.js';
+import { wiredDatabase } from '../../lib/config.js';
+import { DEFAULT_IMAGE_PYTHON } from '../../lib/deploy.js';
 import { readFamilyManifest } from '../../lib/templates.js';
+import { DEV_PYTHON, toolingContext, workspaceMembers } from '../../lib/tooling.js';
 import { GATEWAY_PORT, ROOT_SERVICE_PORT, servicePort } from '../../lib/workspace.js';
 
 const BROWSER_TICKETS = 'auth/tickets';
@@ -39,16 +42,12 @@ export default class ApiGenerator extends ForgeGenerator {
         rootPort: ROOT_SERVICE_PORT,
         gatewayPort: GATEWAY_PORT,
         servicePorts: this.answers.services.map((name, index) => ({ name, port: servicePort(index) })),
+        // The README states which Python runs where.
+        devPython: DEV_PYTHON,
+        imagePython: this.answers.deployment?.python ?? DEFAULT_IMAGE_PYTHON,
       },
     );
     if (this.servesBrowserTickets) this.renderFamily(BROWSER_TICKETS);
-  }
-
-  postWriting(): void {
-    // What the core's modules need beyond pyproject.toml's first version, e.g. the docs' own assets
-    // (src/<package>/docs.py): a project generated before gets them too.
-    this.addPythonDependencies(readFamilyManifest('api').dependencies ?? []);
-    if (this.servesBrowserTickets) this.mergeFamilyManifest(BROWSER_TICKETS, 'browser tickets');
   }
 
   /**
@@ -57,5 +56,26 @@ export default class ApiGenerator extends ForgeGenerator {
    */
   private get servesBrowserTickets(): boolean {
     return this.answers.agents && this.answers.auth !== 'none';
+  }
+
+  /**
+   * What the core's modules need beyond pyproject.toml's first version, e.g. the docs' own assets
+   * (src/<package>/docs.py), so a project generated before gets them too. Then the CI workflow, pre-commit
+   * hooks, Makefile, .python-version and .editorconfig: after every generator has written, so they list
+   * the workspace members and Dockerfiles this run leaves in the project.
+   */
+  postWriting(): void {
+    this.addPythonDependencies(readFamilyManifest('api').dependencies ?? []);
+    if (this.servesBrowserTickets) this.mergeFamilyManifest(BROWSER_TICKETS, 'browser tickets');
+    const members = workspaceMembers(this.fs.read(this.destinationPath('pyproject.toml')));
+    const tooling = toolingContext(this.answers.projectName, members, wiredDatabase(this.answers), (file) =>
+      this.fs.exists(this.destinationPath(file)),
+    );
+    this.renderFamily('tooling', new Set(), {
+      ...this.templateContext(),
+      ...tooling,
+      // A flow-style YAML list, e.g. `[".", "libs"]`.
+      json: (value: string[]) => `[${value.map((item) => JSON.stringify(item)).join(', ')}]`,
+    });
   }
 }

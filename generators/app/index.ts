@@ -6,6 +6,7 @@ import {
   observabilityDefault,
   parseChoice,
   servesAgents,
+  wiredDatabase,
 } from '../../lib/config.js';
 import { ForgeUserError } from '../../lib/errors.js';
 import { pendingFeatures } from '../../lib/generators.js';
@@ -13,6 +14,8 @@ import { validateProjectName } from '../../lib/naming.js';
 import { DEFAULT_TIER2_SERVICES, parseServicesFlag } from '../../lib/workspace.js';
 import { PACKAGE_VERSION } from '../../lib/version.js';
 import { findExecutable } from '../../lib/exec.js';
+import { lockDependencies, timedStep } from '../../lib/progress.js';
+import { nextSteps } from '../../lib/next-steps.js';
 
 const ALL_CHOICES: ChoiceKey[] = CHOICES.map((spec) => spec.key);
 
@@ -94,7 +97,16 @@ export default class AppGenerator extends ForgeGenerator {
   }
 
   async prompting(): Promise<void> {
-    await this.askMissing(ALL_CHOICES);
+    // The application type first: the other questions depend on it.
+    await this.askMissing(['appType']);
+    // A multi-service system is services behind a gateway: tier 2, unless a tier was chosen.
+    if (this.forge.appType === 'multi-service' && this.forge.tier === undefined) this.config.set('tier', 2);
+    // The Agent SDK is asked only where agents are generated (--yes still stores every default).
+    const { agents, appType } = this.answers;
+    const asked = ALL_CHOICES.filter(
+      (key) => this.options.yes || key !== 'agentSdk' || agents || servesAgents(appType),
+    );
+    await this.askMissing(asked);
   }
 
   async configuring(): Promise<void> {
@@ -126,7 +138,15 @@ export default class AppGenerator extends ForgeGenerator {
   }
 
   async install(): Promise<void> {
-    if (this.options.skipInstall || this.options.dryRun) return;
+    if (this.options.dryRun) return;
+    const log = (line: string): void => {
+      this.log.info(line);
+    };
+    // --skip-install still writes uv.lock: the first install, CI and the image build use it as it is.
+    if (this.options.skipInstall) {
+      await lockDependencies(this.destinationRoot(), log);
+      return;
+    }
     if (!findExecutable('uv')) {
       this.log.info(
         'uv was not found on PATH: install it (`pip install uv`), then run `uv sync` in the project.',
@@ -135,7 +155,9 @@ export default class AppGenerator extends ForgeGenerator {
     }
     // A tier-2 workspace: every package (the services, libs and the gateway) into the one virtualenv.
     const all = this.answers.services.length > 0 ? ' --all-packages' : '';
-    await this.spawnCommand(`uv sync${all}`, { cwd: this.destinationRoot() });
+    await timedStep(log, `Installing the dependencies into .venv (uv sync${all})`, () =>
+      this.spawnCommand(`uv sync${all}`, { cwd: this.destinationRoot() }),
+    );
   }
 
   end(): void {
@@ -152,14 +174,14 @@ export default class AppGenerator extends ForgeGenerator {
       );
     }
     const where = this.relativeToCwd(this.destinationRoot());
+    const steps = nextSteps({
+      config,
+      db: wiredDatabase(config),
+      where,
+      installed: !this.options.skipInstall && findExecutable('uv') !== undefined,
+    });
     this.log.info(
-      [
-        `${config.projectName} is ready in ${where}.`,
-        `  cd ${where}`,
-        '  uv sync',
-        '  uv run pytest',
-        `  uv run uvicorn ${config.packageName}.main:create_app --factory --reload`,
-      ].join('\n'),
+      [`${config.projectName} is ready in ${where}. Next:`, ...steps.map((line) => `  ${line}`)].join('\n'),
     );
   }
 }

@@ -255,6 +255,8 @@ export interface EmulatedImage {
   workdir: string;
   env: Record<string, string>;
   cmd: string[];
+  /** The ENTRYPOINT the CMD runs under (the settings preflight), empty when the Dockerfile has none. */
+  entrypoint: string[];
   healthcheck: string[];
   user: string;
   exposed: string[];
@@ -293,6 +295,7 @@ export function emulateImage(projectDir: string): EmulatedImage {
     workdir: root,
     env: {},
     cmd: [],
+    entrypoint: [],
     healthcheck: [],
     user: '',
     exposed: [],
@@ -356,6 +359,7 @@ export function emulateImage(projectDir: string): EmulatedImage {
     else if (keyword === 'HEALTHCHECK')
       image.healthcheck = JSON.parse(rest.replace(/^.*?CMD\s+/, '')) as string[];
     else if (keyword === 'CMD') image.cmd = JSON.parse(rest) as string[];
+    else if (keyword === 'ENTRYPOINT') image.entrypoint = JSON.parse(rest) as string[];
     else throw new Error(`the Dockerfile uses ${keyword}, which this emulation does not know`);
   }
   return image;

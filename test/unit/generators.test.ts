@@ -55,8 +55,9 @@ describe('app generator', () => {
   });
 
   it('asks the clarifications without --yes, then never again', async () => {
+    // An application type that generates agents: the Agent SDK question is asked only for those.
     const answers = {
-      appType: 'microservice',
+      appType: 'agents',
       tier: 1,
       db: 'none',
       auth: 'apikey',

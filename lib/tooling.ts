@@ -1,0 +1,63 @@
+import { parse as parseToml } from 'smol-toml';
+import { dnsName } from './deploy.js';
+
+/** The Python of `.python-version`: the lowest the project supports, and the one CI and mypy check. */
+export const DEV_PYTHON = '3.11';
+
+/** A Docker image CI builds: its tag and its Dockerfile, from the project root (the build context). */
+export interface CiImage {
+  name: string;
+  dockerfile: string;
+}
+
+/** What the tooling templates (CI workflow, pre-commit, Makefile) are rendered from. */
+export interface ToolingContext {
+  workspace: boolean;
+  /** Directories with a pyproject.toml of their own, checked one by one: `.` first. */
+  members: string[];
+  images: CiImage[];
+  /** Service containers CI starts for the tests. */
+  postgres: boolean;
+  mongo: boolean;
+  /** Alembic migrations at the project root. */
+  migrations: boolean;
+  devPython: string;
+}
+
+/** The `[tool.uv.workspace]` members of a root pyproject.toml, in their order there; none outside a workspace. */
+export function workspaceMembers(pyproject: string): string[] {
+  const parsed = parseToml(pyproject) as { tool?: { uv?: { workspace?: { members?: unknown } } } };
+  const members = parsed.tool?.uv?.workspace?.members;
+  return Array.isArray(members) ? members.map(String) : [];
+}
+
+/**
+ * The tooling of a project: its workspace members (from the root pyproject.toml) and wired database. `hasFile` tells which Dockerfiles exist,
+ * so CI builds exactly the images the project has.
+ */
+export function toolingContext(
+  projectName: string,
+  workspaceMembers: string[],
+  db: string,
+  hasFile: (relative: string) => boolean,
+): ToolingContext {
+  const workspace = workspaceMembers.length > 0;
+  const members = ['.', ...workspaceMembers];
+  const app = dnsName(projectName);
+  const images = members
+    .map((member) => ({
+      name: member === '.' ? app : `${app}-${member.split('/').pop() ?? member}`,
+      dockerfile: member === '.' ? 'Dockerfile' : `${member}/Dockerfile`,
+    }))
+    .filter((image) => hasFile(image.dockerfile));
+  return {
+    workspace,
+    members,
+    images,
+    // The services keep their items in PostgreSQL in tests when TEST_DATABASE_URL is set.
+    postgres: db === 'postgres' || workspace,
+    mongo: db === 'mongo',
+    migrations: db === 'postgres',
+    devPython: DEV_PYTHON,
+  };
+}
