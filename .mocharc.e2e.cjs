@@ -22,6 +22,7 @@ const SLOWEST_FIRST = [
   'tier2',
   'deploy',
   'tier3',
+  'faults',
   'observability',
   'tier1',
   'browser',
