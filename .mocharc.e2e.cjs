@@ -23,6 +23,8 @@ const SLOWEST_FIRST = [
   'deploy',
   'tier3',
   'faults',
+  'security',
+  'clients',
   'observability',
   'tier1',
   'browser',
