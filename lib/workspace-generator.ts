@@ -35,6 +35,7 @@ import {
 /** Modules of the tier-1 core that `libs` shares: rendered from the same templates, for the libs package. */
 const LIBS_FROM_API = [
   'context.py',
+  'docs.py',
   'errors.py',
   'logging.py',
   'readiness.py',
@@ -67,8 +68,11 @@ const LIBS_FROM_POSTGRES = ['settings/database.py', 'db/session.py'].map(
 /** The HTTP client of libs' service client and of the gateway's proxy and health probes. */
 const HTTPX = 'httpx>=0.28';
 
-/** Runtime requirements of the libs package besides the core's (from templates/api/pyproject.toml.ejs). */
-const LIBS_DEPENDENCIES = [HTTPX];
+/**
+ * Runtime requirements of the libs package besides the core's (from templates/api/pyproject.toml.ejs): the
+ * HTTP client, and what the core's own modules import (templates/api/forge.json), such as the docs' assets.
+ */
+const LIBS_DEPENDENCIES = [HTTPX, ...(readFamilyManifest('api').dependencies ?? [])];
 
 /** The gateway imports httpx itself: each member declares what it imports, not only what libs brings. */
 export const GATEWAY_DEPENDENCIES = [HTTPX];
