@@ -27,13 +27,13 @@ const GREETINGS_ROUTE = `"""Greetings: a route of our own, next to the generated
 
 from fastapi import APIRouter
 
-from shop.dependencies import PrincipalDep
+from shop.dependencies import CurrentPrincipal
 
 router = APIRouter(tags=["greetings"])
 
 
 @router.get("/greetings/{name}", summary="Greet someone by name")
-async def greet(name: str, principal: PrincipalDep) -> dict[str, str]:
+async def greet(name: str, principal: CurrentPrincipal) -> dict[str, str]:
     return {"greeting": f"Hello, {name}!", "by": principal.subject}
 `;
 
@@ -42,13 +42,13 @@ const GREETINGS_ROUTE_WITH_SETTING = `"""Greetings: a route of our own, next to 
 
 from fastapi import APIRouter
 
-from shop.dependencies import PrincipalDep, SettingsDep
+from shop.dependencies import CurrentPrincipal, SettingsDep
 
 router = APIRouter(tags=["greetings"])
 
 
 @router.get("/greetings/{name}", summary="Greet someone by name")
-async def greet(name: str, settings: SettingsDep, principal: PrincipalDep) -> dict[str, str]:
+async def greet(name: str, settings: SettingsDep, principal: CurrentPrincipal) -> dict[str, str]:
     return {"greeting": f"{settings.greeting}, {name}!", "by": principal.subject}
 `;
 
@@ -281,8 +281,8 @@ describe('growth from tier 1 to tier 3 through the CLI, with user edits that sur
     );
     editUserFile(
       'src/shop/main.py',
-      '    include_routers(app)\n',
-      '    include_routers(app)\n    # Our own routes, after the generated ones.\n    app.include_router(greetings.router)\n',
+      '    include_routers(app, settings)\n',
+      '    include_routers(app, settings)\n    # Our own routes, after the generated ones.\n    app.include_router(greetings.router)\n',
     );
     editFile(
       at('docker-compose.yml'),
