@@ -281,8 +281,14 @@ describe('growth from tier 1 to tier 3 through the CLI, with user edits that sur
     );
     editUserFile(
       'src/shop/main.py',
+      'from shop.config import Settings, get_settings\n',
+      'from shop.config import Settings, get_settings\nfrom shop.dependencies import protected\n',
+    );
+    editUserFile(
+      'src/shop/main.py',
       '    include_routers(app, settings)\n',
-      '    include_routers(app, settings)\n    # Our own routes, after the generated ones.\n    app.include_router(greetings.router)\n',
+      '    include_routers(app, settings)\n    # Our own routes, after the generated ones.\n' +
+        '    app.include_router(greetings.router, dependencies=protected(settings))\n',
     );
     editFile(
       at('docker-compose.yml'),
