@@ -256,7 +256,8 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
     if (auth !== 'none') {
       const sources = (family: string) =>
         this.templatesOf(family).filter((template) => template.relative.startsWith('src/'));
-      this.renderInto(LIBS_DIR, [...sources('auth/common'), ...sources(`auth/${auth}`)], context);
+      const families = ['auth/common', 'auth/dependency', `auth/${auth}`];
+      this.renderInto(LIBS_DIR, families.flatMap(sources), context);
     }
     this.renderInto(LIBS_DIR, this.templatesOf('db/postgres', LIBS_FROM_POSTGRES), context);
     this.renderInto(LIBS_DIR, this.templatesOf('microservice/libs'), context, new Set(['README.md']));

@@ -6,6 +6,11 @@ import { DEV_PYTHON, toolingContext, workspaceMembers } from '../../lib/tooling.
 import { GATEWAY_PORT, ROOT_SERVICE_PORT, servicePort } from '../../lib/workspace.js';
 
 const BROWSER_TICKETS = 'auth/tickets';
+/**
+ * The authentication dependency takes browser tickets where agents are served, so the core renders it:
+ * both `auth` and `agents` compose the core, whichever of the two comes last.
+ */
+const AUTH_DEPENDENCY = 'auth/dependency';
 
 /**
  * The tier-1 core. Owned files (wiring, middleware, errors, health, tests) are re-rendered from the config;
@@ -47,6 +52,7 @@ export default class ApiGenerator extends ForgeGenerator {
         imagePython: this.answers.deployment?.python ?? DEFAULT_IMAGE_PYTHON,
       },
     );
+    if (this.answers.auth !== 'none') this.renderFamily(AUTH_DEPENDENCY);
     if (this.servesBrowserTickets) this.renderFamily(BROWSER_TICKETS);
   }
 

@@ -46,7 +46,7 @@ const DEPLOY_FAMILIES: Record<Features['deploy'], string[]> = {
 /** The template families a project with these features is rendered from (see generators/). */
 export function enabledFamilies(features: Features): string[] {
   const families = ['api', 'docker/files', 'docker/compose'];
-  if (features.auth !== 'none') families.push('auth/common', `auth/${features.auth}`);
+  if (features.auth !== 'none') families.push('auth/common', 'auth/dependency', `auth/${features.auth}`);
   if (features.agents) {
     families.push('agents/common', ...SDK_FAMILIES[features.agentSdk].map((family) => `agents/${family}`));
   }
