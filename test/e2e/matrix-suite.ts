@@ -281,6 +281,8 @@ export function describeOptionMatrix(shard: number): void {
             LOG_JSON: 'true',
             REDIS_URL,
             RATE_LIMIT: '100000/minute',
+            // The attacks and the fuzzer fail authentication on purpose, far more often than a client.
+            FAILED_AUTH_RATE_LIMIT: '100000/minute',
             RATE_LIMIT_PREFIX: `matrix-${randomSecret().slice(0, 12)}`,
             ...auth.env,
           };
