@@ -217,7 +217,8 @@ for (const kind of KINDS) {
           (line) => line.startsWith('SKIP ') && !expected.some((skip) => line.startsWith(`SKIP ${skip}`)),
         );
       expect(unexpected, output).to.deep.equal([]);
-      expect(Number(summary?.[2])).to.be.greaterThan(40);
+      // The script ran: most of its cases apply to every kind (API keys skip the token cases).
+      expect(Number(summary?.[2])).to.be.greaterThan(30);
       expect(result.status, output).to.equal(0);
     });
   });
