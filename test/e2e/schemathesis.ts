@@ -51,6 +51,14 @@ include-name = ["GET /agents/jobs/{job_id}", "DELETE /agents/jobs/{job_id}"]
 checks.use_after_free.enabled = false
 `;
 
+/**
+ * Schemathesis strips a run's credentials from its probes by the exact header name of the security
+ * scheme (`Authorization` for HTTP schemes), so a header given as `authorization` would stay on the probe
+ * that is meant to carry none, and an enforced scheme would be reported as ignored.
+ */
+const canonicalHeader = (name: string): string =>
+  name.toLowerCase() === 'authorization' ? 'Authorization' : name;
+
 export interface FuzzResult {
   ok: boolean;
   /** The summary block of the run (or everything, when it failed). */
@@ -90,7 +98,7 @@ export async function fuzzApi(
     '--generation-database',
     'none',
     '--no-color',
-    ...Object.entries(headers).flatMap(([name, value]) => ['--header', `${name}: ${value}`]),
+    ...Object.entries(headers).flatMap(([name, value]) => ['--header', `${canonicalHeader(name)}: ${value}`]),
   ];
   // Asynchronous: servers of this process (a fake identity provider) must keep answering meanwhile.
   const child = spawn(UV, args, { cwd: workdir, stdio: ['ignore', 'pipe', 'pipe'] });

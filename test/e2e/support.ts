@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { PACKAGE_ROOT } from '../../lib/templates.js';
@@ -211,6 +212,16 @@ export interface BackgroundProcess {
  * Starts a command in its own process group with exactly `env`. Output goes to a file, not a pipe:
  * a busy process never waits for the test to read it.
  */
+/** Sends `signal` to a process group; false once no process of the group is left. */
+function signalGroup(group: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(group, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function spawnInBackground(
   command: string,
   args: string[],
@@ -227,16 +238,18 @@ export function spawnInBackground(
   closeSync(output);
   let spawnError: Error | undefined;
   child.on('error', (error) => (spawnError = error));
+  // The whole process group, also once its leader has exited: a shell that started `make dev &` ends
+  // before the server it left running.
   const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.pid === undefined) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    process.kill(-child.pid, 'SIGTERM');
-    const timer = setTimeout(
-      () => child.pid && process.kill(-child.pid, 'SIGKILL'),
-      options.graceMs ?? 10_000,
-    );
-    await exited;
-    clearTimeout(timer);
+    if (child.pid === undefined) return;
+    const group = -child.pid;
+    if (!signalGroup(group, 'SIGTERM')) return;
+    const deadline = Date.now() + (options.graceMs ?? 10_000);
+    while (signalGroup(group, 0) && Date.now() < deadline) await sleep(100);
+    signalGroup(group, 'SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) {
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
   };
   return {
     process: child,
