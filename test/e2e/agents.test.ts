@@ -1,20 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { AGENT_SDKS } from '../../lib/config.js';
 import {
   generateProject,
-  PROVIDER_API,
   nowSeconds,
   randomSecret,
   run,
   type RunningServer,
   signJwt,
-  startFakeProvider,
   startServer,
   startWorker,
   UV,
-  verifyProject,
   type Worker,
   requestJson,
 } from './support.js';
@@ -132,64 +128,14 @@ async def main(url, token, long_input):
 asyncio.run(main(*sys.argv[1:]))
 `;
 
-describe('agents end to end: every agent SDK, then REST, SSE, WebSocket and Redis jobs on real sockets', function () {
+/**
+ * Every agent SDK is generated, installed, linted, type-checked, tested (the real SDK against the project's
+ * fake provider API) and served through a fake provider process by the option matrix, where each SDK is a
+ * value of the agents dimension (test/e2e/matrix-suite.ts). This file follows one served project through
+ * REST, SSE, WebSocket and Redis jobs.
+ */
+describe('agents end to end: REST, SSE, WebSocket and Redis jobs on real sockets', function () {
   this.timeout(60 * 60_000);
-
-  const projects = new Map<string, string>();
-  for (const sdk of AGENT_SDKS) {
-    it(`--agent-sdk ${sdk}: passes ruff, ruff format, mypy --strict and its own pytest suite (with Redis)`, () => {
-      const dir = generateProject(`e2e-agents-${sdk.replace(/-/g, '')}`, [
-        '--agent-sdk',
-        sdk,
-        '--db',
-        'none',
-        '--auth',
-        'none',
-      ]);
-      const summary = verifyProject(dir, { REDIS_URL });
-      projects.set(sdk, dir);
-      console.log(`      ${sdk}: ${summary}`);
-      if (sdk !== 'none') {
-        console.log(
-          `      ${sdk}: the real SDK ran against the project's fake provider API on 127.0.0.1; no real provider was called`,
-        );
-      }
-    });
-
-    if (sdk !== 'none') {
-      it(`--agent-sdk ${sdk}: serves POST /agents/run over HTTP, the SDK calling a fake provider process`, async () => {
-        const dir = projects.get(sdk);
-        if (!dir) throw new Error(`the ${sdk} project was not generated`);
-        const provider = await startFakeProvider(dir, sdk);
-        let server: RunningServer | undefined;
-        try {
-          server = await startServer(dir, `e2e_agents_${sdk.replace(/-/g, '')}`, {
-            ENVIRONMENT: 'production',
-            CORS_ORIGINS: 'https://app.example.com',
-            ...provider.env,
-          });
-          expect((await fetch(`${server.baseUrl}/health/ready`)).status).to.equal(200);
-          const { status, body } = await requestJson(
-            server,
-            'POST',
-            '/agents/run',
-            {},
-            { input: 'What is 6 * 7?' },
-          );
-          expect(status, JSON.stringify(body)).to.equal(200);
-          // The fake model says a few words, calls the calculator, then answers with its result.
-          expect(body.output).to.be.a('string').and.include('The result is 42.');
-          expect((body.tool_calls as Json[])[0]).to.include({ name: 'calculator', output: '42' });
-          console.log(
-            `      ${sdk}: served over HTTP; the fake ${PROVIDER_API[sdk]} API answered on 127.0.0.1`,
-          );
-        } finally {
-          await server?.stop();
-          await provider.stop();
-        }
-      });
-    }
-  }
 
   describe('served: the deterministic local agent behind JWT auth, jobs through Redis and a worker process', () => {
     const name = 'e2e-agents-served';

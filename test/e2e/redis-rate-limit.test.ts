@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { expect } from 'chai';
-import { generateProject, randomSecret, type RunningServer, startServer, verifyProject } from './support.js';
+import { generateProject, installProject, randomSecret, type RunningServer, startServer } from './support.js';
 
 interface Reply {
   status: number;
@@ -67,7 +67,7 @@ describe('rate limit shared by two uvicorn workers through the real Redis', func
       'microservice',
     ]);
     const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-    verifyProject(dir, { REDIS_URL: redisUrl });
+    installProject(dir);
 
     const key = randomSecret();
     const limit = 5;

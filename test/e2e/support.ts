@@ -81,6 +81,16 @@ export function verifyProject(
   return verifyMember(dir, env, toolEnv);
 }
 
+/**
+ * Installs a generated project (every member of a workspace) for a test that serves it or runs its tools.
+ * The lint, type and test checks of each shape of project run once, in the option matrix (every value of
+ * every option), the README commands and the growth tests; files that exercise behaviour only install.
+ */
+export function installProject(dir: string, toolEnv: Record<string, string> = {}): void {
+  const all = workspaceMembers(dir).length > 0 ? ['--all-packages'] : [];
+  run(UV, ['sync', '--quiet', ...all], dir, toolEnv);
+}
+
 /** The members of a uv workspace (a tier-2 project), from its root pyproject.toml; none for a single project. */
 export function workspaceMembers(dir: string): string[] {
   const pyproject = parseToml(readFileSync(path.join(dir, 'pyproject.toml'), 'utf8')) as {

@@ -12,7 +12,7 @@ import {
   startFakeIdentityProvider,
   startServer,
   UV,
-  verifyProject,
+  installProject,
 } from './support.js';
 
 /** `NAME=value` pairs of a generated `.env.example`. */
@@ -77,11 +77,9 @@ const AUTH_CASES: AuthCase[] = [
   { kind: 'none', prepare: async () => ({ env: {}, headers: {} }) },
 ];
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-
 const PRODUCTION = { ENVIRONMENT: 'production', CORS_ORIGINS: 'https://app.example.com', LOG_JSON: 'true' };
 
-describe('tier 1 end to end: generate, install, lint, type-check, test, serve', function () {
+describe('tier 1 end to end: generate, install, serve', function () {
   this.timeout(15 * 60_000);
 
   for (const authCase of AUTH_CASES) {
@@ -97,11 +95,10 @@ describe('tier 1 end to end: generate, install, lint, type-check, test, serve', 
         identityProvider = undefined;
       });
 
-      it('passes ruff, ruff format, mypy --strict and its own pytest suite', () => {
+      // Its lint, type and test checks run in the option matrix, where every kind of authentication is a value.
+      it('generates and installs', () => {
         dir = generateProject(name, ['--auth', authCase.kind, '--db', 'none', '--app-type', 'microservice']);
-        // The project's Redis tests run against the real server instead of being skipped.
-        const summary = verifyProject(dir, { REDIS_URL });
-        console.log(`      ${name}: ${summary}`);
+        installProject(dir);
       });
 
       it('serves /health, /health/ready and an authenticated request over real HTTP', async () => {
