@@ -127,13 +127,13 @@ function addRestoreOption(command: Command): void {
 function checkRestoreRequests(projectDir: string, flags: CommonFlags): void {
   const generated = new Set([...recordedFiles(projectDir), ...structuredFiles(projectDir)]);
   for (const request of restoreRequests(flags.restore)) {
+    if (existsSync(path.join(projectDir, request))) {
+      throw new ForgeUserError(`--restore ${request}: the file is there; there is nothing to restore`);
+    }
     if (!generated.has(request)) {
       throw new ForgeUserError(
         `--restore ${request}: fastapi-forge generated no file of that path in this project (paths are relative to its root)`,
       );
-    }
-    if (existsSync(path.join(projectDir, request))) {
-      throw new ForgeUserError(`--restore ${request}: the file is there; there is nothing to restore`);
     }
   }
 }
