@@ -92,8 +92,8 @@ describe('docker generator', () => {
     rmSync(path.join(first.cwd, '.forge/structured.json'));
     const checksums = path.join(first.cwd, '.forge/checksums.json');
     const recorded = JSON.parse(readFileSync(checksums, 'utf8')) as Record<string, string>;
-    for (const file of DOCKER_FILES) delete recorded[file];
-    writeFileSync(checksums, JSON.stringify(recorded));
+    const kept = Object.entries(recorded).filter(([file]) => !DOCKER_FILES.includes(file));
+    writeFileSync(checksums, JSON.stringify(Object.fromEntries(kept)));
     updateConfig(first.cwd, { deployment: undefined });
     const added = await runForge('docker', { python: '3.12' }).cd(first.cwd);
     added.assertFile(DOCKER_FILES);
