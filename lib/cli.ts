@@ -11,6 +11,7 @@ import { GENERATORS, type GeneratorInfo } from './generators.js';
 import { validateProjectName } from './naming.js';
 import { DEFAULT_TIER2_SERVICES } from './workspace.js';
 import {
+  YO_RC,
   findProjectRoot,
   readProjectState,
   recordedFiles,
@@ -21,7 +22,12 @@ import {
 import { lockProject } from './lock.js';
 import { lockDependencies } from './progress.js';
 import { refuseDirtyTree, upgradeConflicts } from './upgrade.js';
-import { JOURNAL_FILE, recoverInterruptedCommit, removeIfEmpty } from './transaction.js';
+import {
+  JOURNAL_FILE,
+  interruptedCommitCreates,
+  recoverInterruptedCommit,
+  removeIfEmpty,
+} from './transaction.js';
 import { PACKAGE_ROOT } from './templates.js';
 import { PACKAGE_VERSION } from './version.js';
 
@@ -240,6 +246,9 @@ async function newProject(name: string, flags: CommonFlags): Promise<void> {
   validateProjectName(name);
   const options = choiceFlags(['appType', 'tier', 'db', 'auth', 'agentSdk', 'deploy'], flags);
   const projectDir = path.resolve(flags.path ?? process.cwd(), name);
+  // A first run cut off after its commit point has written .yo-rc.json, or is about to: running `new` again
+  // finishes it, so the project is then what `new` makes, and is not one that existed before.
+  const finishesFirstRun = interruptedCommitCreates(projectDir, path.join(projectDir, YO_RC));
   await finishInterruptedRun(projectDir, flags);
   const state = readProjectState(projectDir);
   const where = path.relative(process.cwd(), projectDir) || '.';
@@ -247,7 +256,7 @@ async function newProject(name: string, flags: CommonFlags): Promise<void> {
     throw new ForgeUserError(`${where} already exists and is not a fastapi-forge project (${state.reason})`);
   }
   // `new` creates; rendering an existing project again is `upgrade`'s job, and growing it is `add`'s.
-  if (state.kind === 'forge') {
+  if (state.kind === 'forge' && !finishesFirstRun) {
     throw new ForgeUserError(
       `${where} is already a fastapi-forge project; grow it with \`fastapi-forge add <generator> --path ${where}\`, or render it again with \`fastapi-forge upgrade --path ${where}\``,
     );
