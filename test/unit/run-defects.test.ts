@@ -66,6 +66,19 @@ describe('runs from where a user stands', function () {
     expect(snapshotTree(project)).to.deep.equal(again);
   });
 
+  it("a workspace member's renamed package folder stops the run in one line", () => {
+    const copy = path.join(makeTempDir('defects-member'), 'shop');
+    cpSync(project, copy, { recursive: true });
+    renameSync(path.join(copy, 'services/orders/src/orders'), path.join(copy, 'services/orders/src/sales'));
+    const before = snapshotTree(copy);
+    const run = forge(['add', 'api'], copy);
+    expect(run.status).to.equal(2);
+    expect(run.stderr).to.equal(
+      'fastapi-forge: services/orders/src/orders, a package folder recorded in .yo-rc.json and .forge/, is missing (services/orders/src/sales holds its files: was it renamed?); renaming a package is not supported: put it back as services/orders/src/orders and run again\n',
+    );
+    expect(snapshotTree(copy)).to.deep.equal(before);
+  });
+
   it('`add db` on a project without one names the flag, or asks in a terminal', async () => {
     const parent = makeTempDir('defects-ask');
     expect(
