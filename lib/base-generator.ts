@@ -22,7 +22,14 @@ import {
   findGeneratedSection,
   replaceGeneratedSection,
 } from './generated-section.js';
-import { readProjectState, requireForgeProject } from './project.js';
+import {
+  CHECKSUMS_FILE,
+  STRUCTURED_FILE,
+  readProjectState,
+  refuseMissingPackageFolders,
+  requireForgeProject,
+  restoreRequests,
+} from './project.js';
 import {
   type EnvVar,
   destinationFor,
@@ -48,9 +55,6 @@ export type ForgeOptions = BaseOptions & {
 /** How a generated file is kept in step with the config (see the README, "How files are written"). */
 export type WriteMode = 'owned' | 'once';
 
-/** Checksums of the last rendering of every owned file, so an unedited file can be upgraded silently. */
-const CHECKSUMS_FILE = '.forge/checksums.json';
-
 const POST_WRITING = {
   priorityName: 'postWriting',
   queueName: 'fastapi-forge:postWriting',
@@ -67,8 +71,8 @@ const DEPLOYMENT_WRITING = {
   before: 'transform',
 };
 
-/** The generated data each structured YAML file was last merged with, per file and contributor. */
-const STRUCTURED_FILE = '.forge/structured.json';
+/** Yeoman's file of paths to skip; forge records the generated files the user deleted in it. */
+const YO_RESOLVE = '.yo-resolve';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -95,7 +99,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
   constructor(args: string[], options: ForgeOptions, features?: Record<string, unknown>) {
     // Yeoman reads .yo-rc.json while constructing the generator: a broken file is reported first, in one line.
     const root = options.destinationRoot ?? (options.env as { cwd?: string } | undefined)?.cwd;
-    if (root && !options.help) readProjectState(root);
+    if (root && !options.help && readProjectState(root).kind === 'forge') refuseMissingPackageFolders(root);
     // Yeoman freezes the features, so the commit task reaches this generator through `self`.
     const self: { generator?: ForgeGenerator } = {};
     super(args, options, {
@@ -109,6 +113,11 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       ...features,
     } as never);
     this.option('yes', { type: Boolean, description: 'Take the default for every unanswered question' });
+    this.option('restore', {
+      // Not `String`: Yeoman would join several paths into one.
+      type: (value: string) => restoreRequests(value),
+      description: 'Write again a generated file you deleted (recorded in .yo-resolve); repeatable',
+    });
     self.generator = this;
   }
 
@@ -132,6 +141,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     const generatorOptions = {
       forgeComposed: true,
       force: Boolean(this.options.force),
+      restore: restoreRequests(this.options.restore),
       upgrade: Boolean(this.options.upgrade),
     };
     await this.composeWith(`fastapi-forge:${name}`, { generatorOptions } as never);
@@ -311,6 +321,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       return;
     }
     const checksums = this.readChecksums();
+    const deleted = checksums[relative] !== undefined && !this.fs.exists(target);
+    if (deleted && this.keepsDeleted(relative)) return;
     const onDisk = this.fs.exists(target) ? this.fs.read(target) : undefined;
     if (this.options.upgrade && onDisk !== undefined && onDisk !== content) {
       if (checksums[relative] !== sha256(onDisk)) {
@@ -319,11 +331,44 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       }
     }
     this.fs.write(target, content);
-    if (onDisk !== undefined && onDisk !== content && checksums[relative] === sha256(onDisk)) {
+    // A restored file is written even though .yo-resolve on disk still lists it (this run removes the line).
+    if (deleted || (onDisk !== undefined && onDisk !== content && checksums[relative] === sha256(onDisk))) {
       this.markForced(target);
     }
     checksums[relative] = sha256(content);
     this.writeChecksums(checksums);
+  }
+
+  /**
+   * A file forge generated before (it has a record in .forge/) that is no longer there was deleted by the
+   * user: it stays deleted, recorded in .yo-resolve as `<path> skip`, and is reported once, when first
+   * recorded. `--restore <path>` brings it back and removes the record. Returns true when it stays deleted.
+   */
+  private keepsDeleted(relative: string): boolean {
+    const target = this.destinationPath(YO_RESOLVE);
+    const lines = this.fs.exists(target) ? this.fs.read(target).split(/\r?\n/) : [];
+    const recordsIt = (line: string): boolean =>
+      line
+        .split('#')[0]
+        ?.trim()
+        .split(/[\s+=]/)[0] === relative;
+    if (restoreRequests(this.options.restore).includes(relative)) {
+      if (lines.some(recordsIt)) {
+        const rest = lines.filter((line) => !recordsIt(line));
+        if (rest.some((line) => line.trim() !== '')) this.writeMerged(target, rest.join('\n'));
+        else this.fs.delete(target);
+      }
+      this.log.info(`restored ${relative}`);
+      return false;
+    }
+    if (lines.some(recordsIt)) return true;
+    const kept = `${relative} skip # deleted by you; \`--restore ${relative}\` brings it back`;
+    const text = lines.join('\n');
+    this.writeMerged(target, text === '' ? `${kept}\n` : `${text.replace(/\n*$/, '\n')}${kept}\n`);
+    this.log.info(
+      `kept deleted: ${relative} (recorded in ${YO_RESOLVE}; run again with --restore ${relative} to get it back)`,
+    );
+    return true;
   }
 
   /** `upgrade`: a write-once module takes what the new version changed in it, three ways, with the user's edits. */
@@ -361,7 +406,15 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     for (const migration of migrationsBetween(this.forge.generatorVersion, PACKAGE_VERSION, migrations)) {
       for (const [fromTemplate, toTemplate] of migration.renames ?? []) {
         const [from, to] = [expandPath(fromTemplate, packageName), expandPath(toTemplate, packageName)];
-        if (!this.fs.exists(this.destinationPath(from)) || this.fs.exists(this.destinationPath(to))) continue;
+        if (this.fs.exists(this.destinationPath(to))) continue;
+        if (!this.fs.exists(this.destinationPath(from))) {
+          // Deleted by the user: the record follows the rename, so the file stays deleted under its new name.
+          const checksum = checksums[from];
+          if (checksum === undefined) continue;
+          checksums = without(from);
+          checksums[to] = checksum;
+          continue;
+        }
         this.fs.move(this.destinationPath(from), this.destinationPath(to));
         const checksum = checksums[from];
         checksums = without(from);
@@ -503,6 +556,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     const target = this.destinationPath(relative);
     const structuredPath = this.destinationPath(STRUCTURED_FILE);
     const store = this.fs.readJSON(structuredPath, {}) as Record<string, Record<string, unknown>>;
+    const deleted = store[relative] !== undefined && !this.fs.exists(target);
+    if (deleted && this.keepsDeleted(relative)) return;
     const result = mergeYaml(
       this.fs.exists(target) ? this.fs.read(target) : undefined,
       generated,
@@ -515,6 +570,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     for (const where of result.overwritten) this.log.info(`${relative}: --force replaced your ${where}`);
     if (!this.fs.exists(target)) this.fs.write(target, result.content);
     else this.writeMerged(target, result.content);
+    if (deleted) this.markForced(target);
     // Sorted by file and by contributor, so the store does not depend on the order things were added in.
     const byKey = <T>(entries: Record<string, T>): Record<string, T> =>
       Object.fromEntries(Object.entries(entries).sort(([a], [b]) => a.localeCompare(b)));

@@ -10,11 +10,24 @@ import { GENERATOR_CLASSES } from './generator-classes.js';
 import { GENERATORS, type GeneratorInfo } from './generators.js';
 import { validateProjectName } from './naming.js';
 import { DEFAULT_TIER2_SERVICES } from './workspace.js';
-import { findProjectRoot, readProjectState, requireForgeProject } from './project.js';
+import {
+  YO_RC,
+  findProjectRoot,
+  readProjectState,
+  recordedFiles,
+  requireForgeProject,
+  restoreRequests,
+  structuredFiles,
+} from './project.js';
 import { lockProject } from './lock.js';
 import { lockDependencies } from './progress.js';
 import { refuseDirtyTree, upgradeConflicts } from './upgrade.js';
-import { JOURNAL_FILE, recoverInterruptedCommit, removeIfEmpty } from './transaction.js';
+import {
+  JOURNAL_FILE,
+  interruptedCommitCreates,
+  recoverInterruptedCommit,
+  removeIfEmpty,
+} from './transaction.js';
 import { PACKAGE_ROOT } from './templates.js';
 import { PACKAGE_VERSION } from './version.js';
 
@@ -51,6 +64,7 @@ interface CommonFlags {
   skipInstall?: boolean;
   dryRun?: boolean;
   force?: boolean;
+  restore?: string[];
   description?: string;
   [flag: string]: unknown;
 }
@@ -104,6 +118,30 @@ function addRunOptions(command: Command, pathHelp: string): void {
     .option('--skip-install', 'do not run `uv sync` afterwards (default: false)')
     .option('--dry-run', 'show what would change, write nothing (default: false)')
     .option('--force', 'overwrite files you have edited, without asking (default: false)');
+}
+
+/** `--restore <path>`, repeatable: generated files the user deleted, to write again. */
+function addRestoreOption(command: Command): void {
+  command.option(
+    '--restore <path>',
+    'write again a generated file you deleted (kept deleted otherwise, recorded in .yo-resolve); repeatable',
+    (value: string, previous: string[] = []) => [...previous, value],
+  );
+}
+
+/** Each path given to `--restore` must be a file forge generated in the project and that is gone. */
+function checkRestoreRequests(projectDir: string, flags: CommonFlags): void {
+  const generated = new Set([...recordedFiles(projectDir), ...structuredFiles(projectDir)]);
+  for (const request of restoreRequests(flags.restore)) {
+    if (existsSync(path.join(projectDir, request))) {
+      throw new ForgeUserError(`--restore ${request}: the file is there; there is nothing to restore`);
+    }
+    if (!generated.has(request)) {
+      throw new ForgeUserError(
+        `--restore ${request}: fastapi-forge generated no file of that path in this project (paths are relative to its root)`,
+      );
+    }
+  }
 }
 
 /**
@@ -187,6 +225,7 @@ async function runGenerator(
     skipInstall: flags.skipInstall ?? false,
     dryRun: flags.dryRun ?? false,
     force: flags.force ?? false,
+    restore: flags.restore ?? [],
   };
   reportNewFilesAsCreated(adapter.log, projectDir);
   await underLock(projectDir, flags, async () => {
@@ -207,11 +246,19 @@ async function newProject(name: string, flags: CommonFlags): Promise<void> {
   validateProjectName(name);
   const options = choiceFlags(['appType', 'tier', 'db', 'auth', 'agentSdk', 'deploy'], flags);
   const projectDir = path.resolve(flags.path ?? process.cwd(), name);
+  // A first run cut off after its commit point has written .yo-rc.json, or is about to: running `new` again
+  // finishes it, so the project is then what `new` makes, and is not one that existed before.
+  const finishesFirstRun = interruptedCommitCreates(projectDir, path.join(projectDir, YO_RC));
   await finishInterruptedRun(projectDir, flags);
   const state = readProjectState(projectDir);
+  const where = path.relative(process.cwd(), projectDir) || '.';
   if (state.kind === 'foreign') {
+    throw new ForgeUserError(`${where} already exists and is not a fastapi-forge project (${state.reason})`);
+  }
+  // `new` creates; rendering an existing project again is `upgrade`'s job, and growing it is `add`'s.
+  if (state.kind === 'forge' && !finishesFirstRun) {
     throw new ForgeUserError(
-      `${path.relative(process.cwd(), projectDir) || '.'} already exists and is not a fastapi-forge project (${state.reason})`,
+      `${where} is already a fastapi-forge project; grow it with \`fastapi-forge add <generator> --path ${where}\`, or render it again with \`fastapi-forge upgrade --path ${where}\``,
     );
   }
   const created = !existsSync(projectDir);
@@ -246,6 +293,7 @@ async function addToProject(info: GeneratorInfo, args: string[], flags: CommonFl
   const projectDir = flags.path ? path.resolve(flags.path) : findProjectRoot(process.cwd());
   await finishInterruptedRun(projectDir, flags);
   requireForgeProject(projectDir);
+  checkRestoreRequests(projectDir, flags);
   const options = { ...choiceFlags(info.options, flags), ...deploymentFlags(info.flags ?? [], flags) };
   await runGenerator(info.name, args, options, projectDir, flags);
 }
@@ -258,6 +306,7 @@ async function upgradeProject(flags: CommonFlags & { allowDirty?: boolean }): Pr
   const projectDir = flags.path ? path.resolve(flags.path) : findProjectRoot(process.cwd());
   await finishInterruptedRun(projectDir, flags);
   const config = requireForgeProject(projectDir);
+  checkRestoreRequests(projectDir, flags);
   refuseDirtyTree(projectDir, Boolean(flags.allowDirty));
   await runGenerator('app', [], { upgrade: true }, projectDir, { ...flags, yes: true });
   const from = config.generatorVersion ?? 'an unknown version';
@@ -307,6 +356,7 @@ export function buildProgram(): Command {
     addChoiceOptions(sub, info.options);
     addDeploymentOptions(sub, info.flags ?? []);
     addRunOptions(sub, 'the project directory (default: the project the current directory is in)');
+    addRestoreOption(sub);
     sub.action(async (...params: unknown[]) => {
       const args = params.slice(0, info.args.length) as string[];
       const flags = params[info.args.length] as CommonFlags;
@@ -321,6 +371,7 @@ export function buildProgram(): Command {
     )
     .option('--allow-dirty', 'upgrade a git work tree with uncommitted changes (default: false)');
   addRunOptions(upgrade, 'the project directory (default: the project the current directory is in)');
+  addRestoreOption(upgrade);
   upgrade.action(async (flags: CommonFlags & { allowDirty?: boolean }) => {
     process.exitCode = await upgradeProject(flags);
   });

@@ -89,3 +89,66 @@ export function findProjectRoot(start: string): string {
     if (path.dirname(dir) === dir) return path.resolve(start);
   }
 }
+
+/** Where forge records the last rendering of every owned file, relative to the project root. */
+export const CHECKSUMS_FILE = '.forge/checksums.json';
+
+/** The generated data each structured YAML file was last merged with, per file and contributor. */
+export const STRUCTURED_FILE = '.forge/structured.json';
+
+/** The files forge generated in this project (the keys of `.forge/checksums.json`); none before a first run. */
+export function recordedFiles(root: string): string[] {
+  return recordKeys(root, CHECKSUMS_FILE);
+}
+
+/** The keys of a JSON record of `.forge/`; none when it is missing or unreadable (the next run rewrites it). */
+function recordKeys(root: string, relative: string): string[] {
+  const file = path.join(root, relative);
+  if (!existsSync(file)) return [];
+  try {
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return typeof stored === 'object' && stored !== null ? Object.keys(stored) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The structured (merged YAML) files forge generated, recorded in `.forge/structured.json`. */
+export function structuredFiles(root: string): string[] {
+  return recordKeys(root, STRUCTURED_FILE);
+}
+
+/** `src/<package>` (or `services/<name>/src/<name>`) of a generated file, when it lies in a package. */
+const packageFolderOf = (file: string): string | undefined =>
+  /^((?:[^/#]+\/)*?src\/[^/#]+)\//.exec(file)?.[1];
+
+/**
+ * Refuses a project whose generated package folder is gone (renamed, most likely): a run would otherwise
+ * render a partial second package under the recorded name beside the user's renamed one.
+ */
+export function refuseMissingPackageFolders(root: string): void {
+  const files = recordedFiles(root);
+  const folders = new Set(files.map(packageFolderOf).filter((folder) => folder !== undefined));
+  for (const folder of [...folders].sort()) {
+    if (existsSync(path.join(root, folder))) continue;
+    const inside = files
+      .filter((file) => file.startsWith(`${folder}/`))
+      .map((file) => file.slice(folder.length));
+    const parent = path.dirname(folder);
+    const siblings = existsSync(path.join(root, parent)) ? readdirSync(path.join(root, parent)) : [];
+    const renamed = siblings
+      .map((name) => path.posix.join(parent, name))
+      .filter((candidate) => !folders.has(candidate))
+      .find((candidate) => inside.some((file) => existsSync(path.join(root, candidate + file))));
+    const where = renamed ? ` (${renamed} holds its files: was it renamed?)` : '';
+    throw new ForgeUserError(
+      `${folder}, a package folder recorded in .yo-rc.json and .forge/, is missing${where}; renaming a package is not supported: put it back as ${folder} and run again`,
+    );
+  }
+}
+
+/** The project paths `--restore` names (one or several), as the records in .forge/ spell them. */
+export function restoreRequests(option: unknown): string[] {
+  const values = Array.isArray(option) ? option : option === undefined || option === null ? [] : [option];
+  return values.map((value) => path.posix.normalize(String(value).replace(/\\/g, '/')).replace(/^\.\//, ''));
+}

@@ -53,6 +53,8 @@ interface Journal {
   deletes: string[];
   /** Directories the commit created, shallowest first, so a rollback can remove them again. */
   directories: string[];
+  /** Targets that did not exist before the commit, so the next run can tell what the cut-off one created. */
+  created?: string[];
 }
 
 /**
@@ -142,6 +144,11 @@ export function recoverInterruptedCommit(root: string): 'none' | 'rolled back' |
   return 'rolled back';
 }
 
+/** True when a commit that a run cut off left behind creates `file` (an absolute path). */
+export function interruptedCommitCreates(root: string, file: string): boolean {
+  return readJournal(root)?.created?.includes(file) ?? false;
+}
+
 /** The directories to create for `file`, shallowest first, up to one that exists. */
 function missingDirectories(file: string): string[] {
   const missing: string[] = [];
@@ -167,6 +174,7 @@ export function commitChanges(root: string, changes: FileChanges): void {
     })),
     deletes: changes.deletes,
     directories: [...directories].sort((a, b) => a.length - b.length),
+    created: changes.writes.map((write) => write.path).filter((target) => !existsSync(target)),
   };
   let current = root;
   try {

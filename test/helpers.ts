@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -45,6 +46,23 @@ export function snapshotTree(dir: string): Record<string, string> {
   };
   walk(dir);
   return files;
+}
+
+/**
+ * Path -> SHA-256 of the bytes of every file under `dir` (`.yo-rc.json` and `.forge/` included), so two
+ * trees compare byte for byte.
+ */
+export function digestTree(dir: string): Record<string, string> {
+  const digests: Record<string, string> = {};
+  const walk = (current: string): void => {
+    for (const entry of readdirSync(current)) {
+      const full = path.join(current, entry);
+      if (statSync(full).isDirectory()) walk(full);
+      else digests[path.relative(dir, full)] = createHash('sha256').update(readFileSync(full)).digest('hex');
+    }
+  };
+  walk(dir);
+  return digests;
 }
 
 /** The forge config stored in a project's `.yo-rc.json`. */

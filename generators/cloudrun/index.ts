@@ -13,11 +13,12 @@ export default class CloudRunGenerator extends DeployGenerator {
     this.description = 'Google Cloud Run: a Knative service.yaml for the image';
   }
 
-  writing(): void {
-    this.renderFamily('cloudrun/docs');
-  }
-
+  /**
+   * After postWriting, like the manifest: the README lists the secrets of every feature, which reach
+   * .env.example in postWriting.
+   */
   deploymentWriting(): void {
+    this.renderFamily('cloudrun/docs');
     this.renderYamlFamily('cloudrun/manifests', 'cloudrun');
   }
 }

@@ -14,15 +14,16 @@ export default class ServerlessGenerator extends DeployGenerator {
     this.description = 'AWS Lambda: a Mangum handler and an AWS SAM template';
   }
 
-  writing(): void {
-    this.renderFamily('serverless/files');
-  }
-
   postWriting(): void {
     this.mergeFamilyManifest('serverless/files', 'serverless (AWS Lambda)');
   }
 
+  /**
+   * After postWriting: the README names the secrets of every feature, which reach .env.example in
+   * postWriting (this generator's own included).
+   */
   deploymentWriting(): void {
+    this.renderFamily('serverless/files');
     this.renderYamlFamily('serverless/manifests', 'serverless');
   }
 }

@@ -421,7 +421,7 @@ print(json.dumps([{"status": r["statusCode"], "body": json.loads(r["body"])} for
       for (const generator of ['docker', 'k8s', 'cloudrun', 'serverless']) {
         forge(['add', generator, '--yes', '--skip-install'], dir);
       }
-      forge(['new', name, '--yes', '--skip-install', '--path', path.dirname(dir)], path.dirname(dir));
+      forge(['upgrade', '--yes', '--skip-install', '--path', dir], path.dirname(dir));
       expect(snapshotTree(dir)).to.deep.equal(before);
     });
   });

@@ -163,7 +163,7 @@ describe('tier 2 end to end: services behind a gateway, Redis events, circuit br
     expect(grown['docker-compose.yml']).to.include('\n  gateway:\n').and.include('\n  redis:\n');
   });
 
-  it('generates the same project directly with `new --tier 2`, and re-runs it without changes', () => {
+  it('generates the same project directly with `new --tier 2`, and renders it again without changes', () => {
     const parent = makeTempDir('tier2-new');
     forge(['new', 'shop', '--tier', '2', ...FLAGS], parent);
     const direct = path.join(parent, 'shop');
@@ -172,7 +172,7 @@ describe('tier 2 end to end: services behind a gateway, Redis events, circuit br
     expect(grownTree['README.md']).to.include('## The workspace');
     expect(comparableTree(direct)).to.deep.equal(grownTree);
     const before = snapshotTree(direct);
-    forge(['new', 'shop', '--tier', '2'], parent);
+    forge(['upgrade', '--path', 'shop'], parent);
     expect(snapshotTree(direct)).to.deep.equal(before);
   });
 

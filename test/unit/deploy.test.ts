@@ -87,8 +87,13 @@ describe('docker generator', () => {
 
   it('runs alone on a project that has no deployment files, and changes nothing when run again', async () => {
     const first = await newProject();
+    // As a project generated before it had deployment files: no file, and no record of one in .forge/.
     for (const file of DOCKER_FILES) rmSync(path.join(first.cwd, file));
     rmSync(path.join(first.cwd, '.forge/structured.json'));
+    const checksums = path.join(first.cwd, '.forge/checksums.json');
+    const recorded = JSON.parse(readFileSync(checksums, 'utf8')) as Record<string, string>;
+    const kept = Object.entries(recorded).filter(([file]) => !DOCKER_FILES.includes(file));
+    writeFileSync(checksums, JSON.stringify(Object.fromEntries(kept)));
     updateConfig(first.cwd, { deployment: undefined });
     const added = await runForge('docker', { python: '3.12' }).cd(first.cwd);
     added.assertFile(DOCKER_FILES);

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { expectUserError, makeTempDir, readConfig, runForge, snapshotTree } from '../helpers.js';
@@ -172,13 +172,19 @@ describe('api generator', () => {
     expect(snapshotTree(first.cwd)).to.deep.equal(before);
   });
 
-  it('restores a deleted owned file and leaves user-owned files alone', async () => {
+  it('keeps a deleted owned file deleted, recorded in .yo-resolve, and writes it again when restored', async () => {
     const first = await runForge('app', { auth: 'none' }).cd(makeTempDir('gen')).withArguments(['demo-svc']);
     const errors = path.join(first.cwd, 'src/demo_svc/errors.py');
     const original = readFileSync(errors, 'utf8');
     rmSync(errors);
     await runForge('api').cd(first.cwd);
+    expect(existsSync(errors)).to.equal(false);
+    expect(readFileSync(path.join(first.cwd, '.yo-resolve'), 'utf8')).to.match(
+      /^src\/demo_svc\/errors\.py skip #/,
+    );
+    await runForge('api', { restore: ['src/demo_svc/errors.py'] }).cd(first.cwd);
     expect(readFileSync(errors, 'utf8')).to.equal(original);
+    expect(existsSync(path.join(first.cwd, '.yo-resolve'))).to.equal(false);
   });
 
   it('refuses to run outside a forge project', async () => {

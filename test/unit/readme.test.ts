@@ -80,7 +80,7 @@ describe('README matches the CLI', () => {
     for (const row of rows) {
       const name = codeSpans(row[0] ?? '')[0] ?? '';
       const sub = add.commands.find((command) => command.name() === name) as Command;
-      const common = ['--path', '--yes', '--skip-install', '--dry-run', '--force'];
+      const common = ['--path', '--yes', '--skip-install', '--dry-run', '--force', '--restore'];
       const own = flagsOf(sub).filter((flag) => !common.includes(flag));
       const documented = codeSpans(row[2] ?? '')
         .filter((span) => span.startsWith('--'))

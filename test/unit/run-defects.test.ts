@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { CLI, makeTempDir, readConfig, runForge, snapshotTree } from '../helpers.js';
@@ -66,6 +66,19 @@ describe('runs from where a user stands', function () {
     expect(snapshotTree(project)).to.deep.equal(again);
   });
 
+  it("a workspace member's renamed package folder stops the run in one line", () => {
+    const copy = path.join(makeTempDir('defects-member'), 'shop');
+    cpSync(project, copy, { recursive: true });
+    renameSync(path.join(copy, 'services/orders/src/orders'), path.join(copy, 'services/orders/src/sales'));
+    const before = snapshotTree(copy);
+    const run = forge(['add', 'api'], copy);
+    expect(run.status).to.equal(2);
+    expect(run.stderr).to.equal(
+      'fastapi-forge: services/orders/src/orders, a package folder recorded in .yo-rc.json and .forge/, is missing (services/orders/src/sales holds its files: was it renamed?); renaming a package is not supported: put it back as services/orders/src/orders and run again\n',
+    );
+    expect(snapshotTree(copy)).to.deep.equal(before);
+  });
+
   it('`add db` on a project without one names the flag, or asks in a terminal', async () => {
     const parent = makeTempDir('defects-ask');
     expect(
@@ -98,5 +111,110 @@ describe('runs from where a user stands', function () {
     expect(run.stdout + run.stderr).to.include('Dry run: nothing was written.');
     expect(run.stdout + run.stderr).to.not.match(/is ready in|cd shop/);
     expect(snapshotTree(parent)).to.deep.equal({});
+  });
+});
+
+describe('what a user did to the project between runs', function () {
+  this.timeout(120_000);
+  let parent: string;
+  let project: string;
+
+  before(() => {
+    parent = makeTempDir('defects-user');
+    const created = forge(['new', 'shop', '--db', 'none', '--auth', 'none', '--agent-sdk', 'none'], parent);
+    expect(created.status, created.stderr).to.equal(0);
+    project = path.join(parent, 'shop');
+  });
+
+  it('`new` on an existing project refuses in one line, pointing at `add` and `upgrade`', () => {
+    const before = snapshotTree(parent);
+    for (const extra of [[], ['--dry-run'], ['--tier', '2']]) {
+      const run = forge(['new', 'shop', ...extra], parent);
+      expect(run.status).to.equal(2);
+      expect(run.stderr).to.equal(
+        'fastapi-forge: shop is already a fastapi-forge project; grow it with `fastapi-forge add <generator> --path shop`, or render it again with `fastapi-forge upgrade --path shop`\n',
+      );
+    }
+    expect(snapshotTree(parent)).to.deep.equal(before);
+  });
+
+  it('a generated file the user deleted stays deleted, reported once, and `--restore` brings it back', () => {
+    const errors = path.join(project, 'src/shop/errors.py');
+    const compose = path.join(project, 'docker-compose.yml');
+    const original = { errors: readFileSync(errors), compose: readFileSync(compose) };
+    rmSync(errors);
+    rmSync(compose);
+
+    const first = forge(['add', 'api'], project);
+    expect(first.status, first.stderr).to.equal(0);
+    const reported = (first.stdout + first.stderr)
+      .split('\n')
+      .filter((line) => line.includes('kept deleted'));
+    expect(reported.map((line) => line.trim())).to.deep.equal([
+      'info kept deleted: src/shop/errors.py (recorded in .yo-resolve; run again with --restore src/shop/errors.py to get it back)',
+      'info kept deleted: docker-compose.yml (recorded in .yo-resolve; run again with --restore docker-compose.yml to get it back)',
+    ]);
+    expect(existsSync(errors)).to.equal(false);
+    expect(existsSync(compose)).to.equal(false);
+    expect(readFileSync(path.join(project, '.yo-resolve'), 'utf8')).to.equal(
+      'src/shop/errors.py skip # deleted by you; `--restore src/shop/errors.py` brings it back\n' +
+        'docker-compose.yml skip # deleted by you; `--restore docker-compose.yml` brings it back\n',
+    );
+
+    // Later runs, `upgrade` included, leave them deleted and say nothing more.
+    const recorded = snapshotTree(project);
+    for (const args of [['add', 'api'], ['upgrade']]) {
+      const again = forge(args, project);
+      expect(again.status, again.stderr).to.equal(0);
+      expect(again.stdout + again.stderr).to.not.include('kept deleted');
+      expect(snapshotTree(project)).to.deep.equal(recorded);
+    }
+
+    // A file a run generates for the first time is still written.
+    const auth = forge(['add', 'auth', '--auth', 'apikey'], project);
+    expect(auth.status, auth.stderr).to.equal(0);
+    expect(existsSync(path.join(project, 'src/shop/auth/dependencies.py'))).to.equal(true);
+    expect(existsSync(errors)).to.equal(false);
+
+    const unknown = forge(['add', 'api', '--restore', 'src/shop/nothing.py'], project);
+    expect(unknown.status).to.equal(2);
+    expect(unknown.stderr).to.match(
+      /^fastapi-forge: --restore src\/shop\/nothing\.py: fastapi-forge generated no file/,
+    );
+    const present = forge(['add', 'api', '--restore', 'src/shop/main.py'], project);
+    expect(present.status).to.equal(2);
+    expect(present.stderr).to.equal(
+      'fastapi-forge: --restore src/shop/main.py: the file is there; there is nothing to restore\n',
+    );
+
+    const restored = forge(['add', 'api', '--restore', './src/shop/errors.py'], project);
+    expect(restored.status, restored.stderr).to.equal(0);
+    expect(readFileSync(errors)).to.deep.equal(original.errors);
+    expect(existsSync(compose)).to.equal(false);
+    expect(readFileSync(path.join(project, '.yo-resolve'), 'utf8')).to.not.include('errors.py');
+    const both = forge(['upgrade', '--restore', 'docker-compose.yml'], project);
+    expect(both.status, both.stderr).to.equal(0);
+    expect(readFileSync(compose, 'utf8')).to.include('\n  app:\n');
+    expect(existsSync(path.join(project, '.yo-resolve'))).to.equal(false);
+  });
+
+  it('a renamed package folder stops the run in one line, with nothing written', () => {
+    const copy = path.join(makeTempDir('defects-renamed'), 'shop');
+    cpSync(project, copy, { recursive: true });
+    renameSync(path.join(copy, 'src/shop'), path.join(copy, 'src/store'));
+    const before = snapshotTree(copy);
+    for (const args of [['add', 'db', '--db', 'redis'], ['upgrade'], ['add', 'api']]) {
+      const run = forge(args, copy);
+      expect(run.status, args.join(' ')).to.equal(2);
+      expect(run.stderr).to.equal(
+        'fastapi-forge: src/shop, a package folder recorded in .yo-rc.json and .forge/, is missing (src/store holds its files: was it renamed?); renaming a package is not supported: put it back as src/shop and run again\n',
+      );
+    }
+    expect(snapshotTree(copy)).to.deep.equal(before);
+    rmSync(path.join(copy, 'src/store'), { recursive: true });
+    const removed = forge(['add', 'api'], copy);
+    expect(removed.status).to.equal(2);
+    expect(removed.stderr).to.match(/^fastapi-forge: src\/shop, a package folder .* is missing; renaming/);
+    expect(existsSync(path.join(copy, 'src/shop'))).to.equal(false);
   });
 });

@@ -8,7 +8,12 @@ import { isForgeUserError } from '../../lib/errors.js';
 import { LOCK_FILE, lockProject } from '../../lib/lock.js';
 import { readProjectState } from '../../lib/project.js';
 import { PACKAGE_ROOT } from '../../lib/templates.js';
-import { JOURNAL_FILE, commitChanges, recoverInterruptedCommit } from '../../lib/transaction.js';
+import {
+  JOURNAL_FILE,
+  commitChanges,
+  interruptedCommitCreates,
+  recoverInterruptedCommit,
+} from '../../lib/transaction.js';
 import { PACKAGE_VERSION } from '../../lib/version.js';
 import { CLI, makeTempDir, readConfig, snapshotTree, updateConfig } from '../helpers.js';
 
@@ -107,6 +112,9 @@ describe('transactional commit', function () {
     for (let step = 1; step <= steps; step++) {
       const root = seedProject();
       expect(commitKilledAt(root, step), `step ${step} was reached`).to.equal(step);
+      // What the cut-off commit creates (so `new` can tell its own cut-off first run from an existing project).
+      expect(interruptedCommitCreates(root, path.join(root, '.yo-rc.json')), `step ${step}`).to.equal(true);
+      expect(interruptedCommitCreates(root, path.join(root, 'README.md')), `step ${step}`).to.equal(false);
       const outcome = recoverInterruptedCommit(root);
       outcomes.add(outcome);
       const tree = snapshotTree(root);

@@ -1,12 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import helpers from 'yeoman-test';
+import { ForgeGenerator } from '../../lib/base-generator.js';
 import { envVarsOf, requirementsOf } from '../../lib/merge.js';
 import { type Migration, expandPath, migrationsBetween } from '../../lib/migrations.js';
 import { findBase, firstVersion, mergeThreeWay, refuseDirtyTree, storedBasePath } from '../../lib/upgrade.js';
-import { makeTempDir } from '../helpers.js';
+import { PACKAGE_VERSION } from '../../lib/version.js';
+import { generatorPath, makeTempDir } from '../helpers.js';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 const git = (cwd: string, ...args: string[]) => {
@@ -109,5 +112,47 @@ describe('upgrade: structured files and migrations', () => {
     expect(names(migrationsBetween(undefined, '0.2.0', steps))).to.deep.equal(['a', 'b']);
     expect(names(migrationsBetween('0.4.0', '0.4.0', steps))).to.deep.equal([]);
     expect(expandPath('src/{package}/old.py', 'shop')).to.equal('src/shop/old.py');
+  });
+});
+
+/** A generator that applies given migration steps, then renders one owned file, as `upgrade` does. */
+class MigratingGenerator extends ForgeGenerator {
+  writing(): void {
+    this.applyMigrations([
+      {
+        version: PACKAGE_VERSION,
+        description: 'renamed',
+        renames: [['src/{package}/old.py', 'src/{package}/new.py']],
+      },
+    ]);
+    this.writeFile('src/demo/new.py', 'x = 1\n', 'owned');
+  }
+}
+
+describe('upgrade: files the user deleted', () => {
+  it('a migration renames the record of a deleted file, which stays deleted under its new name', async () => {
+    const root = makeTempDir('upgrade-deleted');
+    mkdirSync(path.join(root, 'src/demo'), { recursive: true });
+    mkdirSync(path.join(root, '.forge'));
+    const config = { projectName: 'demo', packageName: 'demo', generatorVersion: '0.0.1' };
+    writeFileSync(path.join(root, '.yo-rc.json'), JSON.stringify({ 'generator-fastapi-forge': config }));
+    writeFileSync(
+      path.join(root, '.forge/checksums.json'),
+      JSON.stringify({ 'src/demo/old.py': sha256('x = 0\n') }),
+    );
+    await helpers
+      // Resolved inside this package, so that it reads the package's config in .yo-rc.json.
+      .run(
+        MigratingGenerator as never,
+        { namespace: 'fastapi-forge:migrating', resolved: generatorPath('migrating') },
+        { force: false } as never,
+      )
+      .withOptions({ skipInstall: true, yes: true, force: false, upgrade: true } as never)
+      .cd(root);
+    expect(existsSync(path.join(root, 'src/demo/new.py'))).to.equal(false);
+    expect(JSON.parse(readFileSync(path.join(root, '.forge/checksums.json'), 'utf8'))).to.deep.equal({
+      'src/demo/new.py': sha256('x = 0\n'),
+    });
+    expect(readFileSync(path.join(root, '.yo-resolve'), 'utf8')).to.match(/^src\/demo\/new\.py skip #/);
   });
 });

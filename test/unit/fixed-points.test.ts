@@ -1,0 +1,101 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { DEPLOY_GENERATORS } from '../../lib/deploy.js';
+import { GENERATORS } from '../../lib/generators.js';
+import { CLI, digestTree, makeTempDir } from '../helpers.js';
+
+/**
+ * PATH without uv: `add` locks the dependencies when uv is there, which resolves them over the network. The
+ * fixed point is about the files the generators write, and uv.lock is not one of them.
+ */
+const PATH_WITHOUT_UV = (process.env.PATH ?? '')
+  .split(path.delimiter)
+  .filter((dir) => dir !== '' && !existsSync(path.join(dir, 'uv')))
+  .join(path.delimiter);
+
+function forge(args: string[], cwd: string): void {
+  const result = spawnSync(process.execPath, [CLI, ...args, '--yes', '--skip-install'], {
+    cwd,
+    encoding: 'utf8',
+    input: '',
+    env: { ...process.env, PATH: PATH_WITHOUT_UV },
+  });
+  expect(result.status, `fastapi-forge ${args.join(' ')}: ${result.stderr}`).to.equal(0);
+}
+
+/** Runs `command` twice in `cwd`: the second run changes no byte of `project`. */
+function expectFixedPoint(cwd: string, project: string, command: string[], again: string[] = command): void {
+  forge(command, cwd);
+  const first = digestTree(project);
+  forge(again, project);
+  expect(digestTree(project), `${again.join(' ')} after ${command.join(' ')} changed files`).to.deep.equal(
+    first,
+  );
+}
+
+/** A copy of a project, so each generator starts from the same one. */
+function copyOf(project: string, name: string): string {
+  const copy = path.join(makeTempDir(`fixed-${name}`), path.basename(project));
+  cpSync(project, copy, { recursive: true });
+  return copy;
+}
+
+describe('every generator reaches its fixed point in one run', function () {
+  this.timeout(300_000);
+  // Lean projects, so that `add` has every feature left to add.
+  const LEAN = ['--db', 'none', '--auth', 'none', '--agent-sdk', 'none'];
+  let tier1 = '';
+  let deployed = '';
+  let tier2 = '';
+
+  before(() => {
+    const parent = makeTempDir('fixed-base');
+    forge(['new', 'shop', ...LEAN], parent);
+    forge(['new', 'store', '--tier', '2', ...LEAN], parent);
+    // Every deployment target, so a feature's settings and secrets have to reach all of their files.
+    forge(['new', 'deployed', '--deploy', 'serverless', ...LEAN], parent);
+    deployed = path.join(parent, 'deployed');
+    for (const target of ['k8s', 'cloudrun']) forge(['add', target], deployed);
+    tier1 = path.join(parent, 'shop');
+    tier2 = path.join(parent, 'store');
+  });
+
+  // `new` refuses an existing project: its second run is `upgrade`, which renders it again from its answers.
+  for (const tier of ['1', '2', '3']) {
+    it(`new --tier ${tier}`, () => {
+      const parent = makeTempDir(`fixed-tier${tier}`);
+      expectFixedPoint(parent, path.join(parent, 'shop'), ['new', 'shop', '--tier', tier], ['upgrade']);
+    });
+  }
+
+  // compose, the default target, is the tier-1 project's above.
+  for (const target of Object.keys(DEPLOY_GENERATORS).filter((name) => name !== 'compose')) {
+    it(`new --deploy ${target}`, () => {
+      const parent = makeTempDir(`fixed-deploy-${target}`);
+      expectFixedPoint(parent, path.join(parent, 'shop'), ['new', 'shop', '--deploy', target], ['upgrade']);
+    });
+  }
+
+  /** What each `add` is given; tier 3 (events) and the gateway build on the services of tier 2. */
+  const ADD_ARGS: Record<string, string[]> = {
+    auth: ['--auth', 'jwt'],
+    db: ['--db', 'postgres'],
+    agents: ['--agent-sdk', 'anthropic'],
+    microservice: ['billing'],
+  };
+  const ON_TIER2 = new Set(['gateway', 'events']);
+  const DEPLOYMENT = new Set(Object.values(DEPLOY_GENERATORS));
+  /** A deployment target is added to the lean tier-1 project; a feature to the one deployed everywhere. */
+  const baseFor = (name: string): string =>
+    ON_TIER2.has(name) ? tier2 : DEPLOYMENT.has(name) ? tier1 : deployed;
+  const added = GENERATORS.filter((info) => info.available && info.name !== 'app');
+
+  for (const { name } of added) {
+    it(`add ${name}`, () => {
+      const project = copyOf(baseFor(name), name);
+      expectFixedPoint(project, project, ['add', name, ...(ADD_ARGS[name] ?? [])]);
+    });
+  }
+});
