@@ -1,14 +1,14 @@
-// End-to-end tests in two worker processes, one test file each at a time. Most of a file's time is a child
-// process (uv, mypy, pytest, a server) working on one core, or waiting on one, so two files side by side
-// keep this machine's two cores busy. The files start slowest first (as the timing table at the end of
-// `npm test` shows them), so that the two workers finish close together; files not listed start first.
+// End-to-end tests in three worker processes, one test file each at a time. Most of a file's time is a child
+// process (uv, mypy, pytest, a server) working on one core, or waiting: on a server to start, a job to run,
+// a poll or a timeout. With two files side by side a part of this machine's two cores stayed idle; a third
+// file uses it. E2E_JOBS overrides the number. The files start slowest first (as the timing table at the
+// end of `npm test` shows them), so that the workers finish close together; files not listed start first.
 const { readdirSync } = require('node:fs');
 
 const DIR = 'dist/test/e2e';
 const SLOWEST_FIRST = [
   'readme-commands',
   'growth',
-  'agents',
   'matrix-part-2',
   'matrix-part-1',
   'matrix-part-3',
@@ -21,6 +21,7 @@ const SLOWEST_FIRST = [
   'tooling',
   'tier2',
   'deploy',
+  'agents',
   'tier3',
   'faults',
   'security',
@@ -39,6 +40,6 @@ module.exports = {
   spec: files.sort((a, b) => rank(a) - rank(b)).map((file) => `${DIR}/${file}`),
   timeout: 900_000,
   parallel: true,
-  jobs: 2,
+  jobs: Number(process.env.E2E_JOBS ?? 3),
   require: ['dist/test/timing/hooks.js'],
 };

@@ -59,10 +59,14 @@ function runStep(index: number, parent: string, env: Record<string, string> = {}
   return forge(step.args, index === 0 ? parent : path.join(parent, 'shop'), env);
 }
 
-/** Files the step writes (changed or new) and removes, from the trees before and after it. */
+/**
+ * Files the step's commit writes (changed or new) and removes, from the trees before and after it.
+ * uv.lock is not among them: `uv lock` writes it once the commit is done, and uv replaces it atomically.
+ */
 function changedFiles(before: Record<string, string>, after: Record<string, string>) {
-  const written = Object.keys(after).filter((file) => before[file] !== after[file]).length;
-  const removed = Object.keys(before).filter((file) => !(file in after)).length;
+  const committed = (file: string): boolean => file !== 'uv.lock';
+  const written = Object.keys(after).filter((file) => committed(file) && before[file] !== after[file]).length;
+  const removed = Object.keys(before).filter((file) => committed(file) && !(file in after)).length;
   return { written, removed };
 }
 
