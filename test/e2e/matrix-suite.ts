@@ -89,7 +89,11 @@ async function credentials(dir: string, combination: Combination): Promise<Crede
     case 'oidc': {
       const provider: FakeIdentityProvider = await startFakeIdentityProvider();
       const target: JwtTarget = { kind: 'oidc', provider, audience: 'forge-matrix' };
-      const env = { OIDC_ISSUER: provider.issuer, OIDC_AUDIENCE: target.audience };
+      const env = {
+        OIDC_ISSUER: provider.issuer,
+        OIDC_AUDIENCE: target.audience,
+        SSL_CERT_FILE: provider.caFile,
+      };
       return {
         env,
         headers: bearerFor(target),

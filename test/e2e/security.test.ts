@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { PACKAGE_ROOT } from '../../lib/templates.js';
 import {
   freePort,
   generateProject,
+  makeLoopbackCertificate,
   run,
   type RunningServer,
   startHttpProcess,
@@ -17,7 +19,7 @@ import {
  * The generated apps as an outside attacker meets them: `security/attack.py` talks to a served project
  * over HTTP, SSE and WebSocket with two or more identities, and prints one line per case (HELD, BROKEN
  * or SKIP) and a count. One project per authentication kind; the OpenID Connect one trusts
- * `security/fake_idp.py`, a real identity provider over HTTP whose signing key the test holds.
+ * `security/fake_idp.py`, a real identity provider over HTTPS whose signing key the test holds.
  */
 const SECURITY = path.join(PACKAGE_ROOT, 'test/e2e/security');
 const SCRIPT_DEPS = ['--with', 'httpx', '--with', 'websockets', '--with', 'pyjwt', '--with', 'cryptography'];
@@ -138,20 +140,26 @@ const KINDS: Kind[] = [
     ],
     setUp: async (_dir, packageName) => {
       const port = await freePort();
-      const issuer = `http://127.0.0.1:${port}`;
+      const issuer = `https://127.0.0.1:${port}`;
+      // Served over https as a deployed provider is; the app and the script trust its certificate
+      // through SSL_CERT_FILE, as they would a private CA.
+      const { certFile, keyFile } = makeLoopbackCertificate();
+      const tls = ['--tls-cert', certFile, '--tls-key', keyFile];
       const idp = await startHttpProcess(
         UV,
-        ['run', '--no-project', ...SCRIPT_DEPS, 'python', 'fake_idp.py', '--port', String(port)],
+        ['run', '--no-project', ...SCRIPT_DEPS, 'python', 'fake_idp.py', '--port', String(port), ...tls],
         {
           cwd: SECURITY,
           env: process.env,
           baseUrl: issuer,
+          ca: readFileSync(certFile),
         },
       );
       cleanups.push(() => idp.stop());
+      const trust = { SSL_CERT_FILE: certFile };
       return {
-        server: { OIDC_ISSUER: issuer, OIDC_AUDIENCE: packageName, OIDC_LEEWAY_SECONDS: '2' },
-        script: { IDP_URL: issuer, OIDC_AUDIENCE: packageName },
+        server: { OIDC_ISSUER: issuer, OIDC_AUDIENCE: packageName, OIDC_LEEWAY_SECONDS: '2', ...trust },
+        script: { IDP_URL: issuer, OIDC_AUDIENCE: packageName, ...trust },
       };
     },
   },

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHmac, createSign, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, get as httpGet, type Server } from 'node:http';
+import { createServer as createHttpsServer, get as httpsGet } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -270,11 +271,28 @@ export function spawnInBackground(
   };
 }
 
-/** Starts a server process with {@link spawnInBackground} and waits until `/health` at `baseUrl` answers. */
+/** Whether GET `url` answers 2xx; `ca` is the certificate an https server is trusted by. */
+function answersOk(url: string, ca?: Buffer): Promise<boolean> {
+  return new Promise((resolve) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    const request = get(url, { ca }, (response) => {
+      response.resume();
+      const status = response.statusCode ?? 0;
+      resolve(status >= 200 && status < 300);
+    });
+    request.on('error', () => resolve(false));
+    request.setTimeout(5000, () => request.destroy());
+  });
+}
+
+/**
+ * Starts a server process with {@link spawnInBackground} and waits until `/health` at `baseUrl` answers;
+ * `ca` trusts the certificate of a server on https.
+ */
 export async function startHttpProcess(
   command: string,
   args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv; baseUrl: string },
+  options: { cwd: string; env: NodeJS.ProcessEnv; baseUrl: string; ca?: Buffer },
 ): Promise<RunningServer> {
   const { baseUrl } = options;
   const { process: child, logs, logFile, stop, spawnError } = spawnInBackground(command, args, options);
@@ -283,12 +301,8 @@ export async function startHttpProcess(
     const error = spawnError();
     if (error) throw new Error(`could not start ${command}: ${error.message}`);
     if (child.exitCode !== null) throw new Error(`server exited early:\n${logs()}`);
-    try {
-      const response = await fetch(`${baseUrl}/health`);
-      if (response.ok) return { baseUrl, process: child, logs, logFile, stop };
-    } catch {
-      // not listening yet
-    }
+    if (await answersOk(`${baseUrl}/health`, options.ca))
+      return { baseUrl, process: child, logs, logFile, stop };
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   await stop();
@@ -416,9 +430,39 @@ export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 export const randomSecret = (): string => randomBytes(32).toString('hex');
 
-/** A tiny OpenID provider on loopback: discovery and JWKS, nothing else, with one RSA key. */
+/** A self-signed certificate for 127.0.0.1, made for this run; `certFile` is the CA bundle that trusts it. */
+export interface LoopbackCertificate {
+  keyFile: string;
+  certFile: string;
+}
+
+export function makeLoopbackCertificate(): LoopbackCertificate {
+  const dir = makeTempDir('loopback-tls');
+  const keyFile = path.join(dir, 'key.pem');
+  const certFile = path.join(dir, 'cert.pem');
+  // The address in subjectAltName: clients check it against the host they connected to.
+  run(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1'].concat([
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ]),
+    dir,
+  );
+  return { keyFile, certFile };
+}
+
+/**
+ * A tiny OpenID provider on loopback: discovery and JWKS over https, nothing else, with one RSA key.
+ * The served app trusts its certificate as a deployment trusts a private CA: SSL_CERT_FILE=caFile.
+ */
 export interface FakeIdentityProvider {
   issuer: string;
+  caFile: string;
   /** The key id and public key the JWKS publishes (e.g. for algorithm-confusion attacks). */
   kid: string;
   publicKeyPem: string;
@@ -431,8 +475,10 @@ export async function startFakeIdentityProvider(): Promise<FakeIdentityProvider>
   const kid = `e2e-${randomBytes(4).toString('hex')}`;
   const jwk = { ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' };
   const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
-  const server: Server = createServer((request, response) => {
+  const issuer = `https://127.0.0.1:${port}`;
+  const certificate = makeLoopbackCertificate();
+  const tls = { key: readFileSync(certificate.keyFile), cert: readFileSync(certificate.certFile) };
+  const server: Server = createHttpsServer(tls, (request, response) => {
     const body =
       request.url === '/.well-known/openid-configuration'
         ? { issuer, jwks_uri: `${issuer}/jwks.json`, id_token_signing_alg_values_supported: ['RS256'] }
@@ -445,6 +491,7 @@ export async function startFakeIdentityProvider(): Promise<FakeIdentityProvider>
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     issuer,
+    caFile: certificate.certFile,
     kid,
     publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
     sign: (claims) => signJwt({ iss: issuer, ...claims }, { privateKey, kid }),

@@ -69,7 +69,11 @@ const AUTH_CASES: AuthCase[] = [
         exp: nowSeconds() + 300,
       });
       return {
-        env: { OIDC_ISSUER: identityProvider.issuer, OIDC_AUDIENCE: audience },
+        env: {
+          OIDC_ISSUER: identityProvider.issuer,
+          OIDC_AUDIENCE: audience,
+          SSL_CERT_FILE: identityProvider.caFile,
+        },
         headers: { authorization: `Bearer ${token}` },
       };
     },

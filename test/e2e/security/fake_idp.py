@@ -10,7 +10,8 @@ It serves, over real HTTP:
 The private key never leaves the process; the test script asks this server to sign.
 
 Run:  uv run --with pyjwt --with cryptography python fake_idp.py --port 18200
-      (--issuer overrides the issuer URL; default http://127.0.0.1:PORT)
+      (--issuer overrides the issuer URL; default http://127.0.0.1:PORT, or https:// with
+      --tls-cert and --tls-key, a PEM certificate and its key, as a deployed provider serves)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import ssl
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -111,9 +113,16 @@ def main() -> None:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=18200)
     ap.add_argument("--issuer", default="")
+    ap.add_argument("--tls-cert", default="")
+    ap.add_argument("--tls-key", default="")
     args = ap.parse_args()
-    idp = IdP(args.issuer or f"http://{args.host}:{args.port}")
+    scheme = "https" if args.tls_cert else "http"
+    idp = IdP(args.issuer or f"{scheme}://{args.host}:{args.port}")
     srv = ThreadingHTTPServer((args.host, args.port), make_handler(idp))
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = context.wrap_socket(srv.socket, server_side=True)
     print(f"fake IdP {idp.issuer} listening", flush=True)
     srv.serve_forever()
 
