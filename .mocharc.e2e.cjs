@@ -4,6 +4,7 @@
 // file uses it. E2E_JOBS overrides the number. The files start slowest first (as the timing table at the
 // end of `npm test` shows them), so that the workers finish close together; files not listed start first.
 const { readdirSync } = require('node:fs');
+const { env } = require('node:process');
 
 const DIR = 'dist/test/e2e';
 const SLOWEST_FIRST = [
@@ -40,6 +41,6 @@ module.exports = {
   spec: files.sort((a, b) => rank(a) - rank(b)).map((file) => `${DIR}/${file}`),
   timeout: 900_000,
   parallel: true,
-  jobs: Number(process.env.E2E_JOBS ?? 3),
+  jobs: Number(env.E2E_JOBS ?? 3),
   require: ['dist/test/timing/hooks.js'],
 };
