@@ -29,6 +29,7 @@ import {
   refuseMissingPackageFolders,
   requireForgeProject,
   restoreRequests,
+  writtenOnceKey,
 } from './project.js';
 import {
   type EnvVar,
@@ -314,8 +315,20 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
   protected writeFile(relative: string, content: string, mode: WriteMode): void {
     const target = this.destinationPath(relative);
     if (mode === 'once') {
-      if (!this.fs.exists(target)) this.fs.write(target, content);
-      else if (this.options.upgrade && firstMerge(relative)) this.upgradeWriteOnceFile(relative, content);
+      // A record that forge wrote it, so that a user-owned file the user deleted is told from a new one.
+      const checksums = this.readChecksums();
+      const key = writtenOnceKey(relative);
+      if (!this.fs.exists(target)) {
+        const deleted = checksums[key] !== undefined;
+        if (deleted && this.keepsDeleted(relative)) return;
+        this.fs.write(target, content);
+        // Restored: written although .yo-resolve on disk still lists it (this run removes the line).
+        if (deleted) this.markForced(target);
+      } else if (this.options.upgrade && firstMerge(relative)) this.upgradeWriteOnceFile(relative, content);
+      if (checksums[key] === undefined) {
+        checksums[key] = sha256(content);
+        this.writeChecksums(checksums);
+      }
       const section = findGeneratedSection(content);
       if (section) this.writeGeneratedSection(relative, section.text);
       return;

@@ -96,9 +96,15 @@ export const CHECKSUMS_FILE = '.forge/checksums.json';
 /** The generated data each structured YAML file was last merged with, per file and contributor. */
 export const STRUCTURED_FILE = '.forge/structured.json';
 
-/** The files forge generated in this project (the keys of `.forge/checksums.json`); none before a first run. */
+/**
+ * The record in `.forge/checksums.json` of a user-owned file forge wrote once (main.py, config.py): its first
+ * rendering's sha256, kept so that the file, once deleted, is known to have been generated.
+ */
+export const writtenOnceKey = (relative: string): string => `${relative}#once`;
+
+/** The files forge generated in this project (from `.forge/checksums.json`); none before a first run. */
 export function recordedFiles(root: string): string[] {
-  return recordKeys(root, CHECKSUMS_FILE);
+  return recordKeys(root, CHECKSUMS_FILE).map((key) => key.replace(/#once$/, ''));
 }
 
 /** The keys of a JSON record of `.forge/`; none when it is missing or unreadable (the next run rewrites it). */

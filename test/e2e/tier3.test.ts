@@ -87,7 +87,8 @@ describe('tier 3 end to end: event streams, the outbox, CQRS', function () {
 
     const before = snapshotTree(root);
     forge(['add', 'events', '--path', root], process.cwd());
-    forge(['new', 'shop', '--tier', '3', ...FLAGS, '--path', path.dirname(root)], process.cwd());
+    // `new` refuses an existing project; `upgrade` renders it again from its answers.
+    forge(['upgrade', '--path', root], process.cwd());
     expect(snapshotTree(root)).to.deep.equal(before);
   });
 

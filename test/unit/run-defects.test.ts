@@ -198,6 +198,22 @@ describe('what a user did to the project between runs', function () {
     expect(existsSync(path.join(project, '.yo-resolve'))).to.equal(false);
   });
 
+  it('a user-owned file forge wrote once (main.py) stays deleted too, and `--restore` writes it again', () => {
+    const main = path.join(project, 'src/shop/main.py');
+    const original = readFileSync(main, 'utf8');
+    rmSync(main);
+    const kept = forge(['add', 'api'], project);
+    expect(kept.status, kept.stderr).to.equal(0);
+    expect(kept.stdout + kept.stderr).to.include(
+      'kept deleted: src/shop/main.py (recorded in .yo-resolve; run again with --restore src/shop/main.py to get it back)',
+    );
+    expect(existsSync(main)).to.equal(false);
+    const restored = forge(['add', 'api', '--restore', 'src/shop/main.py'], project);
+    expect(restored.status, restored.stderr).to.equal(0);
+    expect(readFileSync(main, 'utf8')).to.equal(original);
+    expect(existsSync(path.join(project, '.yo-resolve'))).to.equal(false);
+  });
+
   it('a renamed package folder stops the run in one line, with nothing written', () => {
     const copy = path.join(makeTempDir('defects-renamed'), 'shop');
     cpSync(project, copy, { recursive: true });
