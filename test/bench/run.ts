@@ -6,7 +6,7 @@
  * read off these tables rather than asserted by timed tests.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import type { ForgeConfig } from '../../lib/config.js';
@@ -87,6 +87,77 @@ function postScript(dir: string, name: string, body: object, headers: Record<str
   const file = path.join(dir, `${name}.lua`);
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
+}
+
+/** How many requests one wrk run of `seconds` made; any non-2xx answer fails the run. */
+function wrkRequests(wrk: string, url: string, script: string, seconds: number): number {
+  const output = run(
+    wrk,
+    ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', script, url],
+    PACKAGE_ROOT,
+  ).output;
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(output);
+  if (non2xx) throw new Error(`wrk saw ${non2xx[1]} failed responses on ${url}:\n${output}`);
+  const made = /(\d+) requests in/.exec(output);
+  if (!made?.[1]) throw new Error(`no request count in wrk output:\n${output}`);
+  return Number(made[1]);
+}
+
+/** The resident memory (KiB) of the largest process of a server's process group: its Python process. */
+function serverRssKiB(server: RunningServer): number {
+  const group = server.process.pid;
+  let largest = 0;
+  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      // Field 5 of /proc/PID/stat is the process group; the command name before it may hold spaces.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== group) continue;
+      const rss = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'));
+      largest = Math.max(largest, Number(rss?.[1] ?? 0));
+    } catch {
+      // The process ended while it was being read.
+    }
+  }
+  return largest;
+}
+
+/**
+ * Synchronous agent runs without Redis, whose job records live in memory: the server's RSS after a warm-up
+ * of a tenth of the runs, and after all of them. Flat memory is a ratio near 1.
+ */
+async function measureMemory(
+  wrk: string,
+  dir: string,
+  env: Record<string, string>,
+  script: string,
+  uvicornArgs: string[],
+): Promise<void> {
+  const runs = Number(process.env.BENCH_MEMORY_RUNS ?? '100000');
+  const warmUp = Math.round(runs / 10);
+  const server = await startServer(dir, 'bench_app', env, uvicornArgs);
+  try {
+    const url = `${server.baseUrl}/agents/run`;
+    // wrk runs for a time, not a number of requests: runs of 10 s until the count is reached.
+    let made = 0;
+    while (made < warmUp) made += wrkRequests(wrk, url, script, 10);
+    const [warm, warmRuns] = [serverRssKiB(server), made];
+    while (made < runs) made += wrkRequests(wrk, url, script, 10);
+    const after = serverRssKiB(server);
+    const mib = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
+    rows.push({
+      measure: `RSS of POST /agents/run without Redis (jobs in memory), after ${made} synchronous runs`,
+      generated: mib(after),
+      baseline: `${mib(warm)} after ${warmRuns} runs`,
+      ratio: (after / warm).toFixed(2),
+      aim: aim('<= 1.10 (flat)', after / warm <= 1.1),
+    });
+    notes.push(
+      `Memory: ${made} POST /agents/run with a JWT to one worker without REDIS_URL (job records in memory, at most AGENT_MEMORY_MAX_JOBS kept); RSS of its Python process read from /proc after ${warmRuns} runs and after all of them: ${(((after - warm) * 1024) / (made - warmRuns)).toFixed(0)} bytes per run in between.`,
+    );
+  } finally {
+    await server.stop();
+  }
 }
 
 /** One `new --tier N` through the CLI process, in a fresh directory: its wall time and the config it stored. */
@@ -355,6 +426,8 @@ async function measureProject(wrk: string, dir: string): Promise<{ concurrency: 
     aim: '',
   });
   rows.push(...asgiCost(dir, env, token));
+  const agentRun = endpoints.find((endpoint) => endpoint.key === 'agentRun')?.script ?? '';
+  await measureMemory(wrk, dir, { ...env, ...throughputEnv }, agentRun, uvicornArgs);
 
   // The first, discarded run writes the bytecode of the project's own modules (an editable install) too.
   const writeBytecode = { PYTHONDONTWRITEBYTECODE: '' };
