@@ -29,6 +29,7 @@ import {
   refuseMissingPackageFolders,
   requireForgeProject,
   restoreRequests,
+  WRITTEN_ONCE,
   writtenOnceKey,
 } from './project.js';
 import {
@@ -326,7 +327,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
         if (deleted) this.markForced(target);
       } else if (this.options.upgrade && firstMerge(relative)) this.upgradeWriteOnceFile(relative, content);
       if (checksums[key] === undefined) {
-        checksums[key] = sha256(content);
+        checksums[key] = WRITTEN_ONCE;
         this.writeChecksums(checksums);
       }
       const section = findGeneratedSection(content);

@@ -97,10 +97,12 @@ export const CHECKSUMS_FILE = '.forge/checksums.json';
 export const STRUCTURED_FILE = '.forge/structured.json';
 
 /**
- * The record in `.forge/checksums.json` of a user-owned file forge wrote once (main.py, config.py): its first
- * rendering's sha256, kept so that the file, once deleted, is known to have been generated.
+ * The record in `.forge/checksums.json` of a user-owned file forge wrote once (main.py, config.py), kept so
+ * that the file, once deleted, is known to have been generated. Its value is a mark, not a checksum: what
+ * was first written depends on the path the project grew by, and the user owns the file since.
  */
 export const writtenOnceKey = (relative: string): string => `${relative}#once`;
+export const WRITTEN_ONCE = 'written once';
 
 /** The files forge generated in this project (from `.forge/checksums.json`); none before a first run. */
 export function recordedFiles(root: string): string[] {

@@ -303,8 +303,8 @@ describe('growth from tier 1 to tier 3 through the CLI, with user edits that sur
     );
     editUserFile(
       'src/shop/main.py',
-      'from shop.config import Settings, get_settings\n',
-      'from shop.config import Settings, get_settings\nfrom shop.dependencies import protected\n',
+      'from shop.config import Settings\n',
+      'from shop.config import Settings\nfrom shop.dependencies import protected\n',
     );
     editUserFile(
       'src/shop/main.py',
