@@ -335,7 +335,8 @@ function runOnce(context: Context): string {
     env: { ...process.env, ...context.env },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
-    timeout: 5 * 60_000,
+    // A project's whole pytest suite is one command: minutes on a busy machine.
+    timeout: 10 * 60_000,
   });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
   expect(result.status, `\`${context.command}\` in ${context.cwd}:\n${output.slice(-4000)}`).to.equal(0);
@@ -409,7 +410,7 @@ describe('README commands of generated projects', function () {
 
   for (const spec of PROJECTS) {
     it(`runs every README command of new ${spec.flags.join(' ')}`, async function () {
-      this.timeout(15 * 60_000);
+      this.timeout(25 * 60_000);
       const started = Date.now();
       const project = generateProject(spec.name, spec.flags);
       const config = JSON.parse(readFileSync(path.join(project, '.yo-rc.json'), 'utf8')) as {
