@@ -89,16 +89,54 @@ function writeJournal(root: string, journal: Journal): void {
   renameSync(temp, target);
 }
 
+/** A journal that nothing can be learnt from: its run is rolled back as best it can (nothing to undo). */
+const EMPTY_JOURNAL: Journal = { state: 'prepared', writes: [], deletes: [], directories: [] };
+
+/**
+ * True when `parsed` is a journal as writeJournal writes it, every path in it inside `root` and every
+ * temporary file beside its target: a rollback removes those files and a roll-forward renames them, so a
+ * journal edited by hand must not reach anything else.
+ */
+function isJournal(root: string, parsed: unknown): parsed is Journal {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return false;
+  const journal = parsed as Record<string, unknown>;
+  const inside = (file: unknown): file is string => {
+    if (typeof file !== 'string' || !path.isAbsolute(file)) return false;
+    const relative = path.relative(root, file);
+    return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
+  };
+  const paths = (list: unknown): boolean => Array.isArray(list) && list.every(inside);
+  const writes = journal.writes;
+  return (
+    (journal.state === 'prepared' || journal.state === 'committing') &&
+    Array.isArray(writes) &&
+    writes.every((entry: unknown) => {
+      const { target, temp } = (entry ?? {}) as Record<string, unknown>;
+      return (
+        inside(target) &&
+        inside(temp) &&
+        path.dirname(temp) === path.dirname(target) &&
+        path.basename(temp).startsWith(`.${path.basename(target)}.forge-`)
+      );
+    }) &&
+    paths(journal.deletes) &&
+    paths(journal.directories) &&
+    (journal.created === undefined || paths(journal.created))
+  );
+}
+
 function readJournal(root: string): Journal | undefined {
   const file = path.join(root, JOURNAL_FILE);
   if (!existsSync(file)) return undefined;
+  let parsed: unknown;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Journal;
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
-    // Only the rename in writeJournal creates the file, so it is never half-written; a broken one was
-    // edited by hand, and nothing in it can be trusted: the run it belonged to is rolled back as best it can.
-    return { state: 'prepared', writes: [], deletes: [], directories: [] };
+    parsed = undefined;
   }
+  // Only the rename in writeJournal creates the file, so it is never half-written; a broken one, or one of
+  // another shape, was edited by hand, and nothing in it can be trusted.
+  return isJournal(root, parsed) ? parsed : EMPTY_JOURNAL;
 }
 
 const removeIfPresent = (file: string): void => rmSync(file, { force: true });
