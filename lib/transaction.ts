@@ -103,7 +103,13 @@ function isJournal(root: string, parsed: unknown): parsed is Journal {
   const inside = (file: unknown): file is string => {
     if (typeof file !== 'string' || !path.isAbsolute(file)) return false;
     const relative = path.relative(root, file);
-    return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
+    // Not startsWith('..'): a temporary file of `.yo-rc.json` is `..yo-rc.json.forge-<id>`.
+    return (
+      relative !== '' &&
+      relative !== '..' &&
+      !relative.startsWith(`..${path.sep}`) &&
+      !path.isAbsolute(relative)
+    );
   };
   const paths = (list: unknown): boolean => Array.isArray(list) && list.every(inside);
   const writes = journal.writes;
