@@ -1,5 +1,7 @@
 import {
+  accessSync,
   closeSync,
+  constants,
   existsSync,
   fsyncSync,
   mkdirSync,
@@ -201,6 +203,19 @@ function missingDirectories(file: string): string[] {
 }
 
 /**
+ * Throws the error that writing or removing `file` would meet, before anything is written: a file made
+ * immutable (`chattr +i`, which stops root too) or read-only, or a directory that cannot take new entries.
+ * A temporary file can be written beside a target that cannot be replaced, so the prepare step alone would
+ * find this only once other files had been renamed into place.
+ */
+function checkWritable(file: string): void {
+  if (existsSync(file)) accessSync(file, constants.W_OK);
+  let dir = path.dirname(file);
+  while (!existsSync(dir)) dir = path.dirname(dir);
+  accessSync(dir, constants.W_OK);
+}
+
+/**
  * Commits `changes` to the project at `root` atomically (see above). A file-system error while preparing
  * leaves the project as it was and is thrown as a one-line user error.
  */
@@ -222,6 +237,10 @@ export function commitChanges(root: string, changes: FileChanges): void {
   };
   let current = root;
   try {
+    for (const file of [...changes.writes.map((write) => write.path), ...changes.deletes]) {
+      current = file;
+      checkWritable(file);
+    }
     current = path.join(root, '.forge');
     // Not `recursive`: on a read-only file system that reports ENOENT instead of EROFS.
     if (!existsSync(current)) mkdirSync(current);

@@ -168,6 +168,27 @@ describe('transactional commit', function () {
   });
 });
 
+describe('files that cannot be written', () => {
+  it('an immutable file among the targets is one line naming it, before anything changes', function () {
+    const root = seedProject();
+    for (const file of ['src/keep.py', 'src/gone.py']) {
+      const target = path.join(root, file);
+      if (spawnSync('chattr', ['+i', target]).status !== 0) this.skip(); // needs root on ext4
+      try {
+        const before = snapshotTree(root);
+        expectOneLineUserError(
+          () => commitChanges(root, changesFor(root)),
+          new RegExp(`^cannot write ${file}: operation not permitted \\(EPERM\\); nothing was changed$`),
+        );
+        expect(snapshotTree(root)).to.deep.equal(before);
+        expect(existsSync(path.join(root, JOURNAL_FILE))).to.equal(false);
+      } finally {
+        spawnSync('chattr', ['-i', target]);
+      }
+    }
+  });
+});
+
 describe('a journal edited by hand', () => {
   it('of the wrong shape, or naming files outside the project, is rolled back touching nothing', () => {
     const root = seedProject();
