@@ -58,26 +58,31 @@ const sleep = (ms: number): void => {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 };
 
-/** The age of `file` in milliseconds, or undefined when it is gone. */
-function ageOf(file: string): number | undefined {
+/** The age of the lock file in milliseconds; 'gone' once removed, 'not a file' for a directory or the like. */
+function ageOf(file: string): number | 'gone' | 'not a file' {
   try {
-    return Date.now() - statSync(file).mtimeMs;
+    const stat = statSync(file);
+    return stat.isFile() ? Date.now() - stat.mtimeMs : 'not a file';
   } catch {
-    return undefined;
+    return 'gone';
   }
 }
 
 /**
  * The owner of an existing lock, once it can be read: 'stale' when its owner is gone, or when it stayed
- * empty or unreadable past the grace period; 'gone' when it was removed meanwhile.
+ * empty or unreadable past the grace period; 'gone' when it was removed meanwhile; 'unknown' when it is
+ * not a file, which no run writes and none removes.
  */
-function judgeLock(file: string): LockOwner | 'stale' | 'gone' {
+function judgeLock(file: string): LockOwner | 'stale' | 'gone' | 'unknown' {
+  // A bound of its own as well as the file's age: a clock set back gives a file a time in the future.
+  const deadline = Date.now() + UNREADABLE_LOCK_GRACE_MS;
   for (;;) {
     const holder = readOwner(file);
     if (holder) return ownerAlive(holder) ? holder : 'stale';
     const age = ageOf(file);
-    if (age === undefined) return 'gone';
-    if (age >= UNREADABLE_LOCK_GRACE_MS) return 'stale';
+    if (age === 'gone') return 'gone';
+    if (age === 'not a file') return 'unknown';
+    if (age >= UNREADABLE_LOCK_GRACE_MS || Date.now() >= deadline) return 'stale';
     sleep(50);
   }
 }
@@ -85,8 +90,10 @@ function judgeLock(file: string): LockOwner | 'stale' | 'gone' {
 function readOwner(file: string): LockOwner | undefined {
   try {
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockOwner>;
-    return typeof parsed.pid === 'number' && typeof parsed.host === 'string'
-      ? { pid: parsed.pid, host: parsed.host }
+    // Not 0 or below: signal 0 to those reaches a process group or every process, always "alive".
+    const { pid, host } = parsed ?? {};
+    return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 && typeof host === 'string'
+      ? { pid, host }
       : undefined;
   } catch {
     return undefined;
@@ -118,7 +125,7 @@ export function lockProject(root: string): () => void {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fileSystemError(error, display);
       const holder = judgeLock(file);
       // Another run holds it, or keeps taking it over from under this one.
-      if (typeof holder === 'object' || attempt >= 2) {
+      if (typeof holder === 'object' || holder === 'unknown' || attempt >= 2) {
         const who = typeof holder === 'object' ? ` (pid ${holder.pid})` : '';
         throw new ForgeUserError(
           `another fastapi-forge run${who} is changing this project and holds ${display}; wait for it to finish (remove the file only if no run is active)`,

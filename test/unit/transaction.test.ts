@@ -262,7 +262,7 @@ describe('project lock', () => {
     const root = makeTempDir('lock-empty');
     mkdirSync(path.join(root, '.forge'));
     const lock = path.join(root, LOCK_FILE);
-    for (const leftover of ['', '{"pid":', 'garbage']) {
+    for (const leftover of ['', '{"pid":', 'garbage', `{"pid":0,"host":"${hostname()}"}`, 'null']) {
       writeFileSync(lock, leftover);
       const longAgo = new Date(Date.now() - 60_000);
       utimesSync(lock, longAgo, longAgo);
@@ -270,6 +270,10 @@ describe('project lock', () => {
       expect(JSON.parse(readFileSync(lock, 'utf8'))).to.deep.equal({ pid: process.pid, host: hostname() });
       release();
     }
+    // A directory in its place is no run's lock, and is not removed.
+    mkdirSync(lock);
+    expectOneLineUserError(() => lockProject(root), /another fastapi-forge run is changing this project/);
+    rmSync(lock, { recursive: true });
     // One being written this instant by the run that holds it is waited for, then its owner is judged.
     writeFileSync(lock, '');
     const holder = spawn(process.execPath, [
