@@ -78,6 +78,12 @@ const YO_RESOLVE = '.yo-resolve';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The records of `.forge/` already reported unreadable in this process, so each is reported once. */
+const reportedUnreadable = new Set<string>();
+
 /**
  * Base class of every fastapi-forge generator: one typed config, prompts only for unset answers,
  * owned / write-once / structured file writes, and the source API other generators call
@@ -500,8 +506,35 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
   }
 
   private readChecksums(): Record<string, string> {
-    const stored = this.fs.readJSON(this.destinationPath(CHECKSUMS_FILE), {}) as unknown;
-    return typeof stored === 'object' && stored !== null ? (stored as Record<string, string>) : {};
+    return this.readRecord(
+      CHECKSUMS_FILE,
+      (stored): stored is Record<string, string> =>
+        isPlainObject(stored) && Object.values(stored).every((value) => typeof value === 'string'),
+    );
+  }
+
+  /**
+   * A JSON record of `.forge/`, or an empty one when it is missing. One that is not JSON or not of its shape
+   * (cut short, edited by hand) is treated as missing, with one warning: every file then counts as the
+   * user's where it differs from the rendering, so no edit is lost, and this run writes the record again.
+   */
+  private readRecord<T extends object>(relative: string, isValid: (stored: unknown) => stored is T): T {
+    const target = this.destinationPath(relative);
+    if (!this.fs.exists(target)) return {} as T;
+    let stored: unknown;
+    try {
+      stored = JSON.parse(this.fs.read(target));
+    } catch {
+      stored = undefined;
+    }
+    if (isValid(stored)) return stored;
+    if (!reportedUnreadable.has(target)) {
+      reportedUnreadable.add(target);
+      this.log.info(
+        `warning: ${relative} is unreadable, so it is ignored: files that differ from what fastapi-forge would write are kept as yours`,
+      );
+    }
+    return {} as T;
   }
 
   private writeChecksums(checksums: Record<string, string>): void {
@@ -569,7 +602,11 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
   protected mergeYamlFile(relative: string, generated: string, owner: string): void {
     const target = this.destinationPath(relative);
     const structuredPath = this.destinationPath(STRUCTURED_FILE);
-    const store = this.fs.readJSON(structuredPath, {}) as Record<string, Record<string, unknown>>;
+    const store = this.readRecord(
+      STRUCTURED_FILE,
+      (stored): stored is Record<string, Record<string, unknown>> =>
+        isPlainObject(stored) && Object.values(stored).every(isPlainObject),
+    );
     const deleted = store[relative] !== undefined && !this.fs.exists(target);
     if (deleted && this.keepsDeleted(relative)) return;
     const result = mergeYaml(

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { QueuedAdapter, TerminalAdapter } from '@yeoman/adapter';
 import { createEnv } from 'yeoman-environment';
-import { type ChoiceKey, choiceSpec, parseChoice } from './config.js';
+import { CHOICES, type ChoiceKey, choiceSpec, parseChoice } from './config.js';
 import { DEPLOYMENT_FLAGS, type DeploymentFlag } from './deploy.js';
 import { ForgeUserError, fileSystemError, isForgeUserError } from './errors.js';
 import { GENERATOR_CLASSES } from './generator-classes.js';
@@ -21,7 +21,7 @@ import {
 } from './project.js';
 import { lockProject } from './lock.js';
 import { lockDependencies } from './progress.js';
-import { refuseDirtyTree, upgradeConflicts } from './upgrade.js';
+import { filesWithConflictMarkers, refuseDirtyTree, upgradeConflicts } from './upgrade.js';
 import {
   JOURNAL_FILE,
   interruptedCommitCreates,
@@ -50,8 +50,12 @@ export class NonInteractiveAdapter extends TerminalAdapter {
         answers.action = 'skip';
         continue;
       }
+      const spec = CHOICES.find((choice) => choice.key === question.name);
+      const flag = spec
+        ? `--${spec.flag} ${spec.choices.map((choice) => choice.value).join('|')}`
+        : 'it as a flag';
       throw new ForgeUserError(
-        `"${String(question.message)}" needs an answer, but there is no terminal to ask: pass it as a flag or use --yes`,
+        `"${String(question.message)}" needs an answer, but there is no terminal to ask: pass ${flag} or use --yes`,
       );
     }
     return answers as A;
@@ -310,7 +314,7 @@ async function upgradeProject(flags: CommonFlags & { allowDirty?: boolean }): Pr
   refuseDirtyTree(projectDir, Boolean(flags.allowDirty));
   await runGenerator('app', [], { upgrade: true }, projectDir, { ...flags, yes: true });
   const from = config.generatorVersion ?? 'an unknown version';
-  const conflicts = upgradeConflicts();
+  const conflicts = [...new Set([...upgradeConflicts(), ...filesWithConflictMarkers(projectDir)])];
   if (conflicts.length > 0) {
     process.stderr.write(
       `fastapi-forge: upgrade from ${from} to ${PACKAGE_VERSION} left conflicts in ${conflicts.length} file(s), marked with <<<<<<< and >>>>>>>: ${conflicts.join(', ')}\n`,

@@ -2,6 +2,7 @@ import { type DeploymentSettings, validateDeployment } from './deploy.js';
 import { ForgeUserError } from './errors.js';
 import { toPackageName, validatePackageName, validateProjectName } from './naming.js';
 import { validateStoredServices } from './workspace.js';
+import * as semver from 'semver';
 
 /** The key under which every answer is stored in `.yo-rc.json`. */
 export const CONFIG_NAMESPACE = 'generator-fastapi-forge';
@@ -229,6 +230,11 @@ export function validateStoredConfig(stored: unknown, file: string): Partial<For
     if (typeof config.packageName !== 'string')
       throw new ForgeUserError(`${file}: packageName must be a string`);
     validatePackageName(config.packageName, `${file}: packageName`);
+  }
+  // The version decides which migrations an upgrade applies: one that is not a version cannot be trusted.
+  const version = config.generatorVersion;
+  if (version !== undefined && (typeof version !== 'string' || !semver.valid(version))) {
+    throw new ForgeUserError(`${file}: generatorVersion must be a version such as "0.1.0"`);
   }
   if (config.agents !== undefined && typeof config.agents !== 'boolean') {
     throw new ForgeUserError(`${file}: agents must be true or false`);

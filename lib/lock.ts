@@ -1,4 +1,13 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ForgeUserError, fileSystemError } from './errors.js';
@@ -11,22 +20,80 @@ interface LockOwner {
   host: string;
 }
 
+/**
+ * True when `pid` is a zombie: it has exited, but its parent has not reaped it yet (what `timeout -s KILL`
+ * and containers without an init process leave for a while). Signal 0 still reaches a zombie.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the command name in parentheses, which may itself hold spaces or parentheses.
+    return stat
+      .slice(stat.lastIndexOf(')') + 1)
+      .trim()
+      .startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
 /** True while the process that wrote the lock runs (on this host; a lock from another host is trusted). */
 function ownerAlive(owner: LockOwner): boolean {
   if (owner.host !== os.hostname()) return true;
   try {
     process.kill(owner.pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return !isZombie(owner.pid);
+}
+
+/**
+ * How long a lock may stay unreadable before it is taken for the leftover of a run that failed while
+ * writing it: the run that holds a lock writes its few bytes right after creating the file.
+ */
+const UNREADABLE_LOCK_GRACE_MS = 2000;
+
+const sleep = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
+
+/** The age of the lock file in milliseconds; 'gone' once removed, 'not a file' for a directory or the like. */
+function ageOf(file: string): number | 'gone' | 'not a file' {
+  try {
+    const stat = statSync(file);
+    return stat.isFile() ? Date.now() - stat.mtimeMs : 'not a file';
+  } catch {
+    return 'gone';
+  }
+}
+
+/**
+ * The owner of an existing lock, once it can be read: 'stale' when its owner is gone, or when it stayed
+ * empty or unreadable past the grace period; 'gone' when it was removed meanwhile; 'unknown' when it is
+ * not a file, which no run writes and none removes.
+ */
+function judgeLock(file: string): LockOwner | 'stale' | 'gone' | 'unknown' {
+  // A bound of its own as well as the file's age: a clock set back gives a file a time in the future.
+  const deadline = Date.now() + UNREADABLE_LOCK_GRACE_MS;
+  for (;;) {
+    const holder = readOwner(file);
+    if (holder) return ownerAlive(holder) ? holder : 'stale';
+    const age = ageOf(file);
+    if (age === 'gone') return 'gone';
+    if (age === 'not a file') return 'unknown';
+    if (age >= UNREADABLE_LOCK_GRACE_MS || Date.now() >= deadline) return 'stale';
+    sleep(50);
   }
 }
 
 function readOwner(file: string): LockOwner | undefined {
   try {
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockOwner>;
-    return typeof parsed.pid === 'number' && typeof parsed.host === 'string'
-      ? { pid: parsed.pid, host: parsed.host }
+    // Not 0 or below: signal 0 to those reaches a process group or every process, always "alive".
+    const { pid, host } = parsed ?? {};
+    return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 && typeof host === 'string'
+      ? { pid, host }
       : undefined;
   } catch {
     return undefined;
@@ -35,7 +102,8 @@ function readOwner(file: string): LockOwner | undefined {
 
 /**
  * Takes the project's lock: a file created exclusively (O_EXCL), holding the owner's pid. A second run is
- * refused in one line naming the lock; a lock whose owner died (a run that was killed) is taken over.
+ * refused in one line naming the lock; a lock whose owner died (a run that was killed, a zombie) or that
+ * stayed empty (a run that failed while writing it) is taken over.
  * Returns the function that releases it. Written here rather than taken from a lock library because the
  * lock must live in the project, next to the journal it protects, and O_EXCL is all it needs.
  */
@@ -55,22 +123,26 @@ export function lockProject(root: string): () => void {
       fd = openSync(file, 'wx');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fileSystemError(error, display);
-      const holder = readOwner(file);
-      // An unreadable lock is being written this instant by the run that holds it.
-      if (attempt === 0 && holder && !ownerAlive(holder)) {
-        rmSync(file, { force: true });
-        continue;
+      const holder = judgeLock(file);
+      // Another run holds it, or keeps taking it over from under this one.
+      if (typeof holder === 'object' || holder === 'unknown' || attempt >= 2) {
+        const who = typeof holder === 'object' ? ` (pid ${holder.pid})` : '';
+        throw new ForgeUserError(
+          `another fastapi-forge run${who} is changing this project and holds ${display}; wait for it to finish (remove the file only if no run is active)`,
+        );
       }
-      const who = holder ? ` (pid ${holder.pid})` : '';
-      throw new ForgeUserError(
-        `another fastapi-forge run${who} is changing this project and holds ${display}; wait for it to finish (remove the file only if no run is active)`,
-      );
+      if (holder === 'stale') rmSync(file, { force: true });
+      continue;
     }
     try {
       writeSync(fd, JSON.stringify(owner));
-    } finally {
+    } catch (error) {
+      // A lock left empty (a full disk) would refuse every later run: it goes with the failed write.
       closeSync(fd);
+      rmSync(file, { force: true });
+      throw fileSystemError(error, display);
     }
+    closeSync(fd);
     let released = false;
     return () => {
       if (released) return;

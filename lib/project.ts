@@ -115,7 +115,7 @@ function recordKeys(root: string, relative: string): string[] {
   if (!existsSync(file)) return [];
   try {
     const stored = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    return typeof stored === 'object' && stored !== null ? Object.keys(stored) : [];
+    return typeof stored === 'object' && stored !== null && !Array.isArray(stored) ? Object.keys(stored) : [];
   } catch {
     return [];
   }

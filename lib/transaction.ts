@@ -1,5 +1,7 @@
 import {
+  accessSync,
   closeSync,
+  constants,
   existsSync,
   fsyncSync,
   mkdirSync,
@@ -89,16 +91,60 @@ function writeJournal(root: string, journal: Journal): void {
   renameSync(temp, target);
 }
 
+/** A journal that nothing can be learnt from: its run is rolled back as best it can (nothing to undo). */
+const EMPTY_JOURNAL: Journal = { state: 'prepared', writes: [], deletes: [], directories: [] };
+
+/**
+ * True when `parsed` is a journal as writeJournal writes it, every path in it inside `root` and every
+ * temporary file beside its target: a rollback removes those files and a roll-forward renames them, so a
+ * journal edited by hand must not reach anything else.
+ */
+function isJournal(root: string, parsed: unknown): parsed is Journal {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return false;
+  const journal = parsed as Record<string, unknown>;
+  const inside = (file: unknown): file is string => {
+    if (typeof file !== 'string' || !path.isAbsolute(file)) return false;
+    const relative = path.relative(root, file);
+    // Not startsWith('..'): a temporary file of `.yo-rc.json` is `..yo-rc.json.forge-<id>`.
+    return (
+      relative !== '' &&
+      relative !== '..' &&
+      !relative.startsWith(`..${path.sep}`) &&
+      !path.isAbsolute(relative)
+    );
+  };
+  const paths = (list: unknown): boolean => Array.isArray(list) && list.every(inside);
+  const writes = journal.writes;
+  return (
+    (journal.state === 'prepared' || journal.state === 'committing') &&
+    Array.isArray(writes) &&
+    writes.every((entry: unknown) => {
+      const { target, temp } = (entry ?? {}) as Record<string, unknown>;
+      return (
+        inside(target) &&
+        inside(temp) &&
+        path.dirname(temp) === path.dirname(target) &&
+        path.basename(temp).startsWith(`.${path.basename(target)}.forge-`)
+      );
+    }) &&
+    paths(journal.deletes) &&
+    paths(journal.directories) &&
+    (journal.created === undefined || paths(journal.created))
+  );
+}
+
 function readJournal(root: string): Journal | undefined {
   const file = path.join(root, JOURNAL_FILE);
   if (!existsSync(file)) return undefined;
+  let parsed: unknown;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Journal;
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
-    // Only the rename in writeJournal creates the file, so it is never half-written; a broken one was
-    // edited by hand, and nothing in it can be trusted: the run it belonged to is rolled back as best it can.
-    return { state: 'prepared', writes: [], deletes: [], directories: [] };
+    parsed = undefined;
   }
+  // Only the rename in writeJournal creates the file, so it is never half-written; a broken one, or one of
+  // another shape, was edited by hand, and nothing in it can be trusted.
+  return isJournal(root, parsed) ? parsed : EMPTY_JOURNAL;
 }
 
 const removeIfPresent = (file: string): void => rmSync(file, { force: true });
@@ -157,6 +203,19 @@ function missingDirectories(file: string): string[] {
 }
 
 /**
+ * Throws the error that writing or removing `file` would meet, before anything is written: a file made
+ * immutable (`chattr +i`, which stops root too) or read-only, or a directory that cannot take new entries.
+ * A temporary file can be written beside a target that cannot be replaced, so the prepare step alone would
+ * find this only once other files had been renamed into place.
+ */
+function checkWritable(file: string): void {
+  if (existsSync(file)) accessSync(file, constants.W_OK);
+  let dir = path.dirname(file);
+  while (!existsSync(dir)) dir = path.dirname(dir);
+  accessSync(dir, constants.W_OK);
+}
+
+/**
  * Commits `changes` to the project at `root` atomically (see above). A file-system error while preparing
  * leaves the project as it was and is thrown as a one-line user error.
  */
@@ -178,6 +237,10 @@ export function commitChanges(root: string, changes: FileChanges): void {
   };
   let current = root;
   try {
+    for (const file of [...changes.writes.map((write) => write.path), ...changes.deletes]) {
+      current = file;
+      checkWritable(file);
+    }
     current = path.join(root, '.forge');
     // Not `recursive`: on a read-only file system that reports ENOENT instead of EROFS.
     if (!existsSync(current)) mkdirSync(current);

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { merge } from 'node-diff3';
 import { ForgeUserError } from './errors.js';
+import { recordedFiles, structuredFiles } from './project.js';
 
 /**
  * `fastapi-forge upgrade`: the project is rendered again by the installed version from its stored answers,
@@ -19,6 +20,23 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
 const conflicts: string[] = [];
 
 export const upgradeConflicts = (): readonly string[] => conflicts;
+
+/**
+ * The generated files that still hold an upgrade's conflict markers, this run's or an earlier one's: the
+ * merge of a file whose markers were left in takes them as the user's text, so they are looked for on disk.
+ */
+export function filesWithConflictMarkers(root: string): string[] {
+  const files = new Set(
+    [...recordedFiles(root), ...structuredFiles(root)].map((key) => key.replace(/#.*$/, '')),
+  );
+  return [...files].sort().filter((relative) => {
+    try {
+      return /^<<<<<<< yours \(/m.test(readFileSync(path.join(root, relative), 'utf8'));
+    } catch {
+      return false; // deleted by the user, or not a file
+    }
+  });
+}
 
 /** Files merged in this run: a file rendered twice in one run is merged once, against its real base. */
 const merged = new Set<string>();

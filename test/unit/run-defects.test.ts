@@ -104,6 +104,40 @@ describe('runs from where a user stands', function () {
     expect(readConfig(lean)).to.include({ db: 'mongo', dbGenerated: true });
   });
 
+  it('`new` without a terminal names the flag of the question it cannot ask', () => {
+    const parent = makeTempDir('defects-no-tty');
+    const run = spawnSync(process.execPath, [CLI, 'new', 'zz', '--skip-install'], {
+      cwd: parent,
+      encoding: 'utf8',
+      input: '',
+    });
+    expect(run.status).to.equal(2);
+    expect(run.stderr).to.equal(
+      'fastapi-forge: "What are you building?" needs an answer, but there is no terminal to ask: pass --app-type agents|microservice|multi-service|streaming or use --yes\n',
+    );
+    expect(snapshotTree(parent)).to.deep.equal({});
+  });
+
+  it('a working directory deleted under the shell is one line, not a stack trace', () => {
+    const gone = makeTempDir('defects-gone');
+    const run = spawnSync(
+      'sh',
+      [
+        '-c',
+        'cd "$1" && rmdir "$1" && exec "$2" "$3" add api --yes --skip-install',
+        'sh',
+        gone,
+        process.execPath,
+        CLI,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(run.status).to.equal(2);
+    expect(run.stderr).to.equal(
+      'fastapi-forge: the current directory no longer exists; change to an existing one and run again\n',
+    );
+  });
+
   it('`new --dry-run` prints no next steps for a project it did not create', () => {
     const parent = makeTempDir('defects-dry');
     const run = forge(['new', 'shop', '--dry-run'], parent);
@@ -212,6 +246,50 @@ describe('what a user did to the project between runs', function () {
     expect(restored.status, restored.stderr).to.equal(0);
     expect(readFileSync(main, 'utf8')).to.equal(original);
     expect(existsSync(path.join(project, '.yo-resolve'))).to.equal(false);
+  });
+
+  it('an unreadable .forge record is ignored with one warning, keeping the files that differ', () => {
+    const records: [string, string][] = [
+      ['.forge/checksums.json', '{"README.md": "0a1b'],
+      ['.forge/checksums.json', ''],
+      ['.forge/structured.json', '[1,2]'],
+    ];
+    for (const [record, text] of records) {
+      const copy = path.join(makeTempDir('defects-record'), 'shop');
+      cpSync(project, copy, { recursive: true });
+      writeFileSync(path.join(copy, record), text);
+      const middleware = path.join(copy, 'src/shop/middleware/__init__.py');
+      const before = readFileSync(middleware, 'utf8');
+      const run = forge(['add', 'observability'], copy);
+      expect(run.status, run.stderr).to.equal(0);
+      const warnings = (run.stdout + run.stderr).split('\n').filter((line) => line.includes('warning:'));
+      expect(warnings.map((line) => line.trim())).to.deep.equal([
+        `info warning: ${record} is unreadable, so it is ignored: files that differ from what fastapi-forge would write are kept as yours`,
+      ]);
+      expect(run.stderr).to.not.match(/^\s+at /m);
+      const rewritten = JSON.parse(readFileSync(path.join(copy, record), 'utf8')) as unknown;
+      expect(rewritten).to.be.an('object').and.not.be.an('array').and.not.have.property('0');
+      if (record.endsWith('checksums.json')) {
+        // Nothing says forge wrote it: the file that observability rewires counts as the user's.
+        expect(readFileSync(middleware, 'utf8')).to.equal(before);
+        expect(run.stderr).to.include('Kept your edited version of:');
+      }
+    }
+  });
+
+  it('`upgrade` exits 1 while conflict markers of an earlier upgrade remain, naming the file', () => {
+    const copy = path.join(makeTempDir('defects-markers'), 'shop');
+    cpSync(project, copy, { recursive: true });
+    const errors = path.join(copy, 'src/shop/errors.py');
+    writeFileSync(errors, `# my header\n${readFileSync(errors, 'utf8')}`);
+    for (const round of ['first', 'second']) {
+      const run = forge(['upgrade'], copy);
+      expect(run.status, `${round} upgrade: ${run.stderr}`).to.equal(1);
+      expect(run.stderr).to.match(
+        /left conflicts in 1 file\(s\), marked with <<<<<<< and >>>>>>>: src\/shop\/errors\.py\n$/,
+      );
+    }
+    expect(readFileSync(errors, 'utf8')).to.match(/^<<<<<<< yours \(src\/shop\/errors\.py\)$/m);
   });
 
   it('a renamed package folder stops the run in one line, with nothing written', () => {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -168,6 +168,52 @@ describe('transactional commit', function () {
   });
 });
 
+describe('files that cannot be written', () => {
+  it('an immutable file among the targets is one line naming it, before anything changes', function () {
+    const root = seedProject();
+    for (const file of ['src/keep.py', 'src/gone.py']) {
+      const target = path.join(root, file);
+      if (spawnSync('chattr', ['+i', target]).status !== 0) this.skip(); // needs root on ext4
+      try {
+        const before = snapshotTree(root);
+        expectOneLineUserError(
+          () => commitChanges(root, changesFor(root)),
+          new RegExp(`^cannot write ${file}: operation not permitted \\(EPERM\\); nothing was changed$`),
+        );
+        expect(snapshotTree(root)).to.deep.equal(before);
+        expect(existsSync(path.join(root, JOURNAL_FILE))).to.equal(false);
+      } finally {
+        spawnSync('chattr', ['-i', target]);
+      }
+    }
+  });
+});
+
+describe('a journal edited by hand', () => {
+  it('of the wrong shape, or naming files outside the project, is rolled back touching nothing', () => {
+    const root = seedProject();
+    const outside = makeTempDir('txn-outside');
+    const victim = path.join(outside, 'precious.txt');
+    writeFileSync(victim, 'keep me\n');
+    mkdirSync(path.join(root, '.forge'));
+    const before = snapshotTree(root);
+    const journals = [
+      { files: 5, state: 'committing' },
+      { state: 'committing', writes: 'README.md', deletes: [], directories: [] },
+      { state: 'prepared', writes: [{ target: victim, temp: victim }], deletes: [], directories: [] },
+      { state: 'committing', writes: [], deletes: [victim], directories: [outside] },
+      [1, 2],
+    ];
+    for (const journal of journals) {
+      writeFileSync(path.join(root, JOURNAL_FILE), JSON.stringify(journal));
+      expect(recoverInterruptedCommit(root), JSON.stringify(journal)).to.equal('rolled back');
+      expect(existsSync(path.join(root, JOURNAL_FILE))).to.equal(false);
+      expect(snapshotTree(root)).to.deep.equal(before);
+      expect(readFileSync(victim, 'utf8')).to.equal('keep me\n');
+    }
+  });
+});
+
 describe('project lock', () => {
   it('refuses a second holder in one line naming the lock, and is free again once released', () => {
     const root = makeTempDir('lock');
@@ -184,6 +230,82 @@ describe('project lock', () => {
     mkdirSync(path.join(root, '.forge'));
     writeFileSync(path.join(root, LOCK_FILE), JSON.stringify({ pid: dead, host: hostname() }));
     lockProject(root)();
+  });
+
+  it('takes over the lock of a killed run that its parent has not reaped yet (a zombie)', async () => {
+    const root = makeTempDir('lock-zombie');
+    // `exec` replaces the shell by a process that never waits for the shell's child, which exits after the
+    // exec and stays a zombie.
+    const parent = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 60'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      const pid = Number(
+        await new Promise<string>((resolve) =>
+          parent.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString())),
+        ),
+      );
+      const state = () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+      for (let tries = 0; state() !== 'Z' && tries < 100; tries++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(state()).to.equal('Z');
+      mkdirSync(path.join(root, '.forge'));
+      writeFileSync(path.join(root, LOCK_FILE), JSON.stringify({ pid, host: hostname() }));
+      lockProject(root)();
+      expect(existsSync(path.join(root, LOCK_FILE))).to.equal(false);
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
+  it('takes over a lock left empty or unreadable by a run that failed while writing it', () => {
+    const root = makeTempDir('lock-empty');
+    mkdirSync(path.join(root, '.forge'));
+    const lock = path.join(root, LOCK_FILE);
+    for (const leftover of ['', '{"pid":', 'garbage', `{"pid":0,"host":"${hostname()}"}`, 'null']) {
+      writeFileSync(lock, leftover);
+      const longAgo = new Date(Date.now() - 60_000);
+      utimesSync(lock, longAgo, longAgo);
+      const release = lockProject(root);
+      expect(JSON.parse(readFileSync(lock, 'utf8'))).to.deep.equal({ pid: process.pid, host: hostname() });
+      release();
+    }
+    // A directory in its place is no run's lock, and is not removed.
+    mkdirSync(lock);
+    expectOneLineUserError(() => lockProject(root), /another fastapi-forge run is changing this project/);
+    rmSync(lock, { recursive: true });
+    // One being written this instant by the run that holds it is waited for, then its owner is judged.
+    writeFileSync(lock, '');
+    const holder = spawn(process.execPath, [
+      '-e',
+      `const owner = JSON.stringify({ pid: process.pid, host: ${JSON.stringify(hostname())} });
+       setTimeout(() => require('fs').writeFileSync(${JSON.stringify(lock)}, owner), 300);
+       setTimeout(() => {}, 60000);`,
+    ]);
+    try {
+      expectOneLineUserError(() => lockProject(root), /another fastapi-forge run \(pid \d+\)/);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
+  it('a full disk while writing the lock leaves no lock behind', function () {
+    const root = mountTmpfs(64);
+    if (!root) this.skip(); // mounting needs root: ENOSPC could not be exercised here
+    try {
+      mkdirSync(path.join(root, '.forge'));
+      writeFileSync(path.join(root, 'fill'), Buffer.alloc(64 * 1024, 97), { flag: 'w' });
+    } catch {
+      // The filler stops where the file system is full, which is the point.
+    }
+    try {
+      expectOneLineUserError(() => lockProject(root), /no space left on the device \(ENOSPC\)/);
+      expect(existsSync(path.join(root, LOCK_FILE))).to.equal(false);
+      rmSync(path.join(root, 'fill'));
+      lockProject(root)();
+    } finally {
+      spawnSync('umount', [root]);
+    }
   });
 });
 
@@ -216,6 +338,23 @@ describe('runs through the CLI', function () {
       expect(snapshotTree(project)).to.deep.equal(before);
     } finally {
       updateConfig(project, { generatorVersion: PACKAGE_VERSION });
+    }
+  });
+
+  it('refuses a generatorVersion that is not a version, in one line, changing nothing', () => {
+    for (const version of [{ x: 1 }, 7, 'latest']) {
+      updateConfig(project, { generatorVersion: version });
+      try {
+        const before = snapshotTree(project);
+        const run = forge(['add', 'api', '--yes', '--skip-install'], project);
+        expect(run.status).to.equal(2);
+        expect(run.stderr).to.equal(
+          'fastapi-forge: .yo-rc.json: generatorVersion must be a version such as "0.1.0"\n',
+        );
+        expect(snapshotTree(project)).to.deep.equal(before);
+      } finally {
+        updateConfig(project, { generatorVersion: PACKAGE_VERSION });
+      }
     }
   });
 
