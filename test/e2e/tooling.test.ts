@@ -77,10 +77,13 @@ describe('project tooling end to end: final message, CI workflow, pre-commit, Ma
     await shell.stop();
     expect(code, logs).to.equal(0);
     // /users/me answered with the user the message created (a 401 would be the error shape instead).
+    // The server started with `&` writes its JSON log lines to the same terminal, so a log line can
+    // follow curl's answer on one line (curl ends with no line break): each object is read on its own.
     const answers = logs
       .split('\n')
       .filter((line) => line.startsWith('{"'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+      .flatMap((line) => line.split(/(?<=\})(?=\{")/))
+      .map((text) => JSON.parse(text) as Record<string, unknown>);
     expect(answers.find((answer) => 'username' in answer)?.username, logs).to.equal('alice');
   });
 
