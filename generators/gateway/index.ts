@@ -72,6 +72,12 @@ export default class GatewayGenerator extends WorkspaceGenerator {
         comment: 'Seconds to open a connection to an upstream',
       },
       {
+        name: 'GATEWAY_DEADLINE_SECONDS',
+        value: '30',
+        comment:
+          'Seconds a request may wait for its answer in all, across every attempt and the pauses between them, before 504',
+      },
+      {
         name: 'GATEWAY_RETRY_ATTEMPTS',
         value: '3',
         comment:
