@@ -73,6 +73,21 @@ export function printDiffs(env: CommitEnvironment, root: string, write: (text: s
   }
 }
 
+/**
+ * A file whose new bytes are those on disk is reported identical and not written again, even when it is
+ * marked "force" (forge's merges and records, Yeoman's .yo-rc.json, every file under --force): the
+ * conflicter compares only the files it would ask about. A file `.yo-resolve` marks keeps its mark.
+ */
+const unchangedAsIdentical = (): Transform =>
+  new Transform({
+    objectMode: true,
+    transform(file: PipelineFile & { conflicter?: string }, _encoding, callback) {
+      const marked = file.conflicter === undefined || file.conflicter === 'force';
+      if (marked && isFileStateModified(file as never) && !changesDisk(file)) file.conflicter = 'identical';
+      callback(null, file);
+    },
+  });
+
 /** The conflicter's status lines: what it decided about each file. */
 const STATUS_LINES = new Set(['create', 'force', 'identical', 'conflict', 'skip']);
 
@@ -173,6 +188,7 @@ export async function commitRun(env: CommitEnvironment, root: string): Promise<v
     { filter: (file) => isFilePending(file as never) || file.path.endsWith('.yo-resolve') },
     createYoResolveTransform(),
     forceYoFiles(),
+    unchangedAsIdentical(),
     createConflicterTransform(output.hold(adapter) as never, env.conflicterOptions as never),
     collect,
   );
