@@ -11,6 +11,7 @@ import {
   isFileStateModified,
   setCommittedFile,
 } from 'mem-fs-editor/state';
+import { sameText } from './line-endings.js';
 import { type FileChanges, commitChanges } from './transaction.js';
 
 /** A mem-fs file as the commit pipeline sees it. */
@@ -47,11 +48,14 @@ const isStateFile = (root: string, file: string): boolean => {
   return relative === '.yo-rc.json' || relative.startsWith(`.forge${path.sep}`);
 };
 
-/** True when `file` differs from what is on disk (mem-fs marks a file rewritten with the same text as modified). */
+/**
+ * True when `file` differs from what is on disk (mem-fs marks a file rewritten with the same text as
+ * modified). Line endings aside: a file differing from its rendering in those alone keeps them.
+ */
 function changesDisk(file: PipelineFile): boolean {
   if (isFileStateDeleted(file as never)) return existsSync(file.path);
   if (!isFileStateModified(file as never) || !file.contents) return false;
-  return !existsSync(file.path) || !readFileSync(file.path).equals(file.contents);
+  return !existsSync(file.path) || !sameText(readFileSync(file.path), file.contents);
 }
 
 /** True when the run is about to change a generated file (not only the project's own state). */
@@ -74,7 +78,7 @@ export function printDiffs(env: CommitEnvironment, root: string, write: (text: s
 }
 
 /**
- * A file whose new bytes are those on disk is reported identical and not written again, even when it is
+ * A file whose new text is that on disk is reported identical and not written again, even when it is
  * marked "force" (forge's merges and records, Yeoman's .yo-rc.json, every file under --force): the
  * conflicter compares only the files it would ask about. A file `.yo-resolve` marks keeps its mark.
  */
