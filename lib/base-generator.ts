@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import Generator, { type BaseOptions } from 'yeoman-generator';
 import {
@@ -45,6 +44,7 @@ import { findBase, firstMerge, firstVersion, mergeThreeWay, storedBasePath } fro
 import { YAML_OUTPUT, mergeYaml } from './yaml-merge.js';
 import { stringify as stringifyYaml } from 'yaml';
 import { PACKAGE_VERSION } from './version.js';
+import { checksumOf, withLf, withLineEndingsOf } from './line-endings.js';
 
 /** Options every forge generator understands, on top of Yeoman's own (--force, --dry-run, --skip-install). */
 export type ForgeOptions = BaseOptions & {
@@ -75,8 +75,6 @@ const DEPLOYMENT_WRITING = {
 
 /** Yeoman's file of paths to skip; forge records the generated files the user deleted in it. */
 const YO_RESOLVE = '.yo-resolve';
-
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -344,18 +342,22 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     const deleted = checksums[relative] !== undefined && !this.fs.exists(target);
     if (deleted && this.keepsDeleted(relative)) return;
     const onDisk = this.fs.exists(target) ? this.fs.read(target) : undefined;
-    if (this.options.upgrade && onDisk !== undefined && onDisk !== content) {
-      if (checksums[relative] !== sha256(onDisk)) {
+    const rendered = withLineEndingsOf(onDisk, content);
+    if (this.options.upgrade && onDisk !== undefined && onDisk !== rendered) {
+      if (checksums[relative] !== checksumOf(onDisk)) {
         if (firstMerge(relative)) this.upgradeEditedFile(relative, onDisk, content, checksums);
         return;
       }
     }
-    this.fs.write(target, content);
+    this.fs.write(target, rendered);
     // A restored file is written even though .yo-resolve on disk still lists it (this run removes the line).
-    if (deleted || (onDisk !== undefined && onDisk !== content && checksums[relative] === sha256(onDisk))) {
+    if (
+      deleted ||
+      (onDisk !== undefined && onDisk !== rendered && checksums[relative] === checksumOf(onDisk))
+    ) {
       this.markForced(target);
     }
-    checksums[relative] = sha256(content);
+    checksums[relative] = checksumOf(content);
     this.writeChecksums(checksums);
   }
 
@@ -445,7 +447,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
         const file = expandPath(template, packageName);
         const target = this.destinationPath(file);
         if (!this.fs.exists(target)) continue;
-        if (checksums[file] !== sha256(this.fs.read(target))) {
+        if (checksums[file] !== checksumOf(this.fs.read(target))) {
           this.log.info(`${migration.version}: kept ${file}, which you edited (${migration.description})`);
           continue;
         }
@@ -469,7 +471,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     this.writeMerged(this.destinationPath(relative), merged.content);
     if (merged.conflict) this.log.info(`${relative}: conflicts with your edits; resolve the <<<<<<< markers`);
     this.writeMerged(this.destinationPath(storedBasePath(relative)), content);
-    checksums[relative] = sha256(content);
+    checksums[relative] = checksumOf(content);
     this.writeChecksums(checksums);
   }
 
@@ -488,8 +490,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       this.log.info(`${relative}: its generated section markers are gone, so it is left as it is`);
       return;
     }
-    if (current.text !== section) {
-      const edited = checksums[key] !== sha256(current.text);
+    if (withLf(current.text) !== section) {
+      const edited = checksums[key] !== checksumOf(current.text);
       if (edited && !this.options.force) {
         this.log.info(
           `${relative}: kept your edits of its generated section; run with --force to replace them`,
@@ -499,8 +501,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       if (edited) this.log.info(`${relative}: --force replaced your edits of its generated section`);
       this.writeMerged(target, replaceGeneratedSection(onDisk, current, section));
     }
-    if (checksums[key] !== sha256(section)) {
-      checksums[key] = sha256(section);
+    if (checksums[key] !== checksumOf(section)) {
+      checksums[key] = checksumOf(section);
       this.writeChecksums(checksums);
     }
   }
@@ -573,7 +575,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
   protected writeMerged(target: string, merged: string): void {
     const existing = this.fs.exists(target) ? this.fs.read(target) : undefined;
     // Merges insert lines ending in \n: a file the user keeps with CRLF endings keeps them throughout.
-    const content = existing?.includes('\r\n') ? merged.replace(/\r?\n/g, '\r\n') : merged;
+    const content = withLineEndingsOf(existing, merged);
     if (existing === content) return;
     this.fs.write(target, content);
     this.markForced(target);

@@ -186,20 +186,6 @@ async function finishInterruptedRun(projectDir: string, flags: CommonFlags): Pro
   if (existsSync(path.join(projectDir, JOURNAL_FILE))) await underLock(projectDir, flags, async () => {});
 }
 
-/**
- * forge marks the files it merges as "force", so the conflicter never asks about them (see
- * lib/base-generator.ts), and Yeoman does the same for .yo-rc.json. A file not on disk yet is created,
- * whatever its mark, and is reported as created.
- */
-function reportNewFilesAsCreated(
-  log: { force: (file: string) => unknown; create: (file: string) => unknown },
-  root: string,
-): void {
-  const force = log.force.bind(log);
-  const create = log.create.bind(log);
-  log.force = (file: string) => (existsSync(path.resolve(root, file)) ? force(file) : create(file));
-}
-
 /** Runs one generator of this package in `projectDir` through yeoman-environment. */
 async function runGenerator(
   name: string,
@@ -231,7 +217,6 @@ async function runGenerator(
     force: flags.force ?? false,
     restore: flags.restore ?? [],
   };
-  reportNewFilesAsCreated(adapter.log, projectDir);
   await underLock(projectDir, flags, async () => {
     await env.run([`fastapi-forge:${name}`, ...args], runOptions);
     // `new` locks (or installs) in its own install step; a sub-generator may have changed dependencies.

@@ -11,6 +11,7 @@ import {
   isFileStateModified,
   setCommittedFile,
 } from 'mem-fs-editor/state';
+import { sameText } from './line-endings.js';
 import { type FileChanges, commitChanges } from './transaction.js';
 
 /** A mem-fs file as the commit pipeline sees it. */
@@ -22,10 +23,16 @@ interface PipelineFile {
   committed?: boolean;
 }
 
+/** The part of a Yeoman adapter the conflicter uses: its logger, and a queue for asking about a file. */
+interface ConflicterAdapter {
+  log: Record<string, unknown>;
+  queue?: (task: (adapter: ConflicterAdapter) => unknown) => Promise<unknown>;
+}
+
 /** What yeoman-environment's own commit task takes from the environment. */
 export interface CommitEnvironment {
   adapter: unknown;
-  conflicterOptions?: Record<string, unknown>;
+  conflicterOptions?: Record<string, unknown> & { cwd?: string };
   sharedFs: {
     pipeline: (
       options: { filter: (file: PipelineFile) => boolean },
@@ -41,11 +48,14 @@ const isStateFile = (root: string, file: string): boolean => {
   return relative === '.yo-rc.json' || relative.startsWith(`.forge${path.sep}`);
 };
 
-/** True when `file` differs from what is on disk (mem-fs marks a file rewritten with the same text as modified). */
+/**
+ * True when `file` differs from what is on disk (mem-fs marks a file rewritten with the same text as
+ * modified). Line endings aside: a file differing from its rendering in those alone keeps them.
+ */
 function changesDisk(file: PipelineFile): boolean {
   if (isFileStateDeleted(file as never)) return existsSync(file.path);
   if (!isFileStateModified(file as never) || !file.contents) return false;
-  return !existsSync(file.path) || !readFileSync(file.path).equals(file.contents);
+  return !existsSync(file.path) || !sameText(readFileSync(file.path), file.contents);
 }
 
 /** True when the run is about to change a generated file (not only the project's own state). */
@@ -68,15 +78,94 @@ export function printDiffs(env: CommitEnvironment, root: string, write: (text: s
 }
 
 /**
+ * A file whose new text is that on disk is reported identical and not written again, even when it is
+ * marked "force" (forge's merges and records, Yeoman's .yo-rc.json, every file under --force): the
+ * conflicter compares only the files it would ask about. A file `.yo-resolve` marks keeps its mark.
+ */
+const unchangedAsIdentical = (): Transform =>
+  new Transform({
+    objectMode: true,
+    transform(file: PipelineFile & { conflicter?: string }, _encoding, callback) {
+      const marked = file.conflicter === undefined || file.conflicter === 'force';
+      if (marked && isFileStateModified(file as never) && !changesDisk(file)) file.conflicter = 'identical';
+      callback(null, file);
+    },
+  });
+
+/** The conflicter's status lines: what it decided about each file. */
+const STATUS_LINES = new Set(['create', 'force', 'identical', 'conflict', 'skip']);
+
+/**
+ * What the conflicter prints while it decides, held back until the commit is done, so that a run that fails
+ * prints its error alone and a status line reports a file that was written. That is all of it (status lines,
+ * and a dry run's diffs, in their order), except while it asks about an edited file in a terminal: the
+ * prompt, and the diff the user asks for there, are shown at once; only the status lines wait.
+ */
+class HeldOutput {
+  private readonly calls: { method: string; args: unknown[] }[] = [];
+
+  /** `cwd`: where the conflicter's paths are relative to. */
+  constructor(private readonly cwd: string) {}
+
+  /** `adapter`, with what it logs held here: everything, or the status lines only. */
+  hold(adapter: ConflicterAdapter, statusOnly = false): ConflicterAdapter {
+    const record = (method: string, args: unknown[]): void => this.record(method, args);
+    const log: Record<string, unknown> = new Proxy(adapter.log, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof property !== 'string' || typeof value !== 'function') return value;
+        if (statusOnly && !STATUS_LINES.has(property)) return value;
+        return (...args: unknown[]) => {
+          record(property, args);
+          return log;
+        };
+      },
+    });
+    const queue = adapter.queue?.bind(adapter);
+    return new Proxy(adapter, {
+      get: (target, property) => {
+        if (property === 'log') return log;
+        if (property === 'queue' && queue) {
+          return (task: (inner: ConflicterAdapter) => unknown) =>
+            queue((inner) => task(this.hold(inner, true)));
+        }
+        const value: unknown = Reflect.get(target, property);
+        // Bound to the adapter itself: its methods use private fields, which a proxy does not have.
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
+  /**
+   * forge marks the files it merges "force" (so the conflicter never asks about them), and Yeoman does the
+   * same for .yo-rc.json: one not on disk yet is reported as created.
+   */
+  private record(method: string, args: unknown[]): void {
+    const [file] = args;
+    const created =
+      method === 'force' && typeof file === 'string' && !existsSync(path.resolve(this.cwd, file));
+    this.calls.push({ method: created ? 'create' : method, args });
+  }
+
+  /** Prints what was held, through `log`. */
+  print(log: Record<string, unknown>): void {
+    for (const { method, args } of this.calls) (log[method] as (...args: unknown[]) => unknown)(...args);
+  }
+}
+
+/**
  * The commit step of a run, in place of yeoman-environment's `commitSharedFsTask`: the same pipeline
  * (`.yo-resolve`, `.yo-rc.json` forced, the conflicter asking about edited files), whose last step collects the
  * files instead of writing each one as it comes. They are then written together, as one transaction
- * (lib/transaction.ts), once every file has been decided.
+ * (lib/transaction.ts), once every file has been decided, and the conflicter's status lines are printed once
+ * they are written.
  */
 export async function commitRun(env: CommitEnvironment, root: string): Promise<void> {
   const changes: FileChanges = { writes: [], deletes: [] };
   const seen: PipelineFile[] = [];
   const written = new Set<PipelineFile>();
+  const adapter = env.adapter as ConflicterAdapter;
+  const output = new HeldOutput(env.conflicterOptions?.cwd ?? root);
   const collect = new Transform({
     objectMode: true,
     transform(file: PipelineFile, _encoding, callback) {
@@ -103,10 +192,12 @@ export async function commitRun(env: CommitEnvironment, root: string): Promise<v
     { filter: (file) => isFilePending(file as never) || file.path.endsWith('.yo-resolve') },
     createYoResolveTransform(),
     forceYoFiles(),
-    createConflicterTransform(env.adapter as never, env.conflicterOptions as never),
+    unchangedAsIdentical(),
+    createConflicterTransform(output.hold(adapter) as never, env.conflicterOptions as never),
     collect,
   );
   commitChanges(root, changes);
+  output.print(adapter.log);
   // As mem-fs-editor's own commit leaves them: written files marked committed, every state cleared.
   for (const file of seen) {
     if (written.has(file)) setCommittedFile(file as never);

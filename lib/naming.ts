@@ -98,8 +98,16 @@ const SHADOWED_MODULES = new Set([
   'warnings',
 ]);
 
-/** Longer package names push generated import lines past the line length ruff enforces. */
-const MAX_PACKAGE_LENGTH = 40;
+/**
+ * The longest project, package or service name. Generated code spells these names in imports, event
+ * types, settings and docstrings, and every line of it must fit the 100 characters ruff enforces: the
+ * templates are written so that they do with every name at this bound (a 40-character project with
+ * 40-character services is part of the option matrix).
+ */
+export const MAX_NAME_LENGTH = 40;
+
+/** Why a name has a bound, said with the error. */
+const NAME_BOUND_REASON = "generated code spells it in lines that must fit ruff's 100 characters";
 
 /** PEP 508 project names: letters, digits, and `.-_` between them. */
 const PROJECT_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
@@ -128,6 +136,12 @@ export function validateProjectName(name: string | undefined): string {
       `invalid project name ${JSON.stringify(name)}: use letters, digits, "-", "_" or ".", starting and ending with a letter or digit`,
     );
   }
+  // The package name is never longer, but "a--b" gives "a_b": the project name has its own bound.
+  if (name.length > MAX_NAME_LENGTH) {
+    throw new ForgeUserError(
+      `project name ${JSON.stringify(name)} is longer than ${MAX_NAME_LENGTH} characters (${NAME_BOUND_REASON})`,
+    );
+  }
   return validatePackageName(toPackageName(name), `project name ${JSON.stringify(name)}`);
 }
 
@@ -141,9 +155,9 @@ export function validatePackageName(
       `${origin} gives the Python package ${JSON.stringify(packageName)}, which is not a valid identifier (it must not start with a digit)`,
     );
   }
-  if (packageName.length > MAX_PACKAGE_LENGTH) {
+  if (packageName.length > MAX_NAME_LENGTH) {
     throw new ForgeUserError(
-      `${origin} gives the Python package ${JSON.stringify(packageName)}, longer than ${MAX_PACKAGE_LENGTH} characters`,
+      `${origin} gives the Python package ${JSON.stringify(packageName)}, longer than ${MAX_NAME_LENGTH} characters (${NAME_BOUND_REASON})`,
     );
   }
   if (PYTHON_KEYWORDS.has(packageName)) {

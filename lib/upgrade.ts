@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { merge } from 'node-diff3';
 import { ForgeUserError } from './errors.js';
+import { checksumOf, withLf } from './line-endings.js';
 import { recordedFiles, structuredFiles } from './project.js';
 
 /**
@@ -13,8 +13,6 @@ import { recordedFiles, structuredFiles } from './project.js';
  * disk, "theirs" the new rendering. Structured files keep their key-wise merges (lib/merge.ts,
  * lib/yaml-merge.ts), which already take the user's side on what they changed.
  */
-
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** Files of this run whose merge left conflict markers, in the order met. */
 const conflicts: string[] = [];
@@ -87,17 +85,17 @@ export function findBase(
   current: string,
 ): string | undefined {
   if (!checksum) return undefined;
-  if (sha256(current) === checksum) return current;
+  if (checksumOf(current) === checksum) return current;
   const stored = path.join(root, storedBasePath(relative));
   if (existsSync(stored)) {
     const base = readFileSync(stored, 'utf8');
-    if (sha256(base) === checksum) return base;
+    if (checksumOf(base) === checksum) return base;
   }
   if (!isGitRepository(root)) return undefined;
   const commits = git(root, ['log', '--format=%H', '--', relative])?.split('\n').filter(Boolean) ?? [];
   for (const commit of commits) {
     const content = git(root, ['show', `${commit}:./${relative}`]);
-    if (content !== undefined && sha256(content) === checksum) return content;
+    if (content !== undefined && checksumOf(content) === checksum) return content;
   }
   return undefined;
 }
@@ -122,7 +120,8 @@ export interface MergedFile {
 
 /**
  * Merges the new rendering into the user's file. Without a base the whole file is one conflict: the user
- * picks between their version and the new one.
+ * picks between their version and the new one. Line endings are set aside (a CRLF checkout is no edit): the
+ * result has LF endings, and is written with the file's own.
  */
 export function mergeThreeWay(
   relative: string,
@@ -131,13 +130,14 @@ export function mergeThreeWay(
   theirs: string,
 ): MergedFile {
   const labels = { a: `yours (${relative})`, o: 'last generated', b: 'fastapi-forge upgrade' };
-  const lines = (text: string): string[] => text.split('\n');
+  const lines = (text: string): string[] => withLf(text).split('\n');
   const result = merge(lines(yours), lines(base ?? ''), lines(theirs), {
     label: labels,
     excludeFalseConflicts: true,
   });
-  if (base === undefined && yours !== theirs) {
-    const content = [`<<<<<<< ${labels.a}`, yours, '=======', theirs, `>>>>>>> ${labels.b}`, ''].join('\n');
+  if (base === undefined && withLf(yours) !== withLf(theirs)) {
+    const sides = [withLf(yours), '=======', withLf(theirs)];
+    const content = [`<<<<<<< ${labels.a}`, ...sides, `>>>>>>> ${labels.b}`, ''].join('\n');
     conflicts.push(relative);
     return { content, conflict: true };
   }

@@ -170,10 +170,12 @@ export function describeOptionMatrix(shard: number): void {
 
     after(() => {
       const total = timings.reduce((sum, timing) => sum + timing.seconds, 0);
-      console.log('\n      combination  seconds  outcome  options');
+      // Two combinations have names as long as a name may be.
+      const width = Math.max('combination'.length, ...timings.map((timing) => timing.name.length));
+      console.log(`\n      ${'combination'.padEnd(width)}  seconds  outcome  options`);
       for (const timing of timings) {
         console.log(
-          `      ${timing.name.padEnd(11)}  ${timing.seconds.toFixed(0).padStart(7)}  ${timing.outcome.padEnd(7)}  ${timing.row}`,
+          `      ${timing.name.padEnd(width)}  ${timing.seconds.toFixed(0).padStart(7)}  ${timing.outcome.padEnd(7)}  ${timing.row}`,
         );
       }
       console.log(`      total: ${total.toFixed(0)} s for ${timings.length} combinations`);

@@ -9,6 +9,7 @@ import {
 } from '../../lib/config.js';
 import { DEPLOY_GENERATORS } from '../../lib/deploy.js';
 import { generatorInfo, pendingFeatures } from '../../lib/generators.js';
+import { MAX_NAME_LENGTH } from '../../lib/naming.js';
 import { withDefaults } from '../../lib/base-generator.js';
 import { type Dimension, type Row, type Value, allPairs } from './pairwise.js';
 
@@ -32,7 +33,7 @@ const DIRECT_KEYS = CHOICES.map((spec) => spec.key).filter((key) => key !== 'app
 export interface Combination {
   /** 1-based position in the matrix (`MATRIX_ONLY=<index>` runs this one). */
   index: number;
-  /** The project's name: `mx-01`, ... */
+  /** The project's name: `mx-01`, ..., or one as long as a name may be (see {@link longNamed}). */
   name: string;
   packageName: string;
   /** The matrix row: one value per dimension. */
@@ -125,18 +126,40 @@ function flagsOf(row: Row, turn: number): { flags: string[]; config: Combination
   return { flags, config };
 }
 
+/** A name made as long as a name may be: `mx-01` gives `mx-01-named-at-the-length-limitxxxxxxxxx`. */
+export const atLengthLimit = (words: string[], separator: string): string =>
+  [...words, 'named', 'at', 'the', 'length', 'limit'].join(separator).padEnd(MAX_NAME_LENGTH, 'x');
+
+/**
+ * The first row of tier 1 and the first of tier 3 deployed with compose are named as long as a name may be
+ * (lib/naming.ts), the tier-3 one with a service of such a name too: the matrix's ruff, mypy and pytest runs
+ * prove that every generated line fits the line length with them, at no extra cost. Compose, because the
+ * names of other platforms (Kubernetes labels, Cloud Run services) have shorter bounds of their own.
+ */
+function longNamed(rows: readonly Row[]): Set<Row> {
+  const firstOf = (tier: number): Row | undefined =>
+    rows.find((row) => row.tier === tier && row.deploy === 'compose');
+  return new Set([firstOf(1), firstOf(3)].filter((row): row is Row => row !== undefined));
+}
+
 /** The pairwise matrix of this version's options. */
 export function optionMatrix(): Matrix {
   const { dimensions, excluded } = matrixDimensions();
   const rows = allPairs(dimensions);
+  const long = longNamed(rows);
   const turns = new Map<boolean, number>();
   const combinations = rows.map((row, position) => {
     const withAgents = row.agents !== AGENTS_OFF;
     const turn = turns.get(withAgents) ?? 0;
     turns.set(withAgents, turn + 1);
     const index = position + 1;
-    const name = `mx-${String(index).padStart(2, '0')}`;
-    return { index, name, packageName: name.replace(/-/g, '_'), row, ...flagsOf(row, turn) };
+    const number = String(index).padStart(2, '0');
+    const name = long.has(row) ? atLengthLimit(['mx', number], '-') : `mx-${number}`;
+    const { flags, config } = flagsOf(row, turn);
+    if (long.has(row) && row.tier !== 1) {
+      flags.push('--services', `${atLengthLimit(['mx', number, 'service'], '_')},inventory`);
+    }
+    return { index, name, packageName: name.replace(/-/g, '_'), row, flags, config };
   });
   return { dimensions, combinations, excluded };
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { DEPLOY_GENERATORS } from '../../lib/deploy.js';
@@ -15,7 +15,8 @@ const PATH_WITHOUT_UV = (process.env.PATH ?? '')
   .filter((dir) => dir !== '' && !existsSync(path.join(dir, 'uv')))
   .join(path.delimiter);
 
-function forge(args: string[], cwd: string): void {
+/** Runs the CLI; returns what it printed on stderr (its status lines). */
+function forge(args: string[], cwd: string): string {
   const result = spawnSync(process.execPath, [CLI, ...args, '--yes', '--skip-install'], {
     cwd,
     encoding: 'utf8',
@@ -23,16 +24,33 @@ function forge(args: string[], cwd: string): void {
     env: { ...process.env, PATH: PATH_WITHOUT_UV },
   });
   expect(result.status, `fastapi-forge ${args.join(' ')}: ${result.stderr}`).to.equal(0);
+  return result.stderr;
 }
 
-/** Runs `command` twice in `cwd`: the second run changes no byte of `project`. */
+/** Path -> inode of every file under `dir`: a file written again, even with the same bytes, gets a new one. */
+function inodes(dir: string): Record<string, number> {
+  const found: Record<string, number> = {};
+  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const stat = statSync(path.join(dir, entry));
+    if (stat.isFile()) found[entry] = stat.ino;
+  }
+  return found;
+}
+
+/**
+ * Runs `command` twice in `cwd`: the second run changes no byte of `project`, writes no file again, and
+ * says so (`identical`, never `force`, `create` or `conflict`).
+ */
 function expectFixedPoint(cwd: string, project: string, command: string[], again: string[] = command): void {
   forge(command, cwd);
   const first = digestTree(project);
-  forge(again, project);
-  expect(digestTree(project), `${again.join(' ')} after ${command.join(' ')} changed files`).to.deep.equal(
-    first,
-  );
+  const written = inodes(project);
+  const status = forge(again, project);
+  const what = `${again.join(' ')} after ${command.join(' ')}`;
+  expect(digestTree(project), `${what} changed files`).to.deep.equal(first);
+  expect(inodes(project), `${what} wrote files again`).to.deep.equal(written);
+  const changes = status.split('\n').filter((line) => /^ *(force|create|conflict) /.test(line));
+  expect(changes, `${what} reported changes`).to.deep.equal([]);
 }
 
 /** A copy of a project, so each generator starts from the same one. */

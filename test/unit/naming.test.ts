@@ -7,6 +7,8 @@ describe('project names', () => {
     expect(toPackageName('My-App.api')).to.equal('my_app_api');
     expect(validateProjectName('billing-service')).to.equal('billing_service');
     expect(toTitle('billing-service')).to.equal('Billing Service');
+    // The longest accepted name.
+    expect(validateProjectName('a'.repeat(40))).to.equal('a'.repeat(40));
   });
 
   const rejected: [string, RegExp][] = [
@@ -20,6 +22,8 @@ describe('project names', () => {
     ['fastapi', /shadow a module/],
     ['tests', /shadow a module/],
     ['a'.repeat(41), /longer than 40 characters/],
+    // Its package, `a_b`, is short: the project name is bounded on its own.
+    [`a${'-'.repeat(39)}b`, /^project name "a-+b" is longer than 40 characters \(generated code spells it/],
   ];
   for (const [name, message] of rejected) {
     it(`rejects ${JSON.stringify(name)} with a one-line user error`, () => {

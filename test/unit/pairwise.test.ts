@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { APP_TYPES, CHOICES, parseChoice, servesAgents } from '../../lib/config.js';
+import { MAX_NAME_LENGTH, validateProjectName } from '../../lib/naming.js';
+import { parseServicesFlag } from '../../lib/workspace.js';
 import { AGENTS_OFF, matrixDimensions, optionMatrix } from '../matrix/combinations.js';
 import { type Dimension, type Row, allPairs } from '../matrix/pairwise.js';
 
@@ -104,5 +106,22 @@ describe('pairwise option matrix', () => {
     }
     expect([...appTypes].sort()).to.deep.equal([...APP_TYPES].sort());
     expect(new Set(combinations.map((combination) => combination.name)).size).to.equal(combinations.length);
+  });
+
+  it('names a tier-1 and a tier-3 combination as long as a name may be, the tier-3 one with such a service', () => {
+    const long = optionMatrix().combinations.filter((combination) => combination.name.length > 5);
+    expect(long.map((combination) => [combination.config.tier, combination.config.deploy])).to.deep.equal([
+      [1, 'compose'],
+      [3, 'compose'],
+    ]);
+    for (const { name, packageName, flags, config } of long) {
+      expect(name).to.have.length(MAX_NAME_LENGTH);
+      expect(validateProjectName(name)).to.equal(packageName);
+      const services = flags.includes('--services')
+        ? parseServicesFlag(flags[flags.indexOf('--services') + 1], packageName)
+        : [];
+      const expected = config.tier === 1 ? [] : [MAX_NAME_LENGTH, 'inventory'.length];
+      expect(services.map((service) => service.length)).to.deep.equal(expected);
+    }
   });
 });

@@ -172,6 +172,31 @@ describe('what a user did to the project between runs', function () {
     expect(snapshotTree(parent)).to.deep.equal(before);
   });
 
+  it('a checkout with CRLF endings (git autocrlf) is no edit, and a file written again keeps them', () => {
+    const copy = path.join(makeTempDir('defects-crlf'), 'shop');
+    cpSync(project, copy, { recursive: true });
+    for (const [file, text] of Object.entries(snapshotTree(copy)))
+      writeFileSync(path.join(copy, file), text.replace(/\r?\n/g, '\r\n'));
+    const before = snapshotTree(copy);
+    const run = forge(['add', 'observability'], copy);
+    expect(run.status, run.stderr).to.equal(0);
+    expect(run.stderr).to.not.match(/conflict|Kept your edited version/);
+    const after = snapshotTree(copy);
+    // Files the run wrote again; .yo-rc.json and .forge/ are the generator's records, written as JSON.
+    const rewritten = Object.keys(before).filter(
+      (file) => after[file] !== before[file] && file !== '.yo-rc.json' && !file.startsWith('.forge/'),
+    );
+    expect(rewritten).to.include('src/shop/routes/__init__.py').and.include('pyproject.toml');
+    for (const file of rewritten) expect(after[file], file).to.not.match(/[^\r]\n/);
+    expect(after['src/shop/routes/__init__.py']).to.include('metrics');
+    for (const command of [['add', 'observability'], ['upgrade']]) {
+      const again = forge(command, copy);
+      expect(again.status, again.stderr).to.equal(0);
+      expect(again.stderr).to.not.match(/^ *(force|create|conflict) /m);
+      expect(snapshotTree(copy), command.join(' ')).to.deep.equal(after);
+    }
+  });
+
   it('a generated file the user deleted stays deleted, reported once, and `--restore` brings it back', () => {
     const errors = path.join(project, 'src/shop/errors.py');
     const compose = path.join(project, 'docker-compose.yml');

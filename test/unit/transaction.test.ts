@@ -393,14 +393,32 @@ describe('runs through the CLI', function () {
       const before = snapshotTree(project);
       const run = forge(['add', 'db', '--db', 'redis', '--yes', '--skip-install'], project);
       expect(run.status).to.equal(2);
-      // The conflicter's status lines come first; the error is the last line, with no stack trace.
+      // Nothing was written, so no status line (`create`, `force`) is printed: the error alone.
       expect(run.stderr).to.match(
-        /\nfastapi-forge: cannot write src\/shop\/.+: operation not permitted \(EPERM\); nothing was changed\n$/,
+        /^fastapi-forge: cannot write src\/shop\/.+: operation not permitted \(EPERM\); nothing was changed\n$/,
       );
-      expect(run.stderr).to.not.match(/^\s+at /m);
+      expect(run.stdout).to.equal('');
       expect(snapshotTree(project)).to.deep.equal(before);
     } finally {
       spawnSync('chattr', ['-i', routes]);
     }
+  });
+
+  it('prints its status lines once its files are written; a dry run prints those it would write', () => {
+    const before = snapshotTree(project);
+    const args = ['add', 'db', '--db', 'redis', '--yes', '--skip-install'];
+    const dry = forge([...args, '--dry-run'], project);
+    expect(dry.status, dry.stderr).to.equal(0);
+    expect(dry.stderr).to.match(/^ +create src\/shop\/db\/__init__\.py$/m);
+    expect(snapshotTree(project)).to.deep.equal(before);
+    const run = forge(args, project);
+    expect(run.status, run.stderr).to.equal(0);
+    const created = [...run.stderr.matchAll(/^ +create (\S+)$/gm)].map((match) => match[1] ?? '');
+    expect(created).to.include('src/shop/db/__init__.py');
+    for (const file of created) {
+      expect(before[file], file).to.equal(undefined);
+      expect(existsSync(path.join(project, file)), file).to.equal(true);
+    }
+    expect(run.stderr).to.match(/^ +force \.yo-rc\.json$/m);
   });
 });

@@ -51,6 +51,16 @@ describe('upgrade: three-way merges', () => {
     });
     expect(mergeThreeWay('z.py', 'a\n', undefined, 'a\n').conflict).to.equal(false);
   });
+
+  it('sets line endings aside: a CRLF checkout merges like the file it is', () => {
+    const crlf = (text: string): string => text.replace(/\n/g, '\r\n');
+    const theirs = base.replace('return 2', 'return 3');
+    expect(mergeThreeWay('x.py', crlf(`# mine\n${base}`), crlf(base), theirs)).to.deep.equal({
+      conflict: false,
+      content: `# mine\n${theirs}`,
+    });
+    expect(mergeThreeWay('z.py', crlf(theirs), undefined, theirs).conflict).to.equal(false);
+  });
 });
 
 describe('upgrade: the base of a file', () => {
