@@ -38,7 +38,7 @@ export interface Combination {
   /** The matrix row: one value per dimension. */
   row: Row;
   /** The config the project is generated with (as `.yo-rc.json` will hold it). */
-  config: Pick<ForgeConfig, ChoiceKey> & { agents: boolean; observability: boolean };
+  config: Pick<ForgeConfig, ChoiceKey> & { agents: boolean; observability: boolean; services?: string[] };
   /** The `fastapi-forge new` flags that produce it. */
   flags: string[];
 }
@@ -98,8 +98,19 @@ export function matrixDimensions(): { dimensions: Dimension[]; excluded: string[
   return { dimensions, excluded };
 }
 
+/**
+ * The services of the tier-3 rows, in turn: names other than the default ones, and a single service, so the
+ * generated tests of every service are shown to pass whatever the services are called (the default pair
+ * is what the tier-3 and growth e2e files generate). Later tier-3 rows keep the default.
+ */
+export const TIER3_SERVICES = [['billing'], ['orders', 'payments']];
+
 /** The `fastapi-forge new` flags of a row; the application types of its kind take turns (`turn`). */
-function flagsOf(row: Row, turn: number): { flags: string[]; config: Combination['config'] } {
+function flagsOf(
+  row: Row,
+  turn: number,
+  services?: string[],
+): { flags: string[]; config: Combination['config'] } {
   const withAgents = row.agents !== AGENTS_OFF;
   const kinds = APP_TYPES.filter((type) => servesAgents(type) === withAgents);
   const appType = kinds[turn % kinds.length] as AppType;
@@ -122,6 +133,10 @@ function flagsOf(row: Row, turn: number): { flags: string[]; config: Combination
   }
   if (row.observability !== undefined)
     flags.push(row.observability ? '--observability' : '--no-observability');
+  if (services) {
+    config.services = services;
+    flags.push('--services', services.join(','));
+  }
   return { flags, config };
 }
 
@@ -130,13 +145,15 @@ export function optionMatrix(): Matrix {
   const { dimensions, excluded } = matrixDimensions();
   const rows = allPairs(dimensions);
   const turns = new Map<boolean, number>();
+  let tier3Rows = 0;
   const combinations = rows.map((row, position) => {
     const withAgents = row.agents !== AGENTS_OFF;
     const turn = turns.get(withAgents) ?? 0;
     turns.set(withAgents, turn + 1);
+    const services = row.tier === 3 ? TIER3_SERVICES[tier3Rows++] : undefined;
     const index = position + 1;
     const name = `mx-${String(index).padStart(2, '0')}`;
-    return { index, name, packageName: name.replace(/-/g, '_'), row, ...flagsOf(row, turn) };
+    return { index, name, packageName: name.replace(/-/g, '_'), row, ...flagsOf(row, turn, services) };
   });
   return { dimensions, combinations, excluded };
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { APP_TYPES, CHOICES, parseChoice, servesAgents } from '../../lib/config.js';
-import { AGENTS_OFF, matrixDimensions, optionMatrix } from '../matrix/combinations.js';
+import { AGENTS_OFF, TIER3_SERVICES, matrixDimensions, optionMatrix } from '../matrix/combinations.js';
 import { type Dimension, type Row, allPairs } from '../matrix/pairwise.js';
 
 /** Pairs of values no row holds, and values no row holds, found by brute force. */
@@ -104,5 +104,17 @@ describe('pairwise option matrix', () => {
     }
     expect([...appTypes].sort()).to.deep.equal([...APP_TYPES].sort());
     expect(new Set(combinations.map((combination) => combination.name)).size).to.equal(combinations.length);
+  });
+
+  it('gives tier-3 combinations services of other names, one of them a single service', () => {
+    const named = optionMatrix().combinations.filter((combination) => combination.config.services);
+    expect(named.map((combination) => combination.config.tier)).to.deep.equal(TIER3_SERVICES.map(() => 3));
+    expect(named.map((combination) => combination.config.services)).to.deep.equal(TIER3_SERVICES);
+    for (const { flags, config } of named) {
+      expect(flags.slice(flags.indexOf('--services'))).to.deep.equal([
+        '--services',
+        config.services?.join(','),
+      ]);
+    }
   });
 });
