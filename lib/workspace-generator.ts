@@ -54,16 +54,27 @@ const LIBS_FROM_API = [
   'routes/health.py',
 ].map((file) => `src/_package_/${file}.ejs`);
 
-/** The compose services of a service: its own (a DNS name) and its PostgreSQL's. */
-export function composeNames(name: string): { service: string; database: string } {
+/** The compose services of a service: its own (a DNS name), its PostgreSQL's, and its migration's. */
+export function composeNames(name: string): { service: string; database: string; migrate: string } {
   const service = name.replace(/_/g, '-');
-  return { service, database: `${service}-postgres` };
+  return { service, database: `${service}-postgres`, migrate: `${service}-migrate` };
 }
 
 /** The SQL plumbing of the db generator that every service's database uses. */
-const LIBS_FROM_POSTGRES = ['settings/database.py', 'db/session.py'].map(
+const LIBS_FROM_POSTGRES = ['settings/database.py', 'db/session.py', 'db/migrations.py'].map(
   (file) => `src/_package_/${file}.ejs`,
 );
+
+/**
+ * The db generator's Alembic set-up, rendered for each service: its alembic.ini and its migrations' env.py
+ * read the service's own database and version table. The revisions are the service's own templates.
+ */
+const SERVICE_FROM_POSTGRES = [
+  'alembic.ini.ejs',
+  ...['env.py', 'script.py.mako', 'versions/__init__.py'].map(
+    (file) => `src/_package_/migrations/${file}.ejs`,
+  ),
+];
 
 /** The HTTP client of libs' service client and of the gateway's proxy and health probes. */
 const HTTPX = 'httpx>=0.28';
@@ -231,10 +242,18 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
     this.renderInto(member.dir, support, context);
   }
 
-  /** A service's own requirements: its tables, repository and queries are written with SQLAlchemy. */
+  /** A service's Alembic migrations: the db generator's set-up, for the service's database. */
+  protected renderServiceMigrations(member: WorkspaceMember, context: Record<string, unknown>): void {
+    this.renderInto(member.dir, this.templatesOf('db/postgres', SERVICE_FROM_POSTGRES), {
+      ...context,
+      service: true,
+    });
+  }
+
+  /** A service's own requirements: its tables, repository and queries (SQLAlchemy), its migrations (Alembic). */
   protected serviceDependencies(): string[] {
-    return (readFamilyManifest('db/postgres').dependencies ?? []).filter(
-      (requirement) => requirementName(requirement) === 'sqlalchemy',
+    return (readFamilyManifest('db/postgres').dependencies ?? []).filter((requirement) =>
+      ['sqlalchemy', 'alembic'].includes(requirementName(requirement)),
     );
   }
 
@@ -362,8 +381,11 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
     return `${dnsName(this.answers.projectName)}-${dnsName(member.dir.split('/').pop() ?? member.dir)}:dev`;
   }
 
-  /** The member's Dockerfile: built from the workspace root, since it needs libs. */
-  protected writeMemberDockerfile(member: WorkspaceMember): void {
+  /**
+   * The member's Dockerfile: built from the workspace root, since it needs libs. A service's image carries
+   * its alembic.ini, so the image runs its migrations too (`alembic upgrade head`).
+   */
+  protected writeMemberDockerfile(member: WorkspaceMember, { migrations = false } = {}): void {
     const template = this.templatesOf('microservice/member', ['Dockerfile.ejs'])[0];
     if (!template) throw new Error('templates/microservice/member/Dockerfile.ejs is missing');
     const context = {
@@ -374,13 +396,41 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
       port: APP_PORT,
       workers: IMAGE_WORKERS,
       healthProbe: HEALTH_PROBE,
+      migrations,
       json: (value: unknown[]) => `[${value.map((item) => JSON.stringify(item)).join(', ')}]`,
     };
     this.writeFile(`${member.dir}/Dockerfile`, renderTemplate(template.source, context), 'owned');
   }
 
-  /** A service's entry in docker-compose.yml: its image on its own PostgreSQL and Redis. */
+  /**
+   * A service's entry in docker-compose.yml: its image on its own PostgreSQL and Redis, started once its
+   * migrations have run.
+   */
   protected serviceComposeEntry(name: string): Record<string, unknown> {
+    const { migrate } = composeNames(name);
+    const entry = this.serviceDatabaseEntry(name);
+    const dependsOn = entry.depends_on as Record<string, unknown>;
+    return {
+      ...entry,
+      depends_on: { ...dependsOn, [migrate]: { condition: 'service_completed_successfully' } },
+    };
+  }
+
+  /**
+   * The one-shot service that applies a service's migrations (`alembic upgrade head`) to its database, then
+   * exits: the service and its consumer start after it succeeds, so replicas never race to change the schema.
+   */
+  protected serviceMigrateEntry(name: string): Record<string, unknown> {
+    return {
+      ...this.serviceDatabaseEntry(name),
+      command: ['alembic', 'upgrade', 'head'],
+      healthcheck: { disable: true },
+      restart: 'no',
+    };
+  }
+
+  /** A service's image on its own PostgreSQL and Redis. */
+  private serviceDatabaseEntry(name: string): Record<string, unknown> {
     const { database } = composeNames(name);
     return this.memberComposeService(
       this.serviceMember(name),

@@ -94,7 +94,7 @@ export default class K8sGenerator extends DeployGenerator {
           ]
         : [],
       migration: root.db === 'postgres',
-      context: { ...root, caller: gateway ? gatewayApp : '' },
+      context: { ...root, caller: gateway ? gatewayApp : '', migration: root.db === 'postgres' },
     };
     const units = [own];
     for (const name of config.services) {
@@ -104,6 +104,8 @@ export default class K8sGenerator extends DeployGenerator {
         this.memberUnit(root, dir, name, {
           // Services are internal: the gateway calls them, or the project's own service without one.
           caller: gateway ? gatewayApp : system,
+          // Each service migrates its own database (its alembic.ini is in its image).
+          migration: true,
           processes: consumer
             ? [
                 {
@@ -130,6 +132,7 @@ export default class K8sGenerator extends DeployGenerator {
         this.memberUnit(root, GATEWAY_DIR, gatewayPackage(config.packageName), {
           caller: '',
           processes: [],
+          migration: false,
           upstreams,
         }),
       );
@@ -142,7 +145,12 @@ export default class K8sGenerator extends DeployGenerator {
     root: Record<string, unknown>,
     dir: string,
     packageName: string,
-    options: { caller: string; processes: K8sProcess[]; upstreams?: Record<string, string> },
+    options: {
+      caller: string;
+      processes: K8sProcess[];
+      migration: boolean;
+      upstreams?: Record<string, string>;
+    },
   ): K8sUnit {
     const folder = dnsName(path.posix.basename(dir));
     const app = `${String(root.app)}-${folder}`;
@@ -157,14 +165,15 @@ export default class K8sGenerator extends DeployGenerator {
       ...root,
       app,
       packageName,
-      // Members keep their data in the database their own settings name; none has migrations to run.
+      // Members keep their data in the database their own settings name.
       db: 'none',
       agents: false,
       secrets,
       settings,
       secretExample: (name: string) => secretExample(name, packageName),
       caller: options.caller,
+      migration: options.migration,
     });
-    return { prefix: `${folder}/`, app, processes: options.processes, migration: false, context };
+    return { prefix: `${folder}/`, app, processes: options.processes, migration: options.migration, context };
   }
 }

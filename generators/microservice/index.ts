@@ -69,10 +69,9 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
     this.writeLibs();
     for (const [index, name] of this.answers.services.entries()) {
       const member = this.serviceMember(name);
-      this.renderMember(member, 'microservice/service', {
-        ...this.memberContext(member),
-        port: servicePort(index),
-      });
+      const context = { ...this.memberContext(member), port: servicePort(index) };
+      this.renderMember(member, 'microservice/service', context);
+      this.renderServiceMigrations(member, context);
       this.writeMemberProject(member, {
         dependencies: this.serviceDependencies(),
         devDependencies: this.memberTestDependencies(),
@@ -91,7 +90,7 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
           comment: 'Prefix of the event channels in Redis',
         },
       ]);
-      this.writeMemberDockerfile(member);
+      this.writeMemberDockerfile(member, { migrations: true });
     }
     this.mergeWorkspace();
   }
@@ -103,8 +102,9 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
   deploymentWriting(): void {
     if (!this.hasCompose) return;
     for (const name of this.answers.services) {
-      const { service, database } = composeNames(name);
+      const { service, database, migrate } = composeNames(name);
       this.addComposeService(service, this.serviceComposeEntry(name));
+      this.addComposeService(migrate, this.serviceMigrateEntry(name));
       this.addComposeService(
         database,
         {

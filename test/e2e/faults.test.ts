@@ -11,6 +11,7 @@ import {
   UV,
   freePort,
   freshDatabase,
+  migrateService,
   run,
   spawnInBackground,
   startServer,
@@ -188,6 +189,8 @@ describe('tier 3 under faults: no write and no event lost', function () {
     await proxy.start({ host: server.hostname, port: Number(server.port || 5432) });
     ordersDb = freshDatabase('faults_orders');
     inventoryDb = freshDatabase('faults_inventory');
+    migrateService(root, 'orders', ordersDb.url);
+    migrateService(root, 'inventory', inventoryDb.url);
   });
 
   afterEach(function () {
@@ -224,7 +227,7 @@ describe('tier 3 under faults: no write and no event lost', function () {
     const victim = startConsumer('inventory', viaProxy);
     startConsumer('inventory', viaProxy);
     startConsumer('orders', ordersDb.url);
-    // The consumers create their tables at start: the load and the faults begin once all three are reading.
+    // The load and the faults begin once all three consumers are reading.
     await waitFor(
       'the consumers to start',
       () => consumers.every((consumer) => consumer.logs().includes('stream_consumer_started')),

@@ -204,7 +204,7 @@ interface Workspace {
 
 /**
  * The compose services each feature runs beside the app; at tier 2, the gateway and each service with its
- * database; at tier 3, each service's event consumer too.
+ * database and its one-shot migration; at tier 3, each service's event consumer too.
  */
 export function expectedServices(features: Features, workspace: Workspace = {}): string[] {
   const services = ['app', 'redis'];
@@ -213,7 +213,7 @@ export function expectedServices(features: Features, workspace: Workspace = {}):
   if (features.db === 'mongo') services.push('mongo');
   if (workspace.gateway) services.push('gateway');
   for (const service of workspace.services ?? []) {
-    services.push(service, `${service}-postgres`);
+    services.push(service, `${service}-postgres`, `${service}-migrate`);
     if (features.tier >= 3) services.push(`${service}-consumer`);
   }
   return services.sort();

@@ -241,7 +241,7 @@ export function describeOptionMatrix(shard: number): void {
           const answers = stored['generator-fastapi-forge'] ?? {};
           for (const [key, value] of Object.entries(config)) {
             // Flags that are off may be left unset.
-            expect(answers[key] ?? (value === false ? false : undefined), `.yo-rc.json ${key}`).to.equal(
+            expect(answers[key] ?? (value === false ? false : undefined), `.yo-rc.json ${key}`).to.deep.equal(
               value,
             );
           }

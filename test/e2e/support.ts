@@ -151,6 +151,16 @@ export function freshDatabase(prefix: string): { name: string; url: string; drop
 }
 
 /**
+ * `alembic upgrade head` of a workspace service on its database, as its one-shot compose service or its
+ * migration Job runs it: a service never changes the schema of a real database itself.
+ */
+export function migrateService(project: string, service: string, databaseUrl: string): void {
+  run(UV, ['run', '--no-sync', 'alembic', 'upgrade', 'head'], path.join(project, 'services', service), {
+    [`${service.toUpperCase()}_DATABASE_URL`]: databaseUrl,
+  });
+}
+
+/**
  * A loopback port nothing listens on, never handed out before in this test run. Test files run side by
  * side in parallel worker processes: between this call and the server binding the port, the kernel could
  * give the same free port to another worker. So each port handed out is claimed with a file created

@@ -8,6 +8,7 @@ import { buildContext, hadolint, validateCompose } from './deploy-support.js';
 import {
   freePort,
   freshDatabase,
+  migrateService,
   nowSeconds,
   randomSecret,
   run,
@@ -263,6 +264,7 @@ describe('tier 2 end to end: services behind a gateway, Redis events, circuit br
       for (const name of SERVICES) {
         const database = freshDatabase(`forge_tier2_${name}`);
         databases.push(database);
+        migrateService(dir, name, database.url);
         serviceEnv[name] = { ...common, [`${name.toUpperCase()}_DATABASE_URL`]: database.url };
       }
       for (const name of ['shop', ...SERVICES]) {

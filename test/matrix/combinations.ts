@@ -39,7 +39,7 @@ export interface Combination {
   /** The matrix row: one value per dimension. */
   row: Row;
   /** The config the project is generated with (as `.yo-rc.json` will hold it). */
-  config: Pick<ForgeConfig, ChoiceKey> & { agents: boolean; observability: boolean };
+  config: Pick<ForgeConfig, ChoiceKey> & { agents: boolean; observability: boolean; services?: string[] };
   /** The `fastapi-forge new` flags that produce it. */
   flags: string[];
 }
@@ -99,8 +99,19 @@ export function matrixDimensions(): { dimensions: Dimension[]; excluded: string[
   return { dimensions, excluded };
 }
 
+/**
+ * The services of the tier-3 rows, in turn: names other than the default ones, and a single service, so the
+ * generated tests of every service are shown to pass whatever the services are called (the default pair
+ * is what the tier-3 and growth e2e files generate). Later tier-3 rows keep the default.
+ */
+export const TIER3_SERVICES = [['billing'], ['orders', 'payments']];
+
 /** The `fastapi-forge new` flags of a row; the application types of its kind take turns (`turn`). */
-function flagsOf(row: Row, turn: number): { flags: string[]; config: Combination['config'] } {
+function flagsOf(
+  row: Row,
+  turn: number,
+  services?: string[],
+): { flags: string[]; config: Combination['config'] } {
   const withAgents = row.agents !== AGENTS_OFF;
   const kinds = APP_TYPES.filter((type) => servesAgents(type) === withAgents);
   const appType = kinds[turn % kinds.length] as AppType;
@@ -123,6 +134,10 @@ function flagsOf(row: Row, turn: number): { flags: string[]; config: Combination
   }
   if (row.observability !== undefined)
     flags.push(row.observability ? '--observability' : '--no-observability');
+  if (services) {
+    config.services = services;
+    flags.push('--services', services.join(','));
+  }
   return { flags, config };
 }
 
@@ -148,6 +163,7 @@ export function optionMatrix(): Matrix {
   const rows = allPairs(dimensions);
   const long = longNamed(rows);
   const turns = new Map<boolean, number>();
+  let tier3Rows = 0;
   const combinations = rows.map((row, position) => {
     const withAgents = row.agents !== AGENTS_OFF;
     const turn = turns.get(withAgents) ?? 0;
@@ -155,11 +171,14 @@ export function optionMatrix(): Matrix {
     const index = position + 1;
     const number = String(index).padStart(2, '0');
     const name = long.has(row) ? atLengthLimit(['mx', number], '-') : `mx-${number}`;
-    const { flags, config } = flagsOf(row, turn);
-    if (long.has(row) && row.tier !== 1) {
-      flags.push('--services', `${atLengthLimit(['mx', number, 'service'], '_')},inventory`);
-    }
-    return { index, name, packageName: name.replace(/-/g, '_'), row, flags, config };
+    // A long-named tier-3 row has a service of such a name too; the other tier-3 rows take their turns.
+    const services =
+      long.has(row) && row.tier !== 1
+        ? [atLengthLimit(['mx', number, 'service'], '_'), 'inventory']
+        : row.tier === 3
+          ? TIER3_SERVICES[tier3Rows++]
+          : undefined;
+    return { index, name, packageName: name.replace(/-/g, '_'), row, ...flagsOf(row, turn, services) };
   });
   return { dimensions, combinations, excluded };
 }

@@ -48,7 +48,10 @@ describe('k8s generator in a workspace', () => {
     for (const member of ['orders', 'billing', 'gateway']) {
       const folder = path.join(dir, 'deploy/k8s/base', member);
       const kinds = readdirSync(folder).map((file) => readYaml(folder, file).kind as string);
-      expect(kinds.sort().join(' '), member).to.equal(API_KINDS);
+      // A service migrates its own database with a Job; the gateway has none.
+      const service = member !== 'gateway';
+      const expected = service ? `${API_KINDS} Job`.split(' ').sort().join(' ') : API_KINDS;
+      expect(kinds.sort().join(' '), member).to.equal(expected);
       const deployment = readYaml(dir, `deploy/k8s/base/${member}/deployment.yaml`);
       expect(deployment.metadata.name).to.equal(`demo-svc-${member}`);
       const container = deployment.spec.template.spec.containers[0];
@@ -62,8 +65,15 @@ describe('k8s generator in a workspace', () => {
       expect(readYaml(dir, `deploy/k8s/overlays/prod/${member}/hpa.yaml`).metadata.name).to.equal(
         `demo-svc-${member}`,
       );
-      // Services keep their tables themselves (no Alembic): no migration Job, no consumer before tier 3.
-      expect(existsSync(path.join(dir, 'deploy/k8s/base', member, 'migration-job.yaml'))).to.equal(false);
+      if (service) {
+        const job = readYaml(dir, `deploy/k8s/base/${member}/migration-job.yaml`);
+        expect(job.metadata.name).to.equal(`demo-svc-${member}-migrate`);
+        const container = job.spec.template.spec.containers[0];
+        expect(container.image).to.equal(`demo-svc-${member}`);
+        expect(container.command).to.deep.equal(['alembic', 'upgrade', 'head']);
+        expect(container.envFrom).to.deep.equal(deployment.spec.template.spec.containers[0].envFrom);
+      }
+      // No consumer before tier 3.
       expect(existsSync(path.join(dir, 'deploy/k8s/base', member, 'consumer-deployment.yaml'))).to.equal(
         false,
       );
@@ -71,9 +81,12 @@ describe('k8s generator in a workspace', () => {
     const resources = readYaml(dir, 'deploy/k8s/base/kustomization.yaml').resources as string[];
     expect(resources).to.include.members([
       'migration-job.yaml',
+      'orders/migration-job.yaml',
+      'billing/migration-job.yaml',
       'orders/deployment.yaml',
       'gateway/pdb.yaml',
     ]);
+    expect(resources).not.to.include('gateway/migration-job.yaml');
     const images = readYaml(dir, 'deploy/k8s/overlays/prod/kustomization.yaml').images as { name: string }[];
     expect(images.map((image) => image.name)).to.deep.equal([
       'demo-svc',
@@ -120,7 +133,13 @@ describe('k8s generator in a workspace', () => {
       expect(consumer.command, member).to.deep.equal(['python', '-m', `${member}.consumer`]);
       expect(consumer.image).to.equal(compose[member].image);
       expect(consumer.environment).to.deep.equal(compose[member].environment);
-      expect(Object.keys(consumer.depends_on)).to.deep.equal([`${member}-postgres`, 'redis']);
+      // Started, as the service is, once its one-shot migration has succeeded.
+      expect(consumer.depends_on).to.deep.equal(compose[member].depends_on);
+      expect(consumer.depends_on[`${member}-migrate`]).to.deep.equal({
+        condition: 'service_completed_successfully',
+      });
+      expect(compose[`${member}-migrate`].command).to.deep.equal(['alembic', 'upgrade', 'head']);
+      expect(compose[`${member}-migrate`].image).to.equal(compose[member].image);
       expect(consumer.healthcheck).to.deep.equal({ disable: true });
     }
     for (const member of ['orders', 'billing']) {

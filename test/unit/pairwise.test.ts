@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { APP_TYPES, CHOICES, parseChoice, servesAgents } from '../../lib/config.js';
 import { MAX_NAME_LENGTH, validateProjectName } from '../../lib/naming.js';
 import { parseServicesFlag } from '../../lib/workspace.js';
-import { AGENTS_OFF, matrixDimensions, optionMatrix } from '../matrix/combinations.js';
+import { AGENTS_OFF, TIER3_SERVICES, matrixDimensions, optionMatrix } from '../matrix/combinations.js';
 import { type Dimension, type Row, allPairs } from '../matrix/pairwise.js';
 
 /** Pairs of values no row holds, and values no row holds, found by brute force. */
@@ -122,6 +122,21 @@ describe('pairwise option matrix', () => {
         : [];
       const expected = config.tier === 1 ? [] : [MAX_NAME_LENGTH, 'inventory'.length];
       expect(services.map((service) => service.length)).to.deep.equal(expected);
+    }
+  });
+
+  it('gives tier-3 combinations services of other names, one of them a single service', () => {
+    // The long-named tier-3 row has services of its own (the test above).
+    const named = optionMatrix().combinations.filter(
+      (combination) => combination.config.services && combination.name.length <= 5,
+    );
+    expect(named.map((combination) => combination.config.tier)).to.deep.equal(TIER3_SERVICES.map(() => 3));
+    expect(named.map((combination) => combination.config.services)).to.deep.equal(TIER3_SERVICES);
+    for (const { flags, config } of named) {
+      expect(flags.slice(flags.indexOf('--services'))).to.deep.equal([
+        '--services',
+        config.services?.join(','),
+      ]);
     }
   });
 });
