@@ -42,7 +42,7 @@ export default class EventsGenerator extends WorkspaceGenerator {
     this.renderInto(libs.dir, this.templatesOf('events/libs'), { ...this.memberContext(libs), libs: true });
     const manifest = readFamilyManifest('events/libs');
     this.writeMemberProject(libs, {
-      dependencies: [...(manifest.dependencies ?? []), ...this.observabilityDependencies()],
+      dependencies: manifest.dependencies ?? [],
       libs: false,
     });
     const env = manifest.env ?? [];
