@@ -1,6 +1,7 @@
 import type { ForgeOptions } from '../../lib/base-generator.js';
 import { ForgeUserError } from '../../lib/errors.js';
 import {
+  consumerPort,
   servicePort,
   validateServiceName,
   MAX_SERVICES,
@@ -72,6 +73,7 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
       this.renderMember(member, 'microservice/service', {
         ...this.memberContext(member),
         port: servicePort(index),
+        consumerPort: consumerPort(index),
       });
       this.writeMemberProject(member, {
         dependencies: this.serviceDependencies(),

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { CLI, makeTempDir, snapshotTree } from '../helpers.js';
@@ -118,6 +119,8 @@ describe('tier 3 end to end: event streams, the outbox, CQRS', function () {
     let ordersDb: ReturnType<typeof freshDatabase>;
     let inventoryDb: ReturnType<typeof freshDatabase>;
     const consumers: BackgroundProcess[] = [];
+    // One inventory consumer at a time: each serves its probes and metrics on this port.
+    let consumerPort = 0;
 
     const startConsumer = (name: string): BackgroundProcess => {
       const consumer = spawnInBackground(UV, ['run', '--no-sync', 'python', '-m', 'inventory.consumer'], {
@@ -134,6 +137,7 @@ describe('tier 3 end to end: event streams, the outbox, CQRS', function () {
           EVENTS_RETRY_BASE_SECONDS: '0.2',
           EVENTS_MAX_ATTEMPTS: '3',
           EVENTS_BATCH_SIZE: '5',
+          EVENTS_CONSUMER_PORT: String(consumerPort),
           ...tracing(),
         },
       });
@@ -149,6 +153,7 @@ describe('tier 3 end to end: event streams, the outbox, CQRS', function () {
 
     before(async () => {
       await receiver.start();
+      consumerPort = await freePort();
       ordersDb = freshDatabase('tier3_orders');
       inventoryDb = freshDatabase('tier3_inventory');
       orders = await startServer(path.join(root, 'services/orders'), 'orders', {
@@ -249,6 +254,65 @@ describe('tier 3 end to end: event streams, the outbox, CQRS', function () {
       expect(dead).to.include('dead_letter_attempts\n3');
       expect(dead).to.include('ValidationError');
       expect(projected()).to.equal(EVENTS);
+    });
+
+    it("serves the consumer's probes and metrics, and every series the documented alerts use", async () => {
+      const consumer = `http://127.0.0.1:${consumerPort}`;
+      expect((await fetch(`${consumer}/health`)).status).to.equal(200);
+      const ready = await fetch(`${consumer}/health/ready`);
+      expect(ready.status, await ready.clone().text()).to.equal(200);
+      const { checks } = (await ready.json()) as { checks: Record<string, string> };
+      expect(checks).to.include({ consuming: 'ok', database: 'ok', event_streams: 'ok' });
+
+      const scrape = async (baseUrl: string): Promise<{ text: string; samples: Sample[] }> => {
+        const response = await fetch(`${baseUrl}/metrics`);
+        expect(response.status).to.equal(200);
+        const text = await response.text();
+        return { text, samples: projectPython<Sample[]>(root, PARSE_METRICS, [], text) };
+      };
+      const value = (samples: Sample[], name: string, labels: Record<string, string> = {}): number =>
+        samples
+          .filter(
+            (sample) =>
+              sample.name === name &&
+              Object.entries(labels).every(([key, item]) => sample.labels[key] === item),
+          )
+          .reduce((sum, sample) => sum + sample.value, 0);
+      const stream = `${prefix}:stream:orders`;
+      const group = { stream, group: 'inventory' };
+      // The consumer reports the streams it reads; the orders service its own stream, every group.
+      const [fromConsumer, fromService] = [await scrape(consumer), await scrape(orders.baseUrl)];
+      for (const { samples } of [fromConsumer, fromService]) {
+        expect(value(samples, 'event_stream_lag', group)).to.equal(0);
+        expect(value(samples, 'event_stream_pending', group)).to.equal(0);
+        expect(value(samples, 'event_dead_letters', { stream })).to.equal(1);
+        expect(value(samples, 'outbox_backlog')).to.equal(0);
+      }
+      const consumed = (outcome: string): number =>
+        value(fromConsumer.samples, 'events_consumed_total', { ...group, outcome });
+      expect(consumed('dead_lettered')).to.equal(1);
+      expect(consumed('retried')).to.equal(2);
+      expect(consumed('handled')).to.be.at.least(1);
+      console.log(
+        `      the restarted consumer: ${consumed('handled')} handled, ${consumed('retried')} retried, ${consumed('dead_lettered')} dead-lettered`,
+      );
+
+      // The alerting rules of docs/observability.md use only series that exist.
+      const docs = readFileSync(path.join(root, 'docs/observability.md'), 'utf8');
+      const rules = /#### Alerts[\s\S]*?```yaml\n([\s\S]*?)```/.exec(docs)?.[1] ?? '';
+      const used = new Set(
+        [...rules.matchAll(/expr: (.*)/g)].flatMap((match) =>
+          [...(match[1] ?? '').matchAll(/\b((?:event|events|outbox)_[a-z_]+)\b/g)].map((name) => name[1]),
+        ),
+      );
+      const served = new Set(
+        [fromConsumer.text, fromService.text].flatMap((text) =>
+          [...text.matchAll(/^# TYPE (\S+) /gm)].map((match) => match[1]),
+        ),
+      );
+      expect(used.size).to.be.at.least(5);
+      const families = [...served].flatMap((name) => [name, `${String(name)}_total`]);
+      expect([...used].filter((name) => !families.includes(name))).to.deep.equal([]);
     });
 
     it('traces one request through the gateway, the service and the consumer as one trace', async () => {
