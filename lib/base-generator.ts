@@ -674,6 +674,9 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
    */
   protected async composeDeployment(extra: string[] = []): Promise<void> {
     const targets = new Set([...generatedTargets(this.forge), ...extra]);
+    // Every target builds docker's image and runs locally with its compose file: docker comes first, so
+    // docker-compose.yml lists its services in the same order whatever the target.
+    if (targets.size > 0) targets.add('compose');
     for (const [target, generator] of Object.entries(DEPLOY_GENERATORS)) {
       if (targets.has(target)) await this.composeForge(generator);
     }
