@@ -7,6 +7,8 @@ import {
   type ForgeConfig,
   choiceSpec,
   defaultChoices,
+  defaultHelpOf,
+  defaultOf,
   parseChoice,
   wiredDatabase,
 } from './config.js';
@@ -90,7 +92,7 @@ const reportedUnreadable = new Set<string>();
 /** A full config: `stored` answers over the spec's defaults and those of what generators record. */
 export function withDefaults(stored: Partial<ForgeConfig>): ForgeConfig {
   return {
-    ...defaultChoices(),
+    ...defaultChoices(stored),
     description: '',
     services: [],
     agents: false,
@@ -159,7 +161,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       const spec = choiceSpec(key);
       this.option(spec.flag, {
         type: String,
-        description: `${spec.description}: ${spec.choices.map((c) => c.value).join('|')} (default: ${spec.default})`,
+        description: `${spec.description}: ${spec.choices.map((c) => c.value).join('|')} (default: ${defaultHelpOf(spec)})`,
       });
     }
   }
@@ -228,7 +230,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     const missing = CHOICES.filter((spec) => keys.includes(spec.key) && this.forge[spec.key] === undefined);
     if (missing.length === 0) return;
     if (this.options.yes) {
-      for (const spec of missing) this.config.set(spec.key, spec.default as never);
+      // In order: a default that depends on an earlier answer (the tier) sees it.
+      for (const spec of missing) this.config.set(spec.key, defaultOf(spec, this.forge) as never);
       return;
     }
     const ordered = [...missing.filter((spec) => spec.required), ...missing.filter((spec) => !spec.required)];
@@ -237,11 +240,15 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
         type: 'select' as const,
         name: spec.key,
         message: spec.question,
-        default: spec.default,
+        // A default that depends on an earlier answer (the tier) is given the answers so far.
+        default: spec.defaultFor
+          ? (answers: Partial<ForgeConfig>) => defaultOf(spec, { ...this.forge, ...answers })
+          : spec.default,
         choices: spec.choices.map((choice) => ({ name: choice.label, value: choice.value })),
       })),
     );
-    for (const spec of ordered) this.config.set(spec.key, (answers[spec.key] ?? spec.default) as never);
+    for (const spec of ordered)
+      this.config.set(spec.key, (answers[spec.key] ?? defaultOf(spec, this.forge)) as never);
   }
 
   /**
@@ -669,6 +676,9 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
    */
   protected async composeDeployment(extra: string[] = []): Promise<void> {
     const targets = new Set([...generatedTargets(this.forge), ...extra]);
+    // Every target builds docker's image and runs locally with its compose file: docker comes first, so
+    // docker-compose.yml lists its services in the same order whatever the target.
+    if (targets.size > 0) targets.add('compose');
     for (const [target, generator] of Object.entries(DEPLOY_GENERATORS)) {
       if (targets.has(target)) await this.composeForge(generator);
     }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { QueuedAdapter, TerminalAdapter } from '@yeoman/adapter';
 import { createEnv } from 'yeoman-environment';
-import { CHOICES, type ChoiceKey, choiceSpec, parseChoice } from './config.js';
+import { CHOICES, type ChoiceKey, choiceSpec, defaultHelpOf, parseChoice } from './config.js';
 import { DEPLOYMENT_FLAGS, type DeploymentFlag } from './deploy.js';
 import { ForgeUserError, fileSystemError, isForgeUserError } from './errors.js';
 import { GENERATOR_CLASSES } from './generator-classes.js';
@@ -94,7 +94,7 @@ function addChoiceOptions(command: Command, keys: ChoiceKey[]): void {
     command.addOption(
       new Option(
         `--${spec.flag} <${spec.type === 'number' ? 'n' : 'value'}>`,
-        `${spec.description}: ${values} (default: ${spec.default})`,
+        `${spec.description}: ${values} (default: ${defaultHelpOf(spec)})`,
       ),
     );
   }

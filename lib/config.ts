@@ -21,6 +21,10 @@ export interface ChoiceSpec<V extends string | number> {
   description: string;
   choices: readonly Choice<V>[];
   default: V;
+  /** The default where it depends on an earlier answer (the tier): given the answers so far. */
+  defaultFor?: (answers: Partial<ForgeConfig>) => V;
+  /** How `--help` states a default that {@link defaultFor} computes. */
+  defaultHelp?: string;
   /** Required clarifications are asked first; optional ones follow. */
   required: boolean;
 }
@@ -170,6 +174,8 @@ export const CHOICES: readonly ChoiceSpec<string | number>[] = [
     description: 'deployment target',
     required: false,
     default: 'compose',
+    defaultFor: (answers) => deployDefault(answers.tier ?? 1),
+    defaultHelp: 'compose; k8s at tier 3',
     choices: [
       { value: 'compose', label: 'Docker Compose' },
       { value: 'k8s', label: 'Kubernetes' },
@@ -205,8 +211,21 @@ export function parseChoice(key: ChoiceKey, raw: unknown, origin: string): strin
 }
 
 /** Defaults for every choice, as the spec's defaults table gives them. */
-export function defaultChoices(): Pick<ForgeConfig, ChoiceKey> {
-  return Object.fromEntries(CHOICES.map((spec) => [spec.key, spec.default])) as Pick<ForgeConfig, ChoiceKey>;
+/** Every choice's default, given the answers there are (a default may depend on the tier). */
+export function defaultChoices(answers: Partial<ForgeConfig> = {}): Pick<ForgeConfig, ChoiceKey> {
+  return Object.fromEntries(CHOICES.map((spec) => [spec.key, defaultOf(spec, answers)])) as Pick<
+    ForgeConfig,
+    ChoiceKey
+  >;
+}
+
+/** A choice's default as `--help` states it. */
+export const defaultHelpOf = (spec: ChoiceSpec<string | number>): string =>
+  spec.defaultHelp ?? String(spec.default);
+
+/** A choice's default given the answers so far. */
+export function defaultOf<V extends string | number>(spec: ChoiceSpec<V>, answers: Partial<ForgeConfig>): V {
+  return spec.defaultFor ? spec.defaultFor(answers) : spec.default;
 }
 
 /**
@@ -272,6 +291,14 @@ export function validateStoredConfig(stored: unknown, file: string): Partial<For
     validateStoredServices(config.services, packageName, file);
   }
   return config as Partial<ForgeConfig>;
+}
+
+/**
+ * Tier 3 deploys on Kubernetes (the spec's tier table); the k8s target writes docker-compose.yml too, for
+ * running the system locally. Tiers 1 and 2 default to compose.
+ */
+export function deployDefault(tier: Tier): DeployTarget {
+  return tier === 3 ? 'k8s' : 'compose';
 }
 
 /** Metrics and tracing are on by default at tier 3 (the spec: Prometheus for production tiers, tracing for enterprise). */

@@ -33,6 +33,10 @@ const PARTIALS = path.join(TEMPLATES_ROOT, 'deploy-partials');
 export const HEALTH_PROBE =
   "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('UVICORN_PORT', '8000'), timeout=4)";
 
+/** The same kind of probe of another port and path (an event consumer's readiness). */
+export const httpProbe = (port: number, path: string): string =>
+  `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${port}${path}', timeout=4)`;
+
 /** JSON as YAML flow style writes it (`["a", "b"]`): valid in a Dockerfile's exec form and in YAML alike. */
 const flowJson = (value: unknown): string =>
   Array.isArray(value) ? `[${value.map((item) => JSON.stringify(item)).join(', ')}]` : JSON.stringify(value);

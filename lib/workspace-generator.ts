@@ -85,6 +85,9 @@ const HTTPX = 'httpx>=0.28';
  */
 const LIBS_DEPENDENCIES = [HTTPX, ...(readFamilyManifest('api').dependencies ?? [])];
 
+/** What a member's tests of metrics and tracing import besides what its code does. */
+const OBSERVABILITY_TEST_IMPORTS = ['prometheus-client', 'opentelemetry-api', 'opentelemetry-sdk'];
+
 /** The gateway imports httpx itself: each member declares what it imports, not only what libs brings. */
 export const GATEWAY_DEPENDENCIES = [HTTPX];
 
@@ -180,7 +183,7 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
       agents: false,
       users: false,
       agentJobs: false,
-      // Metrics and tracing live in the shared package from tier 3 on: build_app wires them into every member.
+      // Metrics and tracing live in the shared package: build_app wires them into every member.
       observability: this.observedWorkspace,
       projectDb: config.db,
       packageName: member.packageName,
@@ -194,16 +197,13 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
     };
   }
 
-  /** Whether the shared package has the metrics and tracing modules (tier 3 with observability on). */
+  /** Whether the workspace has metrics and tracing: the shared package's modules, wired into every member. */
   protected get observedWorkspace(): boolean {
-    return this.answers.tier >= 3 && this.answers.observability;
+    return this.answers.tier >= 2 && this.answers.observability;
   }
 
-  /**
-   * What the shared package's metrics and tracing modules need. The events generator adds them with its own
-   * requirements, so a project grown to tier 3 lists them in the order `new --tier 3` does.
-   */
-  protected observabilityDependencies(): string[] {
+  /** What the shared package's metrics and tracing modules need. */
+  private observabilityDependencies(): string[] {
     if (!this.observedWorkspace) return [];
     return ['observability/common', 'observability/postgres'].flatMap(
       (family) => readFamilyManifest(family).dependencies ?? [],
@@ -229,11 +229,24 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
     return only ? all.filter((template) => only.includes(template.relative)) : all;
   }
 
-  /** A service's or the gateway's own files, and the test support of the project's authentication. */
+  /**
+   * A service's or the gateway's own files, its tests of metrics and tracing when the workspace has them, and
+   * the test support of the project's authentication.
+   */
   protected renderMember(member: WorkspaceMember, family: string, context: Record<string, unknown>): void {
     const pkg = member.packageName;
     const once = new Set(['README.md', `src/${pkg}/main.py`, `src/${pkg}/config.py`]);
     this.renderInto(member.dir, this.templatesOf(family), context, once);
+    if (this.observedWorkspace) {
+      // The helpers of the project's own tests, on the shared package's modules.
+      const support = this.templatesOf('observability/common', ['tests/observability_support.py.ejs']);
+      this.renderInto(member.dir, support, { ...context, packageName: context.libsPackage });
+      this.renderInto(
+        member.dir,
+        this.templatesOf(`observability/members/${path.posix.basename(family)}`),
+        context,
+      );
+    }
     const auth = this.answers.auth;
     if (auth === 'none') return;
     const support = this.templatesOf(`auth/${auth}`).filter(
@@ -259,11 +272,18 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
 
   /**
    * Dev requirements of a service or the gateway: the authentication test support {@link renderMember}
-   * gives it signs tokens (and fakes an identity provider) with the auth family's own packages.
+   * gives it signs tokens (and fakes an identity provider) with the auth family's own packages; its tests
+   * of metrics and tracing parse a scrape and keep spans in memory.
    */
   protected memberTestDependencies(): string[] {
     const auth = this.answers.auth;
-    return auth === 'none' ? [] : (readFamilyManifest(`auth/${auth}`).dependencies ?? []);
+    const observability = this.observabilityDependencies().filter((requirement) =>
+      OBSERVABILITY_TEST_IMPORTS.includes(requirementName(requirement)),
+    );
+    return [
+      ...(auth === 'none' ? [] : (readFamilyManifest(`auth/${auth}`).dependencies ?? [])),
+      ...observability,
+    ];
   }
 
   /** The shared package: the core's modules rendered for it, its own modules, and its tests. */
@@ -294,6 +314,7 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
         ...LIBS_DEPENDENCIES,
         ...(authManifest.dependencies ?? []),
         ...(postgres.dependencies ?? []),
+        ...this.observabilityDependencies(),
       ],
       libs: false,
     });
@@ -349,7 +370,17 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
       content = addEnvVars(content, readFamilyManifest(`auth/${auth}`).env ?? [], `authentication (${auth})`);
     }
     content = addEnvVars(content, vars, member.title);
+    if (this.observedWorkspace) content = addEnvVars(content, this.observabilityEnv(), 'metrics and tracing');
     this.writeMerged(this.destinationPath(member.dir, '.env.example'), content);
+  }
+
+  /** The settings of the shared package's metrics and tracing, as each member reads them. */
+  private observabilityEnv(): EnvVar[] {
+    return (readFamilyManifest('observability/common').env ?? []).map((variable) =>
+      variable.name === 'OTEL_SERVICE_NAME'
+        ? { ...variable, comment: 'Service name on every span (empty: the name of this member)' }
+        : variable,
+    );
   }
 
   /** The root pyproject becomes the workspace root: `[tool.uv.workspace] members`, merged, never rewritten. */

@@ -34,6 +34,8 @@ export const MAX_SERVICES = 9;
 export const GATEWAY_PORT = 8080;
 export const ROOT_SERVICE_PORT = 8000;
 export const servicePort = (index: number): number => ROOT_SERVICE_PORT + 1 + index;
+/** The port of a tier-3 service's event consumer (its probes and metrics): 9001 beside 8001. */
+export const consumerPort = (index: number): number => servicePort(index) + 1000;
 
 /** `orders` -> `ORDERS`: the prefix of a service's own variables (`ORDERS_DATABASE_URL`, `ORDERS_URL`). */
 export const envPrefix = (name: string): string => name.toUpperCase();

@@ -1,6 +1,8 @@
 import type { ForgeOptions } from '../../lib/base-generator.js';
 import { ForgeUserError } from '../../lib/errors.js';
+import { httpProbe } from '../../lib/deploy-generator.js';
 import { readFamilyManifest } from '../../lib/templates.js';
+import { consumerPort } from '../../lib/workspace.js';
 import { composeNames, WorkspaceGenerator } from '../../lib/workspace-generator.js';
 
 /**
@@ -39,29 +41,56 @@ export default class EventsGenerator extends WorkspaceGenerator {
 
   writing(): void {
     const libs = this.libsMember();
-    this.renderInto(libs.dir, this.templatesOf('events/libs'), { ...this.memberContext(libs), libs: true });
-    const manifest = readFamilyManifest('events/libs');
-    this.writeMemberProject(libs, {
-      dependencies: [...(manifest.dependencies ?? []), ...this.observabilityDependencies()],
-      libs: false,
-    });
-    const env = manifest.env ?? [];
+    const libsContext = { ...this.memberContext(libs), libs: true };
+    this.renderInto(libs.dir, this.templatesOf('events/libs'), libsContext);
+    // The gauges of stream lag, the outbox backlog and dead letters, with the rest of the metrics.
+    if (this.observedWorkspace)
+      this.renderInto(libs.dir, this.templatesOf('observability/events'), libsContext);
     for (const name of this.answers.services) {
       const member = this.serviceMember(name);
       this.renderInto(member.dir, this.templatesOf('events/service'), this.memberContext(member));
-      this.writeMemberEnv(member, env);
     }
   }
 
-  /** Each service's consumer joins docker-compose.yml: the service's image running its projection. */
+  /**
+   * The requirements and settings of tier 3, after those the services and libs got while writing: a project
+   * grown to tier 3 lists them in the order `new --tier 3` does, whichever generator ran first.
+   */
+  postWriting(): void {
+    const manifest = readFamilyManifest('events/libs');
+    this.writeMemberProject(this.libsMember(), { dependencies: manifest.dependencies ?? [], libs: false });
+    for (const [index, name] of this.answers.services.entries()) {
+      this.writeMemberEnv(this.serviceMember(name), [
+        ...(manifest.env ?? []),
+        {
+          name: 'EVENTS_CONSUMER_PORT',
+          value: String(consumerPort(index)),
+          comment: `Port of the consumer's own HTTP server (python -m ${name}.consumer); 0: any free port`,
+        },
+      ]);
+    }
+  }
+
+  /**
+   * Each service's consumer joins docker-compose.yml: the service's image running its projection, healthy
+   * while its status server says it reads its streams.
+   */
   deploymentWriting(): void {
     if (!this.hasCompose) return;
-    for (const name of this.answers.services) {
+    for (const [index, name] of this.answers.services.entries()) {
+      const service = this.serviceComposeEntry(name);
       this.addComposeService(`${composeNames(name).service}-consumer`, {
-        ...this.serviceComposeEntry(name),
+        ...service,
         command: ['python', '-m', `${name}.consumer`],
-        // The image's HTTP healthcheck does not apply: the consumer serves no HTTP.
-        healthcheck: { disable: true },
+        environment: {
+          ...(service.environment as Record<string, string>),
+          // Its status server listens beyond the container's loopback.
+          EVENTS_CONSUMER_HOST: '0.0.0.0',
+        },
+        healthcheck: {
+          ...(service.healthcheck as Record<string, unknown>),
+          test: ['CMD', 'python', '-c', httpProbe(consumerPort(index), '/health/ready')],
+        },
       });
     }
   }

@@ -3,14 +3,16 @@ import type { ForgeOptions } from '../../lib/base-generator.js';
 import { dnsName, deploymentSettings, secretExample, secretSettings } from '../../lib/deploy.js';
 import { DeployGenerator, withPartials } from '../../lib/deploy-generator.js';
 import { destinationFor, listTemplates, renderTemplate } from '../../lib/templates.js';
-import { GATEWAY_DIR, SERVICES_DIR, envPrefix, gatewayPackage } from '../../lib/workspace.js';
+import { GATEWAY_DIR, SERVICES_DIR, consumerPort, envPrefix, gatewayPackage } from '../../lib/workspace.js';
 
-/** A process of a workload that serves no HTTP: a Deployment of its own with `python -m <module>`. */
+/** A process of a workload that serves no API: a Deployment of its own with `python -m <module>`. */
 interface K8sProcess {
   name: string;
   module: string;
   purpose: string;
   shutdown: string;
+  /** The port of its own small HTTP server (probes, metrics), if it has one: probes and a PDB follow. */
+  statusPort?: number;
 }
 
 /**
@@ -97,7 +99,7 @@ export default class K8sGenerator extends DeployGenerator {
       context: { ...root, caller: gateway ? gatewayApp : '', migration: root.db === 'postgres' },
     };
     const units = [own];
-    for (const name of config.services) {
+    for (const [index, name] of config.services.entries()) {
       const dir = `${SERVICES_DIR}/${name}`;
       const consumer = this.fs.exists(this.destinationPath(dir, 'src', name, 'consumer.py'));
       units.push(
@@ -114,6 +116,7 @@ export default class K8sGenerator extends DeployGenerator {
                   purpose: "Applies the events of the services' streams to the read model",
                   shutdown:
                     'Long enough for the events being handled to be acknowledged or left for a retry.',
+                  statusPort: consumerPort(index),
                 },
               ]
             : [],

@@ -1,6 +1,7 @@
 import type { ForgeOptions } from '../../lib/base-generator.js';
 import { ForgeUserError } from '../../lib/errors.js';
 import {
+  consumerPort,
   servicePort,
   validateServiceName,
   MAX_SERVICES,
@@ -69,7 +70,11 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
     this.writeLibs();
     for (const [index, name] of this.answers.services.entries()) {
       const member = this.serviceMember(name);
-      const context = { ...this.memberContext(member), port: servicePort(index) };
+      const context = {
+        ...this.memberContext(member),
+        port: servicePort(index),
+        consumerPort: consumerPort(index),
+      };
       this.renderMember(member, 'microservice/service', context);
       this.renderServiceMigrations(member, context);
       this.writeMemberProject(member, {

@@ -21,8 +21,10 @@ export default class ObservabilityGenerator extends ForgeGenerator {
   async configuring(): Promise<void> {
     this.config.set('observability', true);
     await this.composeForge('api');
-    // At tier 3 the shared package carries them into the services and the gateway.
+    // In a workspace the shared package carries them into every service and the gateway (and, at tier 3,
+    // the event consumers): those are rendered again with them.
     if (this.answers.tier >= 3) await this.composeForge('events');
+    else if (this.answers.tier === 2) await this.composeForge('microservice');
   }
 
   writing(): void {

@@ -170,6 +170,8 @@ describe('tier 3 under faults: no write and no event lost', function () {
         ...common(),
         [`${service.toUpperCase()}_DATABASE_URL`]: database,
         EVENTS_CONSUMER_NAME: `${service}-consumer`,
+        // Several consumers of one service run on this host: each takes a free port for its probes.
+        EVENTS_CONSUMER_PORT: '0',
       },
     });
     consumers.push(consumer);

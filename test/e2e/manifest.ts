@@ -33,6 +33,8 @@ const CONDITIONAL_FILES: Record<string, (features: Features) => boolean> = {
   'deploy/k8s/base/worker-deployment.yaml': (features) => features.agents,
   'deploy/k8s/base/worker-networkpolicy.yaml': (features) => features.agents,
   'deploy/k8s/base/migration-job.yaml': (features) => features.db === 'postgres',
+  // Only a process with an HTTP server of its own (a tier-3 service's consumer) has a budget.
+  'deploy/k8s/base/worker-pdb.yaml': () => false,
 };
 
 /** The families of each deployment target's generator; every target also gets docker's. */

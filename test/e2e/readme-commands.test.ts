@@ -302,9 +302,11 @@ async function runServer(context: Context): Promise<string> {
 
 async function runProcess(context: Context, kind: string): Promise<string> {
   const started = STARTED[kind] ?? '';
+  // A consumer's probes listen on a port of their own, which may be taken on a shared machine too.
+  const port = kind === 'consumer' ? { EVENTS_CONSUMER_PORT: String(await freePort()) } : {};
   const child: BackgroundProcess = spawnInBackground('bash', ['-c', `exec ${context.command}`], {
     cwd: context.cwd,
-    env: { ...process.env, ...context.env },
+    env: { ...process.env, ...context.env, ...port },
     graceMs: 15_000,
   });
   const deadline = Date.now() + 60_000;

@@ -6,10 +6,13 @@ import { expect } from 'chai';
 import { CLI, makeTempDir, snapshotTree } from '../helpers.js';
 import { buildContext, hadolint, validateCompose } from './deploy-support.js';
 import {
+  PARSE_METRICS,
+  type Sample,
   freePort,
   freshDatabase,
   migrateService,
   nowSeconds,
+  projectPython,
   randomSecret,
   run,
   type RunningServer,
@@ -23,11 +26,12 @@ import {
  * Tier 2 end to end: a tier-1 project grown into a workspace (two services, the gateway), the same generated
  * directly with `new --tier 2`, every package installed, linted, type-checked and tested, then the gateway,
  * both services and the project's own service run as real uvicorn processes on loopback with the real Redis
- * and PostgreSQL (a fresh database per service).
+ * and PostgreSQL (a fresh database per service). With observability on, every member serves its own /metrics
+ * and one request is one trace from the gateway to the service.
  */
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const SERVICES = ['orders', 'inventory'] as const;
-const FLAGS = ['--app-type', 'microservice', '--auth', 'jwt', '--db', 'postgres'];
+const FLAGS = ['--app-type', 'microservice', '--auth', 'jwt', '--db', 'postgres', '--observability'];
 /** Far longer than any answer here takes: a fast 503 cannot have waited for it. */
 const UPSTREAM_TIMEOUT_SECONDS = 30;
 const BREAKER_RECOVERY_SECONDS = 2;
@@ -250,6 +254,8 @@ describe('tier 2 end to end: services behind a gateway, Redis events, circuit br
         JWT_ISSUER: issuer,
         // Channels of this run only, whatever else uses the Redis server.
         EVENTS_PREFIX: `e2e-${randomBytes(4).toString('hex')}`,
+        // Spans are made (trace ids on the log lines, traceparent passed on) and not exported.
+        OTEL_TRACES_EXPORTER: 'none',
       };
       const token = signJwt(
         { sub: 'e2e-user', iss: issuer, aud: 'shop', iat: nowSeconds(), exp: nowSeconds() + 600 },
@@ -363,6 +369,49 @@ describe('tier 2 end to end: services behind a gateway, Redis events, circuit br
       const anonymous = await call(gateway, 'GET', '/orders/items', {});
       expect(anonymous.status).to.equal(401);
       expect(anonymous.body).to.include({ code: 'unauthorized' });
+    });
+
+    it('serves /metrics from every member, and one request is one trace from the gateway to the service', async () => {
+      const id = `e2e-trace-${randomBytes(6).toString('hex')}`;
+      const listed = await call(gateway, 'GET', '/orders/items', { ...headers, 'x-request-id': id });
+      expect(listed.status, JSON.stringify(listed.body)).to.equal(200);
+
+      const scrape = async (baseUrl: string): Promise<Sample[]> => {
+        const response = await fetch(`${baseUrl}/metrics`);
+        expect(response.status).to.equal(200);
+        return projectPython<Sample[]>(dir, PARSE_METRICS, [], await response.text());
+      };
+      const count = (samples: Sample[], labels: Record<string, string>): number =>
+        samples
+          .filter(
+            (sample) =>
+              sample.name === 'http_requests_total' &&
+              Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+          )
+          .reduce((sum, sample) => sum + sample.value, 0);
+      const gatewaySamples = await scrape(gateway);
+      expect(count(gatewaySamples, { method: 'GET', route: '/orders/{path}', status: '200' })).to.be.at.least(
+        1,
+      );
+      const breakers = gatewaySamples.filter((sample) => sample.name === 'circuit_breaker_state');
+      expect(breakers.map((sample) => sample.labels.target).sort()).to.deep.equal([
+        'inventory',
+        'orders',
+        'shop',
+      ]);
+      for (const name of SERVICES) {
+        const samples = await scrape(processes.get(name)?.baseUrl ?? '');
+        expect(count(samples, { method: 'POST', route: '/items', status: '201' }), name).to.be.at.least(1);
+      }
+
+      const traceOf = (name: string): unknown =>
+        (processes.get(name)?.logs() ?? '')
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+          .find((line) => line.event === 'request' && line.request_id === id)?.trace_id;
+      expect(traceOf('gateway')).to.match(/^[0-9a-f]{32}$/);
+      expect(traceOf('orders')).to.equal(traceOf('gateway'));
     });
 
     it('carries an event from orders to inventory over Redis, streamed through the gateway as it arrives', async () => {

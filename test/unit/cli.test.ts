@@ -4,7 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { GENERATOR_CLASSES } from '../../lib/generator-classes.js';
 import { GENERATORS } from '../../lib/generators.js';
-import { CHOICES } from '../../lib/config.js';
+import { CHOICES, defaultHelpOf } from '../../lib/config.js';
 import { CLI, makeTempDir, snapshotTree } from '../helpers.js';
 
 function forge(args: string[], cwd: string) {
@@ -26,7 +26,7 @@ describe('fastapi-forge CLI', function () {
     const text = stdout.replace(/\s+/g, ' ');
     for (const spec of CHOICES) {
       expect(text).to.include(`--${spec.flag}`);
-      expect(text).to.include(`(default: ${spec.default})`);
+      expect(text).to.include(`(default: ${defaultHelpOf(spec)})`);
     }
     for (const flag of ['--path', '--yes', '--skip-install', '--dry-run', '--force'])
       expect(text).to.include(flag);

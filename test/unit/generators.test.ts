@@ -75,6 +75,38 @@ describe('app generator', () => {
     expect(again.askedQuestions).to.deep.equal([]);
   });
 
+  it('deploys tier 3 on Kubernetes by default, with compose beside it; tiers 1 and 2 on compose', async () => {
+    const lean = { db: 'none', auth: 'none', agentSdk: 'none', appType: 'microservice' };
+    const tier3 = await runForge('app', { ...lean, tier: '3' })
+      .cd(makeTempDir('gen'))
+      .withArguments(['demo-svc']);
+    expect(readConfig(tier3.cwd)).to.deep.include({
+      deploy: 'k8s',
+      deployment: { targets: ['compose', 'k8s'] },
+    });
+    tier3.assertFile(['docker-compose.yml', 'deploy/k8s/base/kustomization.yaml']);
+    tier3.assertFile('deploy/k8s/base/orders/consumer-deployment.yaml');
+
+    for (const [options, deploy] of [
+      [{ tier: '2' }, 'compose'],
+      [{ tier: '3', deploy: 'compose' }, 'compose'],
+    ] as const) {
+      const result = await runForge('app', { ...lean, ...options })
+        .cd(makeTempDir('gen'))
+        .withArguments(['demo-svc']);
+      expect(readConfig(result.cwd), JSON.stringify(options)).to.include({ deploy });
+      result.assertNoFile('deploy/k8s/base/kustomization.yaml');
+    }
+
+    // Asked in a terminal, the deployment question offers the tier's default.
+    const asked = await runForge('app', { yes: false })
+      .cd(makeTempDir('gen'))
+      .withArguments(['demo-svc'])
+      .withAnswers({ appType: 'microservice', tier: 3, db: 'none', auth: 'none' });
+    expect(asked.askedQuestions.map((question) => question.name)).to.include('deploy');
+    expect(readConfig(asked.cwd)).to.include({ deploy: 'k8s' });
+  });
+
   it('changes nothing when run twice', async () => {
     const first = await runForge('app').cd(makeTempDir('gen')).withArguments(['demo-svc']);
     const before = snapshotTree(first.cwd);

@@ -123,16 +123,21 @@ describe('k8s generator in a workspace', () => {
     }
   });
 
-  it('at tier 3 every service gets a consumer Deployment nothing may connect to, and one in compose', async function () {
+  it('at tier 3 every service gets a consumer Deployment with probes and a PDB, nothing may connect to it, and one in compose', async function () {
     this.timeout(300_000);
     expect(Object.keys(readYaml(dir, 'docker-compose.yml').services)).not.to.include('orders-consumer');
     await runForge('events').cd(dir);
     const compose = readYaml(dir, 'docker-compose.yml').services as Yaml;
-    for (const member of ['orders', 'billing']) {
+    // The consumers' own HTTP ports, as each service's .env.example sets them: 9001 beside 8001.
+    const ports = { orders: 9001, billing: 9002 };
+    for (const [member, port] of Object.entries(ports)) {
       const consumer = compose[`${member}-consumer`] as Yaml;
       expect(consumer.command, member).to.deep.equal(['python', '-m', `${member}.consumer`]);
       expect(consumer.image).to.equal(compose[member].image);
-      expect(consumer.environment).to.deep.equal(compose[member].environment);
+      expect(consumer.environment).to.deep.equal({
+        ...compose[member].environment,
+        EVENTS_CONSUMER_HOST: '0.0.0.0',
+      });
       // Started, as the service is, once its one-shot migration has succeeded.
       expect(consumer.depends_on).to.deep.equal(compose[member].depends_on);
       expect(consumer.depends_on[`${member}-migrate`]).to.deep.equal({
@@ -140,19 +145,37 @@ describe('k8s generator in a workspace', () => {
       });
       expect(compose[`${member}-migrate`].command).to.deep.equal(['alembic', 'upgrade', 'head']);
       expect(compose[`${member}-migrate`].image).to.equal(compose[member].image);
-      expect(consumer.healthcheck).to.deep.equal({ disable: true });
+      expect(consumer.healthcheck.test.join(' ')).to.include(`http://127.0.0.1:${port}/health/ready`);
+      expect(readFileSync(path.join(dir, 'services', member, '.env.example'), 'utf8')).to.match(
+        new RegExp(`^EVENTS_CONSUMER_PORT=${port}$`, 'm'),
+      );
     }
-    for (const member of ['orders', 'billing']) {
+    for (const [member, port] of Object.entries(ports)) {
       const consumer = readYaml(dir, `deploy/k8s/base/${member}/consumer-deployment.yaml`);
       const container = consumer.spec.template.spec.containers[0];
       expect(container.command).to.deep.equal(['python', '-m', `${member}.consumer`]);
       expect(container.image).to.equal(`demo-svc-${member}`);
+      expect(container.ports).to.deep.equal([{ name: 'status', containerPort: port }]);
+      expect(container.env).to.deep.equal([{ name: 'EVENTS_CONSUMER_HOST', value: '0.0.0.0' }]);
+      expect(
+        ['startupProbe', 'livenessProbe', 'readinessProbe'].map((probe) => container[probe].httpGet),
+      ).to.deep.equal([
+        { path: '/health', port: 'status' },
+        { path: '/health', port: 'status' },
+        { path: '/health/ready', port: 'status' },
+      ]);
+      // Only the kubelet's probes reach it, from the node, which a NetworkPolicy always lets through.
       expect(allowedFrom(dir, `deploy/k8s/base/${member}/consumer-networkpolicy.yaml`)).to.deep.equal([]);
+      const budget = readYaml(dir, `deploy/k8s/base/${member}/consumer-pdb.yaml`);
+      expect(budget.spec).to.deep.include({ maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+      expect(budget.spec.selector.matchLabels).to.deep.equal(consumer.spec.selector.matchLabels);
     }
     const resources = readYaml(dir, 'deploy/k8s/base/kustomization.yaml').resources as string[];
     expect(resources).to.include.members([
       'orders/consumer-deployment.yaml',
       'billing/consumer-networkpolicy.yaml',
+      'orders/consumer-pdb.yaml',
+      'billing/consumer-pdb.yaml',
     ]);
   });
 

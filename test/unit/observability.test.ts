@@ -105,6 +105,31 @@ describe('observability generator', () => {
     expect(leaks(without.cwd)).to.deep.equal([]);
   });
 
+  it('reaches every member of a tier-2 workspace, whether asked for with `new` or added later', async () => {
+    const tier2 = await project({ tier: '2', observability: true });
+    const libs = 'libs/src/demo_svc_libs';
+    tier2.assertFile([`${libs}/observability/tracing.py`, `${libs}/routes/metrics.py`]);
+    tier2.assertFileContent(`${libs}/app.py`, 'app.include_router(metrics.router)');
+    tier2.assertFileContent(`${libs}/resilience.py`, 'record_circuit_state(self.name');
+    tier2.assertFileContent('services/orders/src/orders/lifespan.py', 'traced_engine(');
+    for (const member of ['services/orders', 'services/inventory', 'gateway']) {
+      tier2.assertFile([`${member}/tests/test_observability.py`, `${member}/tests/observability_support.py`]);
+      tier2.assertFileContent(`${member}/.env.example`, /^OTEL_EXPORTER_OTLP_ENDPOINT=$/m);
+      tier2.assertFileContent(`${member}/pyproject.toml`, /"opentelemetry-sdk>=/);
+    }
+
+    const grown = await project({ tier: '2' });
+    expect(leaks(grown.cwd)).to.deep.equal([]);
+    await runForge('observability').cd(grown.cwd);
+    const files = (dir: string) =>
+      Object.fromEntries(
+        Object.entries(snapshotTree(dir)).filter(
+          ([file]) => file !== '.yo-rc.json' && !file.startsWith('.forge/'),
+        ),
+      );
+    expect(files(grown.cwd)).to.deep.equal(files(tier2.cwd));
+  });
+
   it('only imports the SQLAlchemy instrumentation with PostgreSQL', async () => {
     const result = await project({ observability: true, db: 'none', appType: 'microservice' });
     result.assertNoFileContent('pyproject.toml', /instrumentation-sqlalchemy/);
