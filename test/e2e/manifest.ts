@@ -214,7 +214,8 @@ export function expectedServices(features: Features, workspace: Workspace = {}):
   if (features.db === 'postgres') services.push('postgres', 'migrate');
   if (features.db === 'mongo') services.push('mongo');
   if (workspace.gateway) services.push('gateway');
-  for (const service of workspace.services ?? []) {
+  // Compose service names are DNS names: a service's underscores become hyphens there.
+  for (const service of (workspace.services ?? []).map((name) => name.replace(/_/g, '-'))) {
     services.push(service, `${service}-postgres`, `${service}-migrate`);
     if (features.tier >= 3) services.push(`${service}-consumer`);
   }
