@@ -126,7 +126,7 @@ describe('k8s generator in a workspace', () => {
     for (const member of ['orders', 'billing']) {
       const consumer = readYaml(dir, `deploy/k8s/base/${member}/consumer-deployment.yaml`);
       const container = consumer.spec.template.spec.containers[0];
-      expect(container.command).to.deep.equal(['python', '-m', `${member}.consumer`]);
+      expect(container.args).to.deep.equal(['python', '-m', `${member}.consumer`]);
       expect(container.image).to.equal(`demo-svc-${member}`);
       expect(allowedFrom(dir, `deploy/k8s/base/${member}/consumer-networkpolicy.yaml`)).to.deep.equal([]);
     }
