@@ -50,6 +50,8 @@ export function nextSteps({ config, db, where, installed }: NextStepsInput): str
       config.auth === 'oidc' ? 'your identity provider (OIDC_ISSUER)' : 'JWT_ISSUER, signed with JWT_SECRET';
     lines.push(`${echo} -H "Authorization: Bearer $TOKEN"   # TOKEN from ${issuer}`);
   }
-  lines.push('make help   # every everyday command; README.md has the rest');
+  // `make dev` serves the project's own service; the other members each run in a terminal of their own.
+  const rest = workspace ? ', and how to start each service and the gateway' : '';
+  lines.push(`make help   # every everyday command; README.md has the rest${rest}`);
   return lines;
 }

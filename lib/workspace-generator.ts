@@ -8,7 +8,7 @@ import {
   dnsName,
   generatedTargets,
 } from './deploy.js';
-import { HEALTH_PROBE } from './deploy-generator.js';
+import { HEALTH_PROBE, withPartials } from './deploy-generator.js';
 import { findExecutable } from './exec.js';
 import { addEnvVars, addPyprojectDependencies, requirementName } from './merge.js';
 import { toTitle } from './naming.js';
@@ -30,6 +30,7 @@ import {
   gatewayPackage,
   libsPackage,
   memberDistribution,
+  memberPreflight,
 } from './workspace.js';
 
 /** Modules of the tier-1 core that `libs` shares: rendered from the same templates, for the libs package. */
@@ -49,10 +50,14 @@ const LIBS_FROM_API = [
   'middleware/request_context.py',
   'middleware/request_limits.py',
   'openapi.py',
+  'preflight.py',
   'rate_limit.py',
   'security_headers.py',
   'routes/health.py',
 ].map((file) => `src/_package_/${file}.ejs`);
+
+/** The test of a service's or the gateway's start through the shared preflight. */
+const MEMBER_PREFLIGHT_TEST = 'tests/test_preflight.py.ejs';
 
 /** The compose services of a service: its own (a DNS name), its PostgreSQL's, and its migration's. */
 export function composeNames(name: string): { service: string; database: string; migrate: string } {
@@ -247,6 +252,11 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
         context,
       );
     }
+    // How the member's image starts: through the shared preflight, with its own settings.
+    this.renderInto(member.dir, this.templatesOf('microservice/member', [MEMBER_PREFLIGHT_TEST]), {
+      ...context,
+      preflight: memberPreflight(String(context.libsPackage), pkg),
+    });
     const auth = this.answers.auth;
     if (auth === 'none') return;
     const support = this.templatesOf(`auth/${auth}`).filter(
@@ -419,7 +429,7 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
   protected writeMemberDockerfile(member: WorkspaceMember, { migrations = false } = {}): void {
     const template = this.templatesOf('microservice/member', ['Dockerfile.ejs'])[0];
     if (!template) throw new Error('templates/microservice/member/Dockerfile.ejs is missing');
-    const context = {
+    const context = withPartials({
       ...this.memberContext(member),
       image: this.memberImage(member).replace(/:dev$/, ''),
       imagePython: this.answers.deployment?.python ?? DEFAULT_IMAGE_PYTHON,
@@ -428,8 +438,9 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
       workers: IMAGE_WORKERS,
       healthProbe: HEALTH_PROBE,
       migrations,
+      memberPreflight: memberPreflight(libsPackage(this.answers.packageName), member.packageName),
       json: (value: unknown[]) => `[${value.map((item) => JSON.stringify(item)).join(', ')}]`,
-    };
+    });
     this.writeFile(`${member.dir}/Dockerfile`, renderTemplate(template.source, context), 'owned');
   }
 

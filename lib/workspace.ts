@@ -20,6 +20,17 @@ export const SERVICES_DIR = 'services';
 export const libsPackage = (packageName: string): string => `${packageName}_libs`;
 export const gatewayPackage = (packageName: string): string => `${packageName}_gateway`;
 
+/**
+ * How a service or the gateway starts in its image: the shared preflight checks the member's own settings
+ * (`<member>.config:get_settings`), then runs the CMD in its place.
+ */
+export const memberPreflight = (libs: string, member: string): string[] => [
+  'python',
+  '-m',
+  `${libs}.preflight`,
+  `${member}.config:get_settings`,
+];
+
 /** Distribution names: `<project>-libs`, `<project>-gateway`, `<project>-<service>` (unique in the workspace). */
 export const memberDistribution = (projectName: string, member: string): string =>
   `${projectName.toLowerCase().replace(/[._]+/g, '-')}-${member.replace(/_/g, '-')}`;

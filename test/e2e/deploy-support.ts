@@ -248,6 +248,23 @@ function parseEnv(
   return pairs;
 }
 
+/** How the last stage of a Dockerfile starts: its ENTRYPOINT, CMD and ENV, values as written. */
+export function imageStart(dockerfile: string): {
+  entrypoint: string[];
+  cmd: string[];
+  env: Record<string, string>;
+} {
+  const start = { entrypoint: [] as string[], cmd: [] as string[], env: {} as Record<string, string> };
+  for (const { keyword, rest } of parseDockerfile(readFileSync(dockerfile, 'utf8'))) {
+    if (keyword === 'FROM') start.env = {};
+    else if (keyword === 'ENV') {
+      for (const [name, value] of parseEnv(rest, start.env, (text) => text)) start.env[name] = value;
+    } else if (keyword === 'ENTRYPOINT') start.entrypoint = JSON.parse(rest) as string[];
+    else if (keyword === 'CMD') start.cmd = JSON.parse(rest) as string[];
+  }
+  return start;
+}
+
 /** The result of running a Dockerfile's steps: what the final image would start, and where. */
 export interface EmulatedImage {
   /** Where container paths live on this machine: `/app` is `<root>/app`. */

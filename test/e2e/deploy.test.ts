@@ -86,7 +86,10 @@ function createDatabase(): { url: string; drop: () => void } {
   };
 }
 
-/** Starts the image's CMD as the container would: its environment, `extra` on top, on a loopback port. */
+/**
+ * Starts the image as the container would: its ENTRYPOINT (the settings preflight), which runs its CMD in its
+ * place, with its environment and `extra` on top, on a loopback port.
+ */
 async function startImage(image: EmulatedImage, extra: Record<string, string>): Promise<RunningServer> {
   const port = await freePort();
   const env: Record<string, string> = {
@@ -95,7 +98,7 @@ async function startImage(image: EmulatedImage, extra: Record<string, string>): 
     UVICORN_HOST: '127.0.0.1',
     UVICORN_PORT: String(port),
   };
-  const [command = '', ...args] = image.cmd;
+  const [command = '', ...args] = [...image.entrypoint, ...image.cmd];
   const resolved = (env.PATH ?? '')
     .split(':')
     .map((dir) => path.join(dir, command))
@@ -295,9 +298,9 @@ describe('deployment end to end: image, compose, Kubernetes, Cloud Run and Lambd
         ...configMap,
         ...Object.fromEntries(secretKeys.map((key) => [key, secretValues[key] ?? ''])),
       };
-      // The migration Job's command, as the cluster would run it before the app.
+      // The migration Job's args, as the cluster would run them before the app.
       const job = readYaml(dir, 'deploy/k8s/base/migration-job.yaml');
-      const [migrate = '', ...migrateArgs] = job.spec.template.spec.containers[0].command as string[];
+      const [migrate = '', ...migrateArgs] = job.spec.template.spec.containers[0].args as string[];
       run(path.join(image.workdir, '.venv/bin', migrate), migrateArgs, image.workdir, {
         ...image.env,
         ...env,

@@ -202,7 +202,8 @@ const SUBSTITUTES: Substitute[] = [
         UVICORN_HOST: '127.0.0.1',
         UVICORN_PORT: String(port),
       };
-      const [command = '', ...args] = image.cmd;
+      // The ENTRYPOINT (the settings preflight) runs the CMD in its place, as in the container.
+      const [command = '', ...args] = [...image.entrypoint, ...image.cmd];
       const binary = path.join(image.workdir, '.venv/bin', command);
       const server = await startHttpProcess(binary, args, {
         cwd: image.workdir,
@@ -214,7 +215,7 @@ const SUBSTITUTES: Substitute[] = [
       } finally {
         await server.stop();
       }
-      return `the image's CMD (${image.cmd.slice(0, 3).join(' ')}) from the emulated image, /health and /health/ready`;
+      return `the image's ENTRYPOINT and CMD (${image.cmd.slice(0, 3).join(' ')}) from the emulated image, /health and /health/ready`;
     },
     used: 0,
   },

@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import { CLI, makeTempDir, snapshotTree } from '../helpers.js';
-import { buildContext, hadolint, validateCompose } from './deploy-support.js';
+import { buildContext, hadolint, imageStart, validateCompose } from './deploy-support.js';
 import {
   PARSE_METRICS,
   type Sample,
@@ -185,7 +186,7 @@ describe('tier 2 end to end: services behind a gateway, Redis events, circuit br
   // the option matrix's tier-2 combinations, the README commands and the growth tests.
   it('installs every package', () => installProject(dir));
 
-  it("passes the compose and Dockerfile validators, and installs each image's packages as its Dockerfile does", () => {
+  it("passes the compose and Dockerfile validators, installs each image's packages as its Dockerfile does, and starts each image with a missing setting to one line", () => {
     validateCompose(path.join(dir, 'docker-compose.yml'));
     for (const member of ['.', ...SERVICES.map((name) => `services/${name}`), 'gateway']) {
       hadolint(path.join(dir, member, 'Dockerfile'));
@@ -202,13 +203,38 @@ describe('tier 2 end to end: services behind a gateway, Redis events, circuit br
     const root = venv('root');
     run(UV, ['sync', '--frozen', '--no-install-workspace', '--no-dev', '--quiet'], lockOnly, root);
     run(UV, ['sync', '--locked', '--no-dev', '--no-editable', '--quiet'], context, root);
-    const images: [string, string, Record<string, string>][] = [
-      ['shop', 'shop', root],
-      ...SERVICES.map((name): [string, string, Record<string, string>] => [name, `shop-${name}`, venv(name)]),
-      ['shop_gateway', 'shop-gateway', venv('gateway')],
+    // Each image is also started in production with one setting missing: the one it needs besides
+    // the token settings, which the services get.
+    const tokens = { JWT_ISSUER: 'https://issuer.example', JWT_SECRET: randomSecret() };
+    const unsetIssuer = 'JWT_ISSUER must be set for ENVIRONMENT=production';
+    const images = [
+      {
+        packageName: 'shop',
+        distribution: 'shop',
+        member: '.',
+        env: root,
+        settings: {},
+        missing: unsetIssuer,
+      },
+      ...SERVICES.map((name) => ({
+        packageName: name,
+        distribution: `shop-${name}`,
+        member: `services/${name}`,
+        env: venv(name),
+        settings: tokens,
+        missing: `${name.toUpperCase()}_DATABASE_URL must be set for ENVIRONMENT=production`,
+      })),
+      {
+        packageName: 'shop_gateway',
+        distribution: 'shop-gateway',
+        member: 'gateway',
+        env: venv('gateway'),
+        settings: {},
+        missing: unsetIssuer,
+      },
     ];
     const elsewhere = makeTempDir('tier2-import');
-    for (const [packageName, distribution, env] of images) {
+    for (const { packageName, distribution, member, env, settings, missing } of images) {
       if (packageName !== 'shop') {
         run(
           UV,
@@ -217,8 +243,25 @@ describe('tier 2 end to end: services behind a gateway, Redis events, circuit br
           env,
         );
       }
-      const python = path.join(env.UV_PROJECT_ENVIRONMENT ?? '', 'bin', 'python');
-      run(python, ['-c', `import ${packageName}.main; print(${packageName}.main.__file__)`], elsewhere);
+      const bin = path.join(env.UV_PROJECT_ENVIRONMENT ?? '', 'bin');
+      run(
+        path.join(bin, 'python'),
+        ['-c', `import ${packageName}.main; print(${packageName}.main.__file__)`],
+        elsewhere,
+      );
+      // Started as the Dockerfile says (ENTRYPOINT, then CMD): the preflight stops it with one line
+      // naming the setting, before uvicorn starts a worker.
+      const start = imageStart(path.join(dir, member, 'Dockerfile'));
+      const [command = '', ...args] = [...start.entrypoint, ...start.cmd];
+      const result = spawnSync(path.join(bin, command), args, {
+        cwd: elsewhere,
+        env: { ...start.env, ...settings, PATH: `${bin}:/usr/bin:/bin` },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(result.status, `${member}: ${result.stderr}`).to.equal(2);
+      expect(result.stdout).to.equal('');
+      expect(result.stderr).to.equal(`invalid settings: ${missing}\n`);
     }
   });
 

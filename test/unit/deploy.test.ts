@@ -222,14 +222,10 @@ describe('deployment files follow the config (db and agents)', () => {
       'migration-job.yaml',
     ]);
     const worker = readYaml(dir, 'deploy/k8s/base/worker-deployment.yaml');
-    expect(worker.spec.template.spec.containers[0].command).to.deep.equal([
-      'python',
-      '-m',
-      'demo_svc.worker',
-    ]);
+    expect(worker.spec.template.spec.containers[0].args).to.deep.equal(['python', '-m', 'demo_svc.worker']);
     const job = readYaml(dir, 'deploy/k8s/base/migration-job.yaml');
     expect(job.kind).to.equal('Job');
-    expect(job.spec.template.spec.containers[0].command).to.deep.equal(['alembic', 'upgrade', 'head']);
+    expect(job.spec.template.spec.containers[0].args).to.deep.equal(['alembic', 'upgrade', 'head']);
     expect(job.spec.template.spec.restartPolicy).to.equal('Never');
     const secret = readYaml(dir, 'deploy/k8s/base/secret.yaml');
     expect(Object.keys(secret.stringData)).to.deep.equal([

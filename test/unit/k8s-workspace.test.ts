@@ -153,7 +153,7 @@ describe('k8s generator in a workspace', () => {
     for (const [member, port] of Object.entries(ports)) {
       const consumer = readYaml(dir, `deploy/k8s/base/${member}/consumer-deployment.yaml`);
       const container = consumer.spec.template.spec.containers[0];
-      expect(container.command).to.deep.equal(['python', '-m', `${member}.consumer`]);
+      expect(container.args).to.deep.equal(['python', '-m', `${member}.consumer`]);
       expect(container.image).to.equal(`demo-svc-${member}`);
       expect(container.ports).to.deep.equal([{ name: 'status', containerPort: port }]);
       expect(container.env).to.deep.equal([{ name: 'EVENTS_CONSUMER_HOST', value: '0.0.0.0' }]);

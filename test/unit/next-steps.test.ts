@@ -35,6 +35,9 @@ describe('the final message of new', () => {
       installed: false,
     });
     expect(workspace[1]).to.equal('uv sync --all-packages');
+    expect(workspace.at(-1)).to.equal(
+      'make help   # every everyday command; README.md has the rest, and how to start each service and the gateway',
+    );
   });
 
   it('says where the credential comes from for each kind of authentication', () => {

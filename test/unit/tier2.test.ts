@@ -32,6 +32,7 @@ const SERVICE_FILES = (name: string): string[] =>
     'tests/auth_support.py',
     'tests/test_items.py',
     'tests/test_events.py',
+    'tests/test_preflight.py',
   ].map((file) => `services/${name}/${file}`);
 
 const LIBS_FILES = [
@@ -42,6 +43,7 @@ const LIBS_FILES = [
   'resilience',
   'events',
   'db/session',
+  'preflight',
 ].map((module) => `libs/src/demo_svc_libs/${module}.py`);
 
 describe('microservice generator', () => {
@@ -68,6 +70,11 @@ describe('microservice generator', () => {
     );
     result.assertFileContent('services/orders/.env.example', /^ORDERS_DATABASE_URL=$/m);
     result.assertFileContent('libs/src/demo_svc_libs/settings/auth.py', 'class JwtSettings');
+    // The image checks the service's own settings through the shared preflight before uvicorn starts.
+    result.assertFileContent(
+      'services/orders/Dockerfile',
+      'ENTRYPOINT ["python", "-m", "demo_svc_libs.preflight", "orders.config:get_settings"]\n',
+    );
 
     // The tier-1 service keeps its code: nothing under src/ or tests/ changed.
     const after = snapshotTree(first.cwd);
@@ -206,8 +213,13 @@ describe('gateway generator', () => {
         'src/demo_svc_gateway/routes/table.py',
         'src/demo_svc_gateway/routes/health.py',
         'tests/test_proxy.py',
+        'tests/test_preflight.py',
         'tests/upstream.py',
       ].map((file) => `gateway/${file}`),
+    );
+    result.assertFileContent(
+      'gateway/Dockerfile',
+      'ENTRYPOINT ["python", "-m", "demo_svc_libs.preflight", "demo_svc_gateway.config:get_settings"]\n',
     );
     expect(readConfig(first.cwd)).to.include({ gateway: true });
     const table = read(first.cwd, 'gateway/src/demo_svc_gateway/routes/table.py');
