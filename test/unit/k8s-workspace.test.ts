@@ -70,7 +70,7 @@ describe('k8s generator in a workspace', () => {
         expect(job.metadata.name).to.equal(`demo-svc-${member}-migrate`);
         const container = job.spec.template.spec.containers[0];
         expect(container.image).to.equal(`demo-svc-${member}`);
-        expect(container.command).to.deep.equal(['alembic', 'upgrade', 'head']);
+        expect(container.args).to.deep.equal(['alembic', 'upgrade', 'head']);
         expect(container.envFrom).to.deep.equal(deployment.spec.template.spec.containers[0].envFrom);
       }
       // No consumer before tier 3.
