@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { parse as parseToml } from 'smol-toml';
 import { PACKAGE_ROOT } from '../../lib/templates.js';
 import {
   buildOverlay,
@@ -15,15 +16,29 @@ import {
   validateCompose,
   validateKubernetes,
 } from './deploy-support.js';
+import { DEFAULT_MAKE_TARGETS } from '../helpers.js';
 import {
   type BackgroundProcess,
   freePort,
   freshDatabase,
-  generateProject,
+  newProject,
+  run,
   spawnInBackground,
   startHttpProcess,
   UV,
+  workspaceMembers,
 } from './support.js';
+import {
+  actionlint,
+  finalMessage,
+  followFinalMessage,
+  make,
+  makeMigration,
+  makeRecipe,
+  makeTargets,
+  preCommitAllFiles,
+  runWorkflowJob,
+} from './tooling-support.js';
 
 /**
  * Every command in the fenced `bash`/`sh` blocks of every README.md of a generated project is run, in the
@@ -35,7 +50,10 @@ import {
  * neither group is run, so a README command that cannot run fails this test.
  *
  * Three projects cover the READMEs: tier 1 with agents, PostgreSQL, JWT, compose and Lambda; tier 2 with
- * Cloud Run; tier 3 with Kubernetes. Each is installed once, by its own README's `uv sync`.
+ * Cloud Run; tier 3 with Kubernetes. Each is installed and checked once, by the checks job of its CI
+ * workflow run here first (actionlint, then its steps in every member); a README command that is one of
+ * those checks is not run again. The tier-2 and tier-3 projects then get the rest of their tooling tested:
+ * pre-commit, the Makefile and the final message of `new` (the default project's is in tooling.test.ts).
  */
 const PROJECTS: { name: string; flags: string[]; target: string }[] = [
   {
@@ -199,6 +217,8 @@ const SUBSTITUTES: Substitute[] = [
         ...image.env,
         ...(envFile ? readEnvFile(path.join(context.cwd, envFile)) : {}),
         ...context.env,
+        // The image's own PATH: its virtualenv, where the ENTRYPOINT finds the CMD's program.
+        PATH: image.env.PATH ?? '',
         UVICORN_HOST: '127.0.0.1',
         UVICORN_PORT: String(port),
       };
@@ -368,6 +388,108 @@ function readmes(dir: string, relative = ''): string[] {
   return found.sort((a, b) => a.split(path.sep).length - b.split(path.sep).length || a.localeCompare(b));
 }
 
+/** A command's place in the log of what ran: its directory (relative to the project) and the check it is. */
+const commandKey = (dir: string, command: string, ciVariables: string[]): string =>
+  `${path.normalize(dir)}\0${canonical(command, ciVariables)}`;
+
+/**
+ * A command as the check it runs, so the same check spelled another way in a README, a Makefile recipe or
+ * the CI workflow counts as run: `uv run --no-sync X` is `uv run X` once the project is installed; ruff's
+ * default path is `.`; `mypy --strict src tests` is what every member's [tool.mypy] says (the test checks
+ * that); and a variable the CI job also sets (`REDIS_URL=... uv run pytest`) points at a server of the
+ * same kind on this machine either way.
+ */
+export function canonical(command: string, ciVariables: string[]): string {
+  let text = command.trim();
+  for (
+    let match = /^([A-Z_][A-Z0-9_]*)=\S+\s+/.exec(text);
+    match;
+    match = /^([A-Z_][A-Z0-9_]*)=\S+\s+/.exec(text)
+  ) {
+    if (!ciVariables.includes(match[1] ?? '')) break;
+    text = text.slice(match[0].length);
+  }
+  return text
+    .replace(/^uv run --no-sync /, 'uv run ')
+    .replace(/^uv run (ruff check|ruff format --check)$/, 'uv run $1 .')
+    .replace(/^uv run mypy --strict src tests$/, 'uv run mypy');
+}
+
+/** `[tool.mypy]` of a project or member: what lets `mypy` stand for `mypy --strict src tests`. */
+function mypyConfig(dir: string): unknown {
+  const pyproject = parseToml(readFileSync(path.join(dir, 'pyproject.toml'), 'utf8')) as {
+    tool?: { mypy?: { strict?: unknown; files?: unknown } };
+  };
+  return { strict: pyproject.tool?.mypy?.strict, files: pyproject.tool?.mypy?.files };
+}
+
+interface ToolingRun {
+  project: string;
+  /** Where `new` ran, and what it printed. */
+  parent: string;
+  name: string;
+  output: string;
+  env: Record<string, string>;
+  done: Map<string, string>;
+  ciVariables: string[];
+}
+
+/**
+ * A workspace's tooling besides its CI workflow (run first): pre-commit on every file; each Makefile target
+ * that needs no Docker, run unless every command of its recipe already ran here (from a README or the
+ * workflow: `make -n` shows them); and the final message of `new`, typed as it is, to a protected route.
+ */
+async function workspaceTooling(tooling: ToolingRun): Promise<string[]> {
+  const { project, env, done, ciVariables } = tooling;
+  const report: string[] = [];
+  const message = finalMessage(tooling.output);
+  expect(message).to.include('uv sync --all-packages');
+  expect(tooling.output).to.not.match(/^\s*force\s/m);
+  const hooks = preCommitAllFiles(project);
+  report.push(`  pre-commit run --all-files\n      ${hooks.length} hooks passed: ${hooks.join(', ')}`);
+  const targets = makeTargets(project, env);
+  expect(targets).to.include.members([...DEFAULT_MAKE_TARGETS]);
+  for (const target of targets) {
+    let outcome: string;
+    if (target === 'help') outcome = `listed ${targets.length} targets`;
+    else if (target === 'up') outcome = 'not run (no Docker engine here); docker-compose.yml validated above';
+    else if (target === 'dev') outcome = 'run by the final message below';
+    else if (target === 'migration') {
+      makeMigration(project, env);
+      outcome = 'generated a migration (then removed it); without m= it exits 2 with a hint';
+    } else if (target === 'format') {
+      make(project, env, target);
+      expect(run('git', ['diff', '--name-only'], project).output, 'make format changed files').to.equal('');
+      outcome = 'changed no file';
+    } else if (target === 'hooks') {
+      make(project, env, target);
+      expect(existsSync(path.join(project, '.git/hooks/pre-commit'))).to.equal(true);
+      outcome = 'installed .git/hooks/pre-commit';
+    } else {
+      const recipe = makeRecipe(project, env, target);
+      const already = recipe.map((step) => done.get(commandKey(step.dir, step.command, ciVariables)));
+      if (already.every(Boolean)) {
+        outcome = `already run, ${recipe.length === 1 ? 'its command' : `its ${recipe.length} commands`}: ${[...new Set(already)].join('; ')}`;
+      } else if (target === 'worker') {
+        // A server or worker never ends by itself: its command must be one a README started and stopped.
+        throw new Error(`make ${target} runs what no README ran: ${JSON.stringify(recipe)}`);
+      } else {
+        make(project, env, target);
+        outcome = 'exit 0';
+      }
+    }
+    report.push(`  make ${target}\n      ${outcome}`);
+  }
+  await followFinalMessage(tooling.parent, tooling.name, message);
+  report.push(
+    `  the final message of new (${message.length} lines), typed as it is\n      /users/me answered alice`,
+  );
+  console.log(
+    '      not exercised here: make up (docker compose) and the image job of ci.yml, no Docker engine',
+  );
+  return report;
+}
+
 describe('README commands of generated projects', function () {
   const images = new Map<string, EmulatedImage>();
   const databases: { drop: () => void }[] = [];
@@ -409,13 +531,30 @@ describe('README commands of generated projects', function () {
     expect(onPort('uv run uvicorn a.main:create_app --factory --reload', 9)).to.equal(
       'uv run uvicorn a.main:create_app --factory --port 9 --reload',
     );
+    // The same check, whoever spells it: a README, a Makefile recipe, the CI workflow.
+    const ci = ['REDIS_URL', 'TEST_DATABASE_URL'];
+    for (const [readme, workflow] of [
+      ['uv run ruff check', 'uv run --no-sync ruff check .'],
+      ['uv run ruff format --check', 'uv run --no-sync ruff format --check .'],
+      ['uv run mypy --strict src tests', 'uv run --no-sync mypy'],
+      ['REDIS_URL=redis://127.0.0.1:6379/0 uv run pytest', 'uv run --no-sync pytest'],
+    ]) {
+      expect(canonical(readme ?? '', ci)).to.equal(canonical(workflow ?? '', ci));
+    }
+    // Not the same: another variable, another path, other options.
+    expect(canonical('ENVIRONMENT=production uv run pytest', ci)).to.not.equal(
+      canonical('uv run pytest', ci),
+    );
+    expect(canonical('uv run ruff check src', ci)).to.not.equal(canonical('uv run ruff check .', ci));
+    expect(canonical('uv run mypy --strict src', ci)).to.not.equal(canonical('uv run mypy', ci));
   });
 
   for (const spec of PROJECTS) {
     it(`runs every README command of new ${spec.flags.join(' ')}`, async function () {
       this.timeout(25 * 60_000);
       const started = Date.now();
-      const project = generateProject(spec.name, spec.flags);
+      const created = newProject(spec.name, spec.flags);
+      const project = created.dir;
       const config = JSON.parse(readFileSync(path.join(project, '.yo-rc.json'), 'utf8')) as {
         'generator-fastapi-forge': { services: string[]; packageName: string };
       };
@@ -452,19 +591,48 @@ describe('README commands of generated projects', function () {
       }
       expect(files).to.include.members(expected);
 
+      // The CI workflow's checks job, as the runner runs it: it installs the project and checks every
+      // member; the README commands that are the same checks count as run.
+      actionlint(project);
+      const members = ['.', ...workspaceMembers(project)];
+      for (const member of members) {
+        expect(mypyConfig(path.join(project, member)), member).to.deep.equal({
+          strict: true,
+          files: ['src', 'tests'],
+        });
+      }
+      const testDatabase = freshDatabase(`readme_${packageName}`);
+      databases.push(testDatabase);
+      const job = runWorkflowJob(project, 'checks', {
+        PATH: env.PATH ?? '',
+        REDIS_URL,
+        TEST_DATABASE_URL: testDatabase.url,
+      });
+      const ciVariables = Object.keys(job.env);
       const done = new Map<string, string>();
       const report: string[] = [];
+      for (const step of job.steps) {
+        done.set(
+          commandKey(step.member, step.command, ciVariables),
+          `ci.yml "${step.name}" in ${step.member}`,
+        );
+        report.push(`  ci.yml "${step.name}" in ${step.member}: ${step.command}\n      exit 0`);
+      }
+      console.log(`    ${spec.name}/ci.yml: ${job.steps.length} steps in ${members.length} members`);
       for (const readme of files) {
         const commands = readmeCommands(readFileSync(path.join(project, readme), 'utf8'));
         const counts = { run: 0, served: 0, substituted: 0, repeated: 0 };
         for (const { line, command: full } of commands) {
           const split = splitDirectory(full);
           const cwd = path.resolve(project, home(project, readme), split.dir);
-          const key = `${path.relative(project, cwd)}\0${split.command}`;
+          const keys = split.command
+            .split(' && ')
+            .map((part) => commandKey(path.relative(project, cwd) || '.', part, ciVariables));
           const where = `${readme}:${line}`;
-          if (done.has(key)) {
+          if (keys.every((key) => done.has(key))) {
             counts.repeated += 1;
-            report.push(`  ${where}  ${full}\n      same command in the same directory as ${done.get(key)}`);
+            const earlier = [...new Set(keys.map((key) => done.get(key)))].join('; ');
+            report.push(`  ${where}  ${full}\n      already run in the same directory: ${earlier}`);
             continue;
           }
           const here = cwd === project ? { ...env, DATABASE_URL: rootDatabase.url } : env;
@@ -490,12 +658,28 @@ describe('README commands of generated projects', function () {
           } catch (error) {
             throw new Error(`${spec.name}/${where}: ${full}\n${(error as Error).message}`);
           }
-          done.set(key, where);
+          for (const key of keys) done.set(key, where);
           report.push(`  ${where}  ${full}\n      ${outcome}`);
         }
         console.log(
           `    ${spec.name}/${readme}: ${commands.length} commands: ${counts.run} run, ${counts.served} served, ` +
             `${counts.substituted} substituted, ${counts.repeated} already run`,
+        );
+      }
+      if (services.length > 0) {
+        const toolingStarted = Date.now();
+        const tooling = await workspaceTooling({
+          project,
+          parent: created.parent,
+          name: spec.name,
+          output: created.output,
+          env: { ...env, DATABASE_URL: rootDatabase.url },
+          done,
+          ciVariables,
+        });
+        report.push(...tooling);
+        console.log(
+          `    ${spec.name}: pre-commit, the Makefile and the final message in ${((Date.now() - toolingStarted) / 1000).toFixed(0)} s`,
         );
       }
       console.log(report.join('\n'));

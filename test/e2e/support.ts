@@ -60,12 +60,18 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Generates a project through the real CLI and returns its directory. */
-export function generateProject(name: string, flags: string[]): string {
+/**
+ * `new NAME --yes --skip-install FLAGS` through the real CLI, in a fresh directory: the project's directory,
+ * the one `new` ran in, and what `new` printed (its final message included).
+ */
+export function newProject(name: string, flags: string[]): { parent: string; dir: string; output: string } {
   const parent = makeTempDir('e2e');
-  run(process.execPath, [CLI, 'new', name, '--yes', '--skip-install', ...flags], parent);
-  return `${parent}/${name}`;
+  const { output } = run(process.execPath, [CLI, 'new', name, '--yes', '--skip-install', ...flags], parent);
+  return { parent, dir: path.join(parent, name), output };
 }
+
+/** Generates a project through the real CLI and returns its directory. */
+export const generateProject = (name: string, flags: string[]): string => newProject(name, flags).dir;
 
 /**
  * The checks every generated project must pass on the day it is generated. Returns pytest's summary line.
