@@ -5,7 +5,6 @@
  * markdown tables to bench/results.md. Not part of `npm test`: the machines are shared and noisy, so aims are
  * read off these tables rather than asserted by timed tests.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
@@ -26,7 +25,9 @@ import {
   UV,
 } from '../e2e/support.js';
 import { type App, measureConcurrency } from './concurrency.js';
+import { measureGateway } from './gateway.js';
 import { measurePeers } from './peers.js';
+import { CONNECTIONS, DURATION, ensureWrk, postScript, wrkRun } from './wrk.js';
 import {
   aim,
   alternate,
@@ -42,66 +43,8 @@ const rows: Row[] = [];
 const notes: string[] = [];
 /** The figures of every wrk round, shown after the note on throughput. */
 const roundNotes: string[] = [];
-const DURATION = process.env.BENCH_SECONDS ?? '6';
-const CONNECTIONS = process.env.BENCH_CONNECTIONS ?? '32';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const ratio = (value: number, base: number): string => (value / base).toFixed(2);
-
-function ensureWrk(): string {
-  const found = spawnSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).stdout.trim();
-  if (found) return found;
-  if (process.getuid?.() === 0) {
-    spawnSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit' });
-    const installed = spawnSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).stdout.trim();
-    if (installed) return installed;
-  }
-  throw new Error('wrk is required: apt-get install wrk');
-}
-
-/** Requests per second reported by wrk for one endpoint; any non-2xx answer fails the run. */
-function wrkRps(wrk: string, url: string, script?: string, duration = DURATION): number {
-  const args = [
-    '-t1',
-    `-c${CONNECTIONS}`,
-    `-d${duration}s`,
-    '--latency',
-    ...(script ? ['-s', script] : []),
-    url,
-  ];
-  const output = run(wrk, args, PACKAGE_ROOT).output;
-  const match = /Requests\/sec:\s+([\d.]+)/.exec(output);
-  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(output);
-  if (non2xx) throw new Error(`wrk saw ${non2xx[1]} failed responses on ${url}:\n${output}`);
-  if (!match?.[1]) throw new Error(`no Requests/sec in wrk output:\n${output}`);
-  return Number(match[1]);
-}
-
-/** A wrk script that POSTs `body` as JSON with `headers`. */
-function postScript(dir: string, name: string, body: object, headers: Record<string, string>): string {
-  const lines = [
-    'wrk.method = "POST"',
-    `wrk.body = '${JSON.stringify(body)}'`,
-    'wrk.headers["Content-Type"] = "application/json"',
-    ...Object.entries(headers).map(([header, value]) => `wrk.headers["${header}"] = "${value}"`),
-  ];
-  const file = path.join(dir, `${name}.lua`);
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  return file;
-}
-
-/** How many requests one wrk run of `seconds` made; any non-2xx answer fails the run. */
-function wrkRequests(wrk: string, url: string, script: string, seconds: number): number {
-  const output = run(
-    wrk,
-    ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', script, url],
-    PACKAGE_ROOT,
-  ).output;
-  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(output);
-  if (non2xx) throw new Error(`wrk saw ${non2xx[1]} failed responses on ${url}:\n${output}`);
-  const made = /(\d+) requests in/.exec(output);
-  if (!made?.[1]) throw new Error(`no request count in wrk output:\n${output}`);
-  return Number(made[1]);
-}
 
 /** The resident memory (KiB) of the largest process of a server's process group: its Python process. */
 function serverRssKiB(server: RunningServer): number {
@@ -140,9 +83,9 @@ async function measureMemory(
     const url = `${server.baseUrl}/agents/run`;
     // wrk runs for a time, not a number of requests: runs of 10 s until the count is reached.
     let made = 0;
-    while (made < warmUp) made += wrkRequests(wrk, url, script, 10);
+    while (made < warmUp) made += wrkRun(wrk, url, { script, duration: '10' }).requests;
     const [warm, warmRuns] = [serverRssKiB(server), made];
-    while (made < runs) made += wrkRequests(wrk, url, script, 10);
+    while (made < runs) made += wrkRun(wrk, url, { script, duration: '10' }).requests;
     const after = serverRssKiB(server);
     const mib = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
     rows.push({
@@ -377,17 +320,17 @@ async function measureProject(wrk: string, dir: string): Promise<{ concurrency: 
       const forgedUrl = `${forgedServer.baseUrl}${endpoint.path}`;
       const bareUrl = `${bareServer.baseUrl}${endpoint.path}`;
       // One second of warm-up each, not counted.
-      wrkRps(wrk, forgedUrl, endpoint.script, '1');
-      wrkRps(wrk, bareUrl, endpoint.script, '1');
+      wrkRun(wrk, forgedUrl, { script: endpoint.script, duration: '1' });
+      wrkRun(wrk, bareUrl, { script: endpoint.script, duration: '1' });
       const forged: number[] = [];
       const bare: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         if (round % 2 === 0) {
-          bare.push(wrkRps(wrk, bareUrl, endpoint.script));
-          forged.push(wrkRps(wrk, forgedUrl, endpoint.script));
+          bare.push(wrkRun(wrk, bareUrl, { script: endpoint.script }).rps);
+          forged.push(wrkRun(wrk, forgedUrl, { script: endpoint.script }).rps);
         } else {
-          forged.push(wrkRps(wrk, forgedUrl, endpoint.script));
-          bare.push(wrkRps(wrk, bareUrl, endpoint.script));
+          forged.push(wrkRun(wrk, forgedUrl, { script: endpoint.script }).rps);
+          bare.push(wrkRun(wrk, bareUrl, { script: endpoint.script }).rps);
         }
       }
       results[endpoint.key] = {
@@ -468,12 +411,27 @@ async function measureProject(wrk: string, dir: string): Promise<{ concurrency: 
   return { concurrency: concurrency.table };
 }
 
+/** BENCH_ONLY=generation,app,gateway runs some parts of the bench; all of them by default. */
+const PARTS = new Set((process.env.BENCH_ONLY ?? 'generation,app,gateway').split(','));
+
 async function main(): Promise<void> {
   const loadBefore = loadavg();
-  const tierOne = measureGeneration();
-  const peers = await measurePeers(tierOne ? () => generateTier(1).seconds : undefined);
-  rows.push(...peers.rows);
-  const { concurrency } = await measureApp();
+  const peerNotes: string[] = [];
+  if (PARTS.has('generation')) {
+    const tierOne = measureGeneration();
+    const peers = await measurePeers(tierOne ? () => generateTier(1).seconds : undefined);
+    rows.push(...peers.rows);
+    peerNotes.push(
+      'Peers: each is installed by this run, pinned, with its template engine pinned, in a uv tool environment of its own.',
+      ...peers.notes,
+    );
+  }
+  const { concurrency } = PARTS.has('app') ? await measureApp() : { concurrency: '(not measured)' };
+  if (PARTS.has('gateway')) {
+    const tierTwo = await measureGateway(ensureWrk());
+    rows.push(...tierTwo.rows);
+    notes.push(...tierTwo.notes);
+  }
   const loadAfter = loadavg();
 
   const table = [
@@ -491,8 +449,7 @@ async function main(): Promise<void> {
     'CPU time per request (test/bench/asgi_cost.py): each app is called in process through ASGI, the same requests as above, the lowest of three batches of 2000; CPU time of the process, not wall time, so other work on the machine moves it less than req/s. Its ratio is a cost: generated over bare, higher is slower.',
     'Cold start in process: the time to import the app module, build the app, run its lifespan and answer GET /health through httpx.ASGITransport, in a fresh interpreter (interpreter start-up and the harness imports of httpx and asgi-lifespan not counted). Bytecode is compiled beforehand, as in the Docker image: `uv sync --compile-bytecode` for the dependencies, and a first, discarded run for the modules of the project.',
     ...notes,
-    'Peers: each is installed by this run, pinned, with its template engine pinned, in a uv tool environment of its own.',
-    ...peers.notes,
+    ...peerNotes,
   ];
   const outDir = path.join(PACKAGE_ROOT, 'bench');
   mkdirSync(outDir, { recursive: true });
