@@ -65,7 +65,7 @@ const LIBS_FROM_POSTGRES = ['settings/database.py', 'db/session.py'].map(
   (file) => `src/_package_/${file}.ejs`,
 );
 
-/** The HTTP client of libs' service client and of the gateway's proxy and health probes. */
+/** The HTTP client of libs' service client (the gateway sends with aiohttp: GATEWAY_DEPENDENCIES). */
 const HTTPX = 'httpx>=0.28';
 
 /**
@@ -74,8 +74,13 @@ const HTTPX = 'httpx>=0.28';
  */
 const LIBS_DEPENDENCIES = [HTTPX, ...(readFamilyManifest('api').dependencies ?? [])];
 
-/** The gateway imports httpx itself: each member declares what it imports, not only what libs brings. */
-export const GATEWAY_DEPENDENCIES = [HTTPX];
+/**
+ * The gateway's proxy and probes send with aiohttp: its client costs a fraction of httpx's CPU per proxied
+ * request, which is most of a gateway's work (references/microservice-patterns.md).
+ */
+const GATEWAY_DEPENDENCIES = ['aiohttp>=3.12'];
+/** With tracing, the gateway's requests to its upstreams are client spans that carry the trace along. */
+const GATEWAY_TRACING = 'opentelemetry-instrumentation-aiohttp-client>=0.66b1';
 
 /** Requirements without repeats of a package (the first one wins). */
 const unique = (requirements: string[]): string[] =>
@@ -186,6 +191,11 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
   /** Whether the shared package has the metrics and tracing modules (tier 3 with observability on). */
   protected get observedWorkspace(): boolean {
     return this.answers.tier >= 3 && this.answers.observability;
+  }
+
+  /** What the gateway imports itself: each member declares what it imports, not only what libs brings. */
+  protected gatewayDependencies(): string[] {
+    return [...GATEWAY_DEPENDENCIES, ...(this.observedWorkspace ? [GATEWAY_TRACING] : [])];
   }
 
   /**
