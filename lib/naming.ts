@@ -45,6 +45,7 @@ const PYTHON_KEYWORDS = new Set([
 /** Top-level modules a generated project imports: a package of the same name would shadow them. */
 const SHADOWED_MODULES = new Set([
   'abc',
+  'aiohttp',
   'alembic',
   'anyio',
   'asyncio',

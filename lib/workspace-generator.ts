@@ -81,7 +81,7 @@ const SERVICE_FROM_POSTGRES = [
   ),
 ];
 
-/** The HTTP client of libs' service client and of the gateway's proxy and health probes. */
+/** The HTTP client of libs' service client (the gateway sends with aiohttp: GATEWAY_DEPENDENCIES). */
 const HTTPX = 'httpx>=0.28';
 
 /**
@@ -93,8 +93,13 @@ const LIBS_DEPENDENCIES = [HTTPX, ...(readFamilyManifest('api').dependencies ?? 
 /** What a member's tests of metrics and tracing import besides what its code does. */
 const OBSERVABILITY_TEST_IMPORTS = ['prometheus-client', 'opentelemetry-api', 'opentelemetry-sdk'];
 
-/** The gateway imports httpx itself: each member declares what it imports, not only what libs brings. */
-export const GATEWAY_DEPENDENCIES = [HTTPX];
+/**
+ * The gateway's proxy and probes send with aiohttp: its client costs a fraction of httpx's CPU per proxied
+ * request, which is most of a gateway's work (references/microservice-patterns.md).
+ */
+const GATEWAY_DEPENDENCIES = ['aiohttp>=3.12'];
+/** With tracing, the gateway's requests to its upstreams are client spans that carry the trace along. */
+const GATEWAY_TRACING = 'opentelemetry-instrumentation-aiohttp-client>=0.66b1';
 
 /** Requirements without repeats of a package (the first one wins). */
 const unique = (requirements: string[]): string[] =>
@@ -207,8 +212,16 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
     return this.answers.tier >= 2 && this.answers.observability;
   }
 
-  /** What the shared package's metrics and tracing modules need. */
-  private observabilityDependencies(): string[] {
+  /** What the gateway imports itself: each member declares what it imports, not only what libs brings. */
+  protected gatewayDependencies(): string[] {
+    return [...GATEWAY_DEPENDENCIES, ...(this.observedWorkspace ? [GATEWAY_TRACING] : [])];
+  }
+
+  /**
+   * What the shared package's metrics and tracing modules need. The events generator adds them with its own
+   * requirements, so a project grown to tier 3 lists them in the order `new --tier 3` does.
+   */
+  protected observabilityDependencies(): string[] {
     if (!this.observedWorkspace) return [];
     return ['observability/common', 'observability/postgres'].flatMap(
       (family) => readFamilyManifest(family).dependencies ?? [],

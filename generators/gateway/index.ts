@@ -1,7 +1,7 @@
 import type { ForgeOptions } from '../../lib/base-generator.js';
 import { ForgeUserError } from '../../lib/errors.js';
 import { GATEWAY_PORT, ROOT_SERVICE_PORT, envPrefix, servicePort } from '../../lib/workspace.js';
-import { GATEWAY_DEPENDENCIES, WorkspaceGenerator } from '../../lib/workspace-generator.js';
+import { WorkspaceGenerator } from '../../lib/workspace-generator.js';
 
 /** One entry of the gateway's route table. */
 interface GatewayRoute {
@@ -50,7 +50,7 @@ export default class GatewayGenerator extends WorkspaceGenerator {
     const context = { ...this.memberContext(member), routes: this.routes(), port: GATEWAY_PORT };
     this.renderMember(member, 'gateway', context);
     this.writeMemberProject(member, {
-      dependencies: GATEWAY_DEPENDENCIES,
+      dependencies: this.gatewayDependencies(),
       devDependencies: this.memberTestDependencies(),
       libs: true,
     });
@@ -76,6 +76,12 @@ export default class GatewayGenerator extends WorkspaceGenerator {
         value: '30',
         comment:
           'Seconds a request may wait for its answer in all, across every attempt and the pauses between them, before 504',
+      },
+      {
+        name: 'GATEWAY_UPSTREAM_MAX_CONNECTIONS',
+        value: '100',
+        comment:
+          'Requests in flight to one upstream at once (an SSE stream holds one while it lasts); past it, a request waits up to the deadline, then 503',
       },
       {
         name: 'GATEWAY_RETRY_ATTEMPTS',

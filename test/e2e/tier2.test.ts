@@ -412,6 +412,22 @@ describe('tier 2 end to end: services behind a gateway, Redis events, circuit br
       const anonymous = await call(gateway, 'GET', '/orders/items', {});
       expect(anonymous.status).to.equal(401);
       expect(anonymous.body).to.include({ code: 'unauthorized' });
+      // Each service checks the token again: a caller that goes around the gateway is refused too.
+      const forged = signJwt(
+        {
+          sub: 'e2e-user',
+          iss: envExample(dir, 'JWT_ISSUER'),
+          aud: 'shop',
+          iat: nowSeconds(),
+          exp: nowSeconds() + 600,
+        },
+        { secret: randomSecret() },
+      );
+      const refusals: Record<string, string>[] = [{}, { authorization: `Bearer ${forged}` }];
+      for (const credentials of refusals) {
+        const direct = await call(`http://127.0.0.1:${ports.orders}`, 'GET', '/items', credentials);
+        expect(direct.status, JSON.stringify(direct.body)).to.equal(401);
+      }
     });
 
     it('serves /metrics from every member, and one request is one trace from the gateway to the service', async () => {
