@@ -379,6 +379,11 @@ export function buildProgram(): Command {
 
 /** Entry point of the `fastapi-forge` bin. Returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
+  // A reader that stops early (`fastapi-forge list | head -1`) closes the pipe: the rest of the output
+  // has nowhere to go, and the run goes on without it rather than dying with a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
   const program = buildProgram();
   program.exitOverride();
   try {

@@ -18,6 +18,15 @@ const FILE_SYSTEM_ERRORS: Record<string, string> = {
   EROFS: 'read-only file system',
   ENOTDIR: 'a path component is a file, not a directory',
   EISDIR: 'it is a directory',
+  EIO: 'input/output error of the device',
+  EXDEV: 'the file and its temporary copy are on different devices',
+  EBUSY: 'the file is busy',
+  ETXTBSY: 'the file is busy',
+  EMFILE: 'too many open files in this process',
+  ENFILE: 'too many open files on the system',
+  ENAMETOOLONG: 'a file name is too long',
+  ELOOP: 'too many symbolic links in a path',
+  EFBIG: 'the file is too large',
 };
 
 export const isFileSystemError = (error: unknown): error is NodeJS.ErrnoException => {

@@ -1,7 +1,8 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { fileSystemError, isForgeUserError } from '../../lib/errors.js';
 import { GENERATOR_CLASSES } from '../../lib/generator-classes.js';
 import { GENERATORS } from '../../lib/generators.js';
 import { CHOICES, defaultHelpOf } from '../../lib/config.js';
@@ -130,4 +131,29 @@ describe('fastapi-forge CLI', function () {
       expect(snapshotTree(cwd)).to.deep.equal(before);
     });
   }
+
+  it('stops quietly when its reader closes the pipe early (`list | head -1`)', async () => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const child = spawn(process.execPath, [CLI, 'list'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      // As `head -1` does: read the first chunk, then close the pipe.
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      child.stdout.destroy();
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      expect(stderr, `attempt ${attempt + 1}`).to.equal('');
+      expect(code).to.equal(0);
+    }
+  });
+
+  it('reports the file-system errors a commit can meet in one line, I/O errors and cross-device renames too', () => {
+    for (const code of ['EIO', 'EXDEV', 'EMFILE', 'ENAMETOOLONG']) {
+      const error = Object.assign(new Error(`${code}: failed, rename 'a' -> 'b'`), { code });
+      const reported = fileSystemError(error, 'src/app.py');
+      expect(isForgeUserError(reported), code).to.equal(true);
+      expect((reported as Error).message).to.match(
+        new RegExp(`^cannot write src/app\\.py: .+ \\(${code}\\); nothing was changed$`),
+      );
+    }
+  });
 });
