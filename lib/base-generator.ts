@@ -1,5 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import Generator, { type BaseOptions } from 'yeoman-generator';
+import Generator, { type BaseOptions, type Storage, type StorageOptions } from 'yeoman-generator';
 import {
   CHOICES,
   CONFIG_NAMESPACE,
@@ -7,16 +8,32 @@ import {
   type ForgeConfig,
   choiceSpec,
   defaultChoices,
-  defaultHelpOf,
   defaultOf,
   parseChoice,
   wiredDatabase,
 } from './config.js';
 import { type CommitEnvironment, commitRun, printDiffs, regeneratesFiles } from './commit.js';
+import {
+  type CommandOption,
+  type GeneratorCommand,
+  RESTORE_OPTION,
+  YES_OPTION,
+  asList,
+  commandOptions,
+} from './command.js';
 import { DEPLOY_GENERATORS, generatedTargets } from './deploy.js';
-import { ForgeUserError, isForgeUserError } from './errors.js';
-import { addEnvVars, addPyprojectDependencies, addUvOverrides, envVarsOf, requirementsOf } from './merge.js';
-import { insertAtNeedle, needleMarker } from './needles.js';
+import { configuredGenerators, configuredPlugins } from './composition.js';
+import { PLUGIN_PREFIX, pluginNamespace, pluginOfNamespace } from './plugins.js';
+import { ForgeUserError, fileSystemError, isForgeUserError } from './errors.js';
+import {
+  addEnvVars,
+  addPyprojectDependencies,
+  addUvOverrides,
+  envVarsOf,
+  excludeForgeFromRuff,
+  requirementsOf,
+} from './merge.js';
+import { type Contribution, type Contributions, contributionsOf } from './contributions.js';
 import {
   SECTION_BEGIN,
   SECTION_END,
@@ -39,13 +56,25 @@ import {
   listTemplates,
   readFamilyManifest,
   renderTemplate,
+  TEMPLATES_ROOT,
 } from './templates.js';
 import { toTitle } from './naming.js';
+import { DEV_PORT, protectedRequest, signedDevelopmentToken } from './next-steps.js';
+import { resourceView } from './resource-views.js';
 import { MIGRATIONS, type Migration, expandPath, migrationsBetween } from './migrations.js';
-import { findBase, firstMerge, firstVersion, mergeThreeWay, storedBasePath } from './upgrade.js';
+import {
+  findBase,
+  firstMerge,
+  firstVersion,
+  keepDroppedFile,
+  mergeThreeWay,
+  storedBasePath,
+} from './upgrade.js';
 import { YAML_OUTPUT, mergeYaml } from './yaml-merge.js';
+import { type FileSection, applicableSections } from './files.js';
 import { stringify as stringifyYaml } from 'yaml';
 import { PACKAGE_VERSION } from './version.js';
+import { runState } from './run-state.js';
 import { checksumOf, withLf, withLineEndingsOf } from './line-endings.js';
 
 /** Options every forge generator understands, on top of Yeoman's own (--force, --dry-run, --skip-install). */
@@ -58,6 +87,23 @@ export type ForgeOptions = BaseOptions & {
 
 /** How a generated file is kept in step with the config (see the README, "How files are written"). */
 export type WriteMode = 'owned' | 'once';
+
+/**
+ * After configuring: the generator the user ran composes every generator the stored config calls for
+ * ({@link configuredGenerators}), so a run always renders the whole project, in one direction.
+ */
+const COMPOSING = {
+  priorityName: 'composing',
+  queueName: 'fastapi-forge:composing',
+  before: 'default',
+};
+
+/** Before writing: each generator registers what it needs in the core's wiring modules (lib/contributions.ts). */
+const CONTRIBUTING = {
+  priorityName: 'contributing',
+  queueName: 'fastapi-forge:contributing',
+  before: 'writing',
+};
 
 const POST_WRITING = {
   priorityName: 'postWriting',
@@ -84,11 +130,6 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 /** The records of `.forge/` already reported unreadable in this process, so each is reported once. */
 const reportedUnreadable = new Set<string>();
 
-/**
- * Base class of every fastapi-forge generator: one typed config, prompts only for unset answers,
- * owned / write-once / structured file writes, and the source API other generators call
- * (dependencies, env vars, needles).
- */
 /** A full config: `stored` answers over the spec's defaults and those of what generators record. */
 export function withDefaults(stored: Partial<ForgeConfig>): ForgeConfig {
   return {
@@ -98,12 +139,34 @@ export function withDefaults(stored: Partial<ForgeConfig>): ForgeConfig {
     agents: false,
     dbGenerated: false,
     observability: false,
+    examples: false,
     generatorVersion: PACKAGE_VERSION,
     ...stored,
   } as ForgeConfig;
 }
 
+/** How Yeoman reads an option from the command line (`yo fastapi-forge:<name> --<flag> ...`). */
+function yeomanOption(option: CommandOption): {
+  type: typeof String | typeof Boolean | ((value: string) => unknown);
+  description: string;
+} {
+  if (option.type === 'switch') {
+    const negation = option.negation ? `; --no-${option.flag}: ${option.negation}` : '';
+    return { type: Boolean, description: `${option.description}${negation}` };
+  }
+  // A list is not `Array`: Yeoman would join repeated values with commas, and values may hold commas.
+  return { type: option.type === 'list' ? asList : String, description: option.description };
+}
+
+/**
+ * Base class of every fastapi-forge generator: one typed config, prompts only for unset answers,
+ * owned / write-once / structured file writes, and the source API other generators call
+ * (dependencies, env vars).
+ */
 export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, ForgeOptions> {
+  /** The generator's declaration (generators/<name>/command.ts), which the CLI reads too. */
+  static readonly command?: GeneratorCommand;
+
   constructor(args: string[], options: ForgeOptions, features?: Record<string, unknown>) {
     // Yeoman reads .yo-rc.json while constructing the generator: a broken file is reported first, in one line.
     const root = options.destinationRoot ?? (options.env as { cwd?: string } | undefined)?.cwd;
@@ -114,25 +177,104 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       // The generator the user ran commits the whole run as one transaction (lib/commit.ts).
       customCommitTask: options.forgeComposed ? undefined : () => self.generator?.commitProject(),
       unique: 'namespace',
-      customPriorities: [POST_WRITING, DEPLOYMENT_WRITING],
+      customPriorities: [COMPOSING, CONTRIBUTING, POST_WRITING, DEPLOYMENT_WRITING],
       // The project is Python: yeoman-environment's npm install step does not apply. Only the generator the
       // user ran declares it, so composed generators do not report duplicates.
       customInstallTask: options.forgeComposed ? undefined : true,
       ...features,
     } as never);
-    this.option('yes', { type: Boolean, description: 'Take the default for every unanswered question' });
-    this.option('restore', {
+    this.option(YES_OPTION.flag, yeomanOption(YES_OPTION));
+    this.option(RESTORE_OPTION.flag, {
       // Not `String`: Yeoman would join several paths into one.
       type: (value: string) => restoreRequests(value),
-      description: 'Write again a generated file you deleted (recorded in .yo-resolve); repeatable',
+      description: RESTORE_OPTION.description,
     });
+    const command = (new.target as typeof ForgeGenerator).command;
+    if (command) this.declare(command);
     self.generator = this;
+    // Queued by the base class, so that no generator composes another only to have it rendered again.
+    if (!options.forgeComposed && !options.help) {
+      this.on('queueOwnTasks', () => {
+        this.queueTask({
+          method: () => this.composeConfigured(),
+          taskName: 'composeConfigured',
+          queueName: COMPOSING.queueName,
+        });
+      });
+    }
+  }
+
+  /**
+   * The generator the user ran composes every generator the stored config calls for, in one fixed order,
+   * once the answers of this run are stored. Each then contributes its part of the wiring, so `add auth` on a
+   * project with a database and agents renders the wiring of all three; no generator composes another back.
+   */
+  private async composeConfigured(): Promise<void> {
+    if (!this.forge.projectName || !this.rendersProject) return;
+    // A project made before the example route became optional (`--examples`) keeps the one it has.
+    const echo = this.destinationPath('src', this.answers.packageName, 'routes', 'echo.py');
+    if (this.forge.examples === undefined && this.fs.exists(echo)) this.config.set('examples', true);
+    // A plugin run on its own (`add <plugin>`, `yo fastapi-forge-<plugin>`) is recorded, so later runs compose it.
+    const plugin = pluginOfNamespace(this._namespace);
+    const plugins = configuredPlugins(this.forge);
+    if (plugin !== undefined && !plugins.includes(plugin)) this.config.set('plugins', [...plugins, plugin]);
+    const env = this.env as unknown as { getGeneratorMeta(namespace: string): unknown };
+    this.contributions.composeInOrder([
+      ...configuredGenerators(this.answers).map((name) => `fastapi-forge:${name}`),
+      ...configuredPlugins(this.forge).map(pluginNamespace),
+    ]);
+    for (const name of configuredGenerators(this.answers)) {
+      // An environment holding only some of them (a test's) renders what it has.
+      if (env.getGeneratorMeta(`fastapi-forge:${name}`)) await this.composeForge(name);
+    }
+    for (const name of configuredPlugins(this.forge)) {
+      const namespace = pluginNamespace(name);
+      // Without it, this run would render the project without the plugin's wiring and drop its part.
+      if (!env.getGeneratorMeta(namespace)) {
+        throw new ForgeUserError(
+          `this project uses the plugin ${name} (plugins in .yo-rc.json), but no ${PLUGIN_PREFIX}${name} is installed where Yeoman looks; install it and run again`,
+        );
+      }
+      await this.composeNamespace(namespace);
+    }
+  }
+
+  /**
+   * False for generators that only add files beside the project's code (deployment targets): run on their
+   * own, they do not render the rest of the project again.
+   */
+  protected readonly rendersProject: boolean = true;
+
+  /** Registers this generator's part of the core's wiring modules; call it in the `contributing` priority. */
+  protected contribute(contribution: Contribution): void {
+    contributionsOf(this.env).add(this._namespace, contribution);
+  }
+
+  /** A partial of the templates folder (e.g. `auth/readme/section.md.ejs`) rendered with this run's context. */
+  protected renderPartial(relative: string): string {
+    return renderTemplate(path.join(TEMPLATES_ROOT, relative), this.templateContext());
+  }
+
+  /** Everything this run's generators contributed; complete from the `writing` priority on. */
+  protected get contributions(): Contributions {
+    return contributionsOf(this.env);
+  }
+
+  /** Registers the generator's description, arguments and options with Yeoman, from its declaration. */
+  private declare(command: GeneratorCommand): void {
+    this.description = command.description;
+    for (const arg of command.args ?? []) {
+      // Optional here: each generator says what a missing argument means (a default, or a one-line error).
+      this.argument(arg.name, { type: String, required: false, description: arg.description });
+    }
+    for (const option of commandOptions(command)) this.option(option.flag, yeomanOption(option));
   }
 
   /** Records the running version when the run regenerates files, then commits everything at once. */
   private async commitProject(): Promise<void> {
     const env = this.env as unknown as CommitEnvironment;
     const root = this.destinationRoot();
+    if (this.options.upgrade) this.removeDroppedFiles();
     if (this.options.dryRun && this.options.upgrade)
       printDiffs(env, root, (text) => process.stdout.write(text));
     if (this.forge.projectName && regeneratesFiles(env, root)) {
@@ -146,24 +288,17 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
    * share `--force` with composed generators, and their merges need it, so it is passed on.
    */
   protected async composeForge(name: string): Promise<void> {
+    await this.composeNamespace(`fastapi-forge:${name}`);
+  }
+
+  private async composeNamespace(namespace: string): Promise<void> {
     const generatorOptions = {
       forgeComposed: true,
       force: Boolean(this.options.force),
       restore: restoreRequests(this.options.restore),
       upgrade: Boolean(this.options.upgrade),
     };
-    await this.composeWith(`fastapi-forge:${name}`, { generatorOptions } as never);
-  }
-
-  /** Registers `--<flag>` options for config choices, e.g. `--auth`. */
-  protected choiceOptions(keys: ChoiceKey[]): void {
-    for (const key of keys) {
-      const spec = choiceSpec(key);
-      this.option(spec.flag, {
-        type: String,
-        description: `${spec.description}: ${spec.choices.map((c) => c.value).join('|')} (default: ${defaultHelpOf(spec)})`,
-      });
-    }
+    await this.composeWith(namespace, { generatorOptions } as never);
   }
 
   /** The stored answers (validated on the way in). */
@@ -292,7 +427,15 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       users: db === 'postgres' && config.auth === 'jwt',
       // Agent runs and jobs are recorded in the SQL database when there is one.
       agentJobs: db === 'postgres' && config.agents,
+      // Resources from `add resource`, with the names and types their templates use.
+      resources:
+        db === 'postgres'
+          ? (config.resources ?? []).map((spec) => resourceView(spec, config.resources ?? []))
+          : [],
       title: toTitle(config.projectName),
+      // What the README's authentication section shows: a protected request, and a token for it with JWT.
+      protectedCall: protectedRequest(config, db) ?? `http://127.0.0.1:${DEV_PORT}/<a route of yours>`,
+      developmentToken: signedDevelopmentToken(config.packageName),
       // The marker lines around the generated section of a README (see lib/generated-section.ts).
       sectionBegin: `${SECTION_BEGIN}: regenerated as the project grows; write your own text above or below it -->`,
       sectionEnd: SECTION_END,
@@ -316,6 +459,29 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     }
   }
 
+  /** Renders the sections of a generator's files (its `files.ts`, lib/files.ts) that apply in `context`. */
+  protected writeSections(
+    sections: readonly FileSection[],
+    context: Record<string, unknown> = this.templateContext(),
+  ): void {
+    for (const section of applicableSections(sections, context)) {
+      if (!section.render) continue;
+      for (const family of section.families) this.renderFamily(family, section.once, context);
+    }
+  }
+
+  /** Merges the forge.json of each section that applies and names its heading (dependencies, env vars). */
+  protected mergeSectionManifests(
+    sections: readonly FileSection[],
+    context: Record<string, unknown> = this.templateContext(),
+  ): void {
+    for (const section of applicableSections(sections, context)) {
+      const heading = section.manifest;
+      if (heading === undefined) continue;
+      for (const family of section.families) this.mergeFamilyManifest(family, heading);
+    }
+  }
+
   /**
    * Writes one file.
    * - `once`: user-owned, written only when it does not exist yet. A generated section in it (a README's)
@@ -330,7 +496,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       // A record that forge wrote it, so that a user-owned file the user deleted is told from a new one.
       const checksums = this.readChecksums();
       const key = writtenOnceKey(relative);
-      if (!this.fs.exists(target)) {
+      if (!this.existsInProject(target)) {
         const deleted = checksums[key] !== undefined;
         if (deleted && this.keepsDeleted(relative)) return;
         this.fs.write(target, content);
@@ -345,8 +511,9 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       if (section) this.writeGeneratedSection(relative, section.text);
       return;
     }
+    this.renderedFiles().add(relative);
     const checksums = this.readChecksums();
-    const deleted = checksums[relative] !== undefined && !this.fs.exists(target);
+    const deleted = checksums[relative] !== undefined && !this.existsInProject(target);
     if (deleted && this.keepsDeleted(relative)) return;
     const onDisk = this.fs.exists(target) ? this.fs.read(target) : undefined;
     const rendered = withLineEndingsOf(onDisk, content);
@@ -366,6 +533,66 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     }
     checksums[relative] = checksumOf(content);
     this.writeChecksums(checksums);
+  }
+
+  /** The owned files this run has rendered so far, whichever of its generators rendered them. */
+  private renderedFiles(): Set<string> {
+    return runState(this.env, 'rendered-files', () => new Set<string>());
+  }
+
+  /**
+   * `upgrade`, once every file is rendered: a file the last version generated (it has a checksum in
+   * .forge/) that this version no longer renders is removed while it is what forge wrote, as `copier
+   * update` does, so no stale module or test is left behind. One the user edited is kept, becomes theirs
+   * (its record goes) and is listed at the end of the run. One the user deleted keeps its record.
+   */
+  private removeDroppedFiles(): void {
+    const checksums = this.readChecksums();
+    const rendered = this.renderedFiles();
+    const dropped = Object.keys(checksums).filter(
+      (key) =>
+        !key.endsWith('#once') && !rendered.has(key) && this.existsInProject(this.destinationPath(key)),
+    );
+    if (dropped.length === 0) return;
+    this.writeChecksums(
+      Object.fromEntries(Object.entries(checksums).filter(([key]) => !dropped.includes(key))),
+    );
+    for (const relative of dropped) {
+      const target = this.destinationPath(relative);
+      const base = this.destinationPath(storedBasePath(relative));
+      if (this.fs.exists(base)) this.fs.delete(base);
+      if (checksumOf(this.fs.read(target)) !== checksums[relative]) {
+        keepDroppedFile(relative);
+        continue;
+      }
+      this.fs.delete(target);
+      // Unedited: removed without asking, as an unedited file is replaced.
+      this.markForced(target);
+      this.log.info(`removed ${relative}: fastapi-forge ${PACKAGE_VERSION} no longer generates it`);
+    }
+  }
+
+  /**
+   * True when the project has `target`, as this run sees it. mem-fs takes a file it cannot read (no read
+   * permission, a directory in its place) for a missing one, which would be recorded as deleted by the
+   * user: such a file stops the run in one line naming it, before anything is written.
+   */
+  private existsInProject(target: string): boolean {
+    if (this.fs.exists(target)) return true;
+    // Created or deleted by this run: mem-fs knows. Otherwise it read the disk, and found nothing readable.
+    if ((this.fs.store.get(target) as { state?: string }).state !== undefined) return false;
+    if (!existsSync(target)) return false;
+    try {
+      readFileSync(target);
+    } catch (error) {
+      throw fileSystemError(
+        error,
+        path.relative(this.destinationRoot(), target),
+        'nothing was changed',
+        'read',
+      );
+    }
+    return false;
   }
 
   /**
@@ -390,6 +617,12 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       this.log.info(`restored ${relative}`);
       return false;
     }
+    // Every run merges into pyproject.toml, and the project cannot be installed without it.
+    if (relative === 'pyproject.toml') {
+      throw new ForgeUserError(
+        `${relative} is missing (deleted, or a broken symlink) and the project needs it: run again with --restore ${relative} to get it back, or restore it yourself; nothing was changed`,
+      );
+    }
     if (lines.some(recordsIt)) return true;
     const kept = `${relative} skip # deleted by you; \`--restore ${relative}\` brings it back`;
     const text = lines.join('\n');
@@ -411,6 +644,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     if (relative === 'pyproject.toml') {
       for (const { group, requirements } of requirementsOf(content))
         this.addPythonDependencies(requirements, group);
+      const target = this.destinationPath(relative);
+      this.writeMerged(target, excludeForgeFromRuff(this.fs.read(target)));
       return;
     }
     const base = firstVersion(this.destinationRoot(), relative);
@@ -436,7 +671,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       for (const [fromTemplate, toTemplate] of migration.renames ?? []) {
         const [from, to] = [expandPath(fromTemplate, packageName), expandPath(toTemplate, packageName)];
         if (this.fs.exists(this.destinationPath(to))) continue;
-        if (!this.fs.exists(this.destinationPath(from))) {
+        if (!this.existsInProject(this.destinationPath(from))) {
           // Deleted by the user: the record follows the rename, so the file stays deleted under its new name.
           const checksum = checksums[from];
           if (checksum === undefined) continue;
@@ -574,6 +809,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
   protected addEnvExample(vars: EnvVar[], heading?: string): void {
     if (vars.length === 0) return;
     const target = this.destinationPath('.env.example');
+    // Kept deleted (this run said so when it rendered the file): not created again with only these lines.
+    if (!this.fs.exists(target) && this.readChecksums()[writtenOnceKey('.env.example')] !== undefined) return;
     const content = this.fs.exists(target) ? this.fs.read(target) : '';
     this.writeMerged(target, addEnvVars(content, vars, heading));
   }
@@ -616,7 +853,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       (stored): stored is Record<string, Record<string, unknown>> =>
         isPlainObject(stored) && Object.values(stored).every(isPlainObject),
     );
-    const deleted = store[relative] !== undefined && !this.fs.exists(target);
+    const deleted = store[relative] !== undefined && !this.existsInProject(target);
     if (deleted && this.keepsDeleted(relative)) return;
     const result = mergeYaml(
       this.fs.exists(target) ? this.fs.read(target) : undefined,
@@ -684,25 +921,6 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     }
   }
 
-  /**
-   * Inserts a snippet at a needle of a user-owned file. When the user removed the marker, the snippet is
-   * printed with a warning for them to paste; the file is never edited at a guessed place.
-   */
-  protected insertAtNeedle(relative: string, needle: string, snippet: string): void {
-    const target = this.destinationPath(relative);
-    if (!this.fs.exists(target)) {
-      this.log.info(`${relative} is missing; add this yourself:\n${snippet}`);
-      return;
-    }
-    const result = insertAtNeedle(this.fs.read(target), needle, snippet);
-    if (result.status === 'inserted') this.fs.write(target, result.content);
-    if (result.status === 'missing') {
-      this.log.info(
-        `warning: ${relative} has no "${needleMarker(needle)}" marker; add this where it belongs:\n${snippet}`,
-      );
-    }
-  }
-
   /** A path as the user would type it from where they ran the command. */
   protected relativeToCwd(target: string): string {
     const relative = path.relative(process.cwd(), target);
@@ -710,7 +928,17 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     return relative.startsWith('..') ? target : relative;
   }
 
-  protected get configNamespace(): string {
-    return CONFIG_NAMESPACE;
+  /**
+   * Every generator, a plugin package's too, keeps the project's one config in `.yo-rc.json`: Yeoman would give
+   * each package a section of its own, named after the package.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Yeoman's own signature
+  override _getStorage<StoredType extends Record<any, any> = Record<any, any>>(
+    rootName: string | StorageOptions = CONFIG_NAMESPACE,
+    options: StorageOptions = {},
+  ): Storage<StoredType> {
+    return typeof rootName === 'string'
+      ? super._getStorage(rootName, options)
+      : super._getStorage(CONFIG_NAMESPACE, rootName);
   }
 }

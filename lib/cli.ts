@@ -1,15 +1,29 @@
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError } from 'commander';
 import { QueuedAdapter, TerminalAdapter } from '@yeoman/adapter';
 import { createEnv } from 'yeoman-environment';
-import { CHOICES, type ChoiceKey, choiceSpec, defaultHelpOf, parseChoice } from './config.js';
-import { DEPLOYMENT_FLAGS, type DeploymentFlag } from './deploy.js';
-import { ForgeUserError, fileSystemError, isForgeUserError } from './errors.js';
-import { GENERATOR_CLASSES } from './generator-classes.js';
-import { GENERATORS, type GeneratorInfo } from './generators.js';
+import {
+  type CommandOption,
+  type GeneratorCommand,
+  RESTORE_OPTION,
+  YES_OPTION,
+  commandOptions,
+} from './command.js';
+import { CHOICES, choiceSpec, parseChoice } from './config.js';
+import { ForgeUserError, isForgeUserError, runError } from './errors.js';
+import { findExecutable } from './exec.js';
 import { validateProjectName } from './naming.js';
-import { DEFAULT_TIER2_SERVICES } from './workspace.js';
 import {
   YO_RC,
   findProjectRoot,
@@ -19,9 +33,9 @@ import {
   restoreRequests,
   structuredFiles,
 } from './project.js';
-import { lockProject } from './lock.js';
-import { lockDependencies } from './progress.js';
-import { filesWithConflictMarkers, refuseDirtyTree, upgradeConflicts } from './upgrade.js';
+import { LOCK_FILE, lockProject } from './lock.js';
+import { lockDependencies, lockIsMissing } from './progress.js';
+import { droppedFilesKept, filesWithConflictMarkers, refuseDirtyTree, upgradeConflicts } from './upgrade.js';
 import {
   JOURNAL_FILE,
   interruptedCommitCreates,
@@ -29,6 +43,11 @@ import {
   removeIfEmpty,
 } from './transaction.js';
 import { PACKAGE_ROOT } from './templates.js';
+import { type InstalledPlugin, PLUGIN_PREFIX, pluginNamespace, requirePlugin } from './plugins.js';
+import { configuredPlugins } from './composition.js';
+import { migrationScripts } from './resource-changes.js';
+import { SPEC_FILE, checkApply, exportSpec, readSpec, readSpecText } from './spec-file.js';
+import type { ForgeConfig } from './config.js';
 import { PACKAGE_VERSION } from './version.js';
 
 type PromptQuestion = { name?: string; type?: string; message?: unknown; default?: unknown };
@@ -76,61 +95,62 @@ interface CommonFlags {
 const flagKey = (flag: string): string =>
   flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 
-/** Reads `--<flag>` values of config choices from commander's parsed options, validating each one. */
-function choiceFlags(keys: ChoiceKey[], flags: CommonFlags): Record<string, string | number> {
-  const options: Record<string, string | number> = {};
-  for (const key of keys) {
-    const spec = choiceSpec(key);
-    const raw = flags[flagKey(spec.flag)];
-    if (raw !== undefined) options[spec.flag] = parseChoice(key, raw, `--${spec.flag}`);
+/**
+ * A generator of this package as the CLI registers it: its class, which carries its declaration
+ * (generators/<name>/command.ts). The CLI entry passes the list of them.
+ */
+export interface DeclaredGenerator {
+  readonly command: GeneratorCommand;
+}
+
+/** The CLI's generators: a list in the order `list` shows them, `app` first. */
+export type GeneratorRegistry = readonly DeclaredGenerator[];
+
+/** Adds one declared option to a command: `--<flag> <value>`, repeatable or a switch (with `--no-<flag>`). */
+function addOption(command: Command, option: CommandOption): void {
+  const flag = `--${option.flag}`;
+  if (option.type === 'switch') {
+    command.option(flag, option.description);
+    if (option.negation) command.option(`--no-${option.flag}`, option.negation);
+  } else if (option.type === 'list') {
+    command.option(`${flag} <${option.placeholder ?? 'value'}>`, option.description, collect);
+  } else command.option(`${flag} <${option.placeholder ?? 'value'}>`, option.description);
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** A generator's declared arguments and options, as `new` and `add <name>` take them. */
+function addDeclaration(command: Command, declaration: GeneratorCommand): void {
+  for (const arg of declaration.args ?? []) {
+    command.argument(arg.optional ? `[${arg.name}]` : `<${arg.name}>`, arg.description);
+  }
+  for (const option of commandOptions(declaration)) addOption(command, option);
+}
+
+/**
+ * The declared options given on the command line, by their flag, as the generator reads them; config
+ * choices are validated here, so a bad value is one line before anything runs.
+ */
+function declaredFlags(declaration: GeneratorCommand, parsed: CommonFlags): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const option of commandOptions(declaration)) {
+    const value = parsed[flagKey(option.flag)];
+    if (value !== undefined) options[option.flag] = value;
+  }
+  for (const key of declaration.choices ?? []) {
+    const flag = choiceSpec(key).flag;
+    if (options[flag] !== undefined) options[flag] = parseChoice(key, options[flag], `--${flag}`);
   }
   return options;
-}
-
-function addChoiceOptions(command: Command, keys: ChoiceKey[]): void {
-  for (const key of keys) {
-    const spec = choiceSpec(key);
-    const values = spec.choices.map((choice) => choice.value).join('|');
-    command.addOption(
-      new Option(
-        `--${spec.flag} <${spec.type === 'number' ? 'n' : 'value'}>`,
-        `${spec.description}: ${values} (default: ${defaultHelpOf(spec)})`,
-      ),
-    );
-  }
-}
-
-/** `--python`, `--namespace`, ...: passed to the generator, which validates and stores them. */
-function addDeploymentOptions(command: Command, flags: DeploymentFlag[]): void {
-  for (const flag of flags)
-    command.addOption(new Option(`--${flag} <value>`, DEPLOYMENT_FLAGS[flag].description));
-}
-
-function deploymentFlags(flags: DeploymentFlag[], parsed: CommonFlags): Record<string, unknown> {
-  return Object.fromEntries(
-    flags.filter((flag) => parsed[flagKey(flag)] !== undefined).map((flag) => [flag, parsed[flagKey(flag)]]),
-  );
 }
 
 function addRunOptions(command: Command, pathHelp: string): void {
   command
     .option('--path <dir>', pathHelp)
-    .option(
-      '-y, --yes',
-      'take the default for every unanswered question; never wait for input (default: false)',
-    )
+    .option(`-y, --${YES_OPTION.flag}`, YES_OPTION.description)
     .option('--skip-install', 'do not run `uv sync` afterwards (default: false)')
     .option('--dry-run', 'show what would change, write nothing (default: false)')
     .option('--force', 'overwrite files you have edited, without asking (default: false)');
-}
-
-/** `--restore <path>`, repeatable: generated files the user deleted, to write again. */
-function addRestoreOption(command: Command): void {
-  command.option(
-    '--restore <path>',
-    'write again a generated file you deleted (kept deleted otherwise, recorded in .yo-resolve); repeatable',
-    (value: string, previous: string[] = []) => [...previous, value],
-  );
 }
 
 /** Each path given to `--restore` must be a file forge generated in the project and that is gone. */
@@ -162,8 +182,18 @@ function silenceTaskFailureBanner(log: { error: (...args: unknown[]) => unknown 
 
 function reportRecovery(outcome: ReturnType<typeof recoverInterruptedCommit>): void {
   if (outcome === 'finished') process.stderr.write('Finished writing the files of a run that was cut off.\n');
+  if (typeof outcome === 'object' && 'kept' in outcome) {
+    process.stderr.write(
+      `Finished writing the files of a run that was cut off, except ${outcome.kept.join(', ')}, changed since it was cut off: kept as it is now.\n`,
+    );
+  }
   if (outcome === 'rolled back')
     process.stderr.write('Rolled back a run that was cut off before it wrote anything.\n');
+  if (typeof outcome === 'object' && 'unreadable' in outcome) {
+    process.stderr.write(
+      `warning: ${JOURNAL_FILE} of a run that was cut off could not be read (was it edited?): removed it and ${outcome.unreadable} temporary file(s) of that run; files it had already written are kept and not recorded as generated\n`,
+    );
+  }
 }
 
 /**
@@ -176,8 +206,24 @@ async function underLock<T>(projectDir: string, flags: CommonFlags, work: () => 
   try {
     reportRecovery(recoverInterruptedCommit(projectDir));
     return await work();
+  } catch (error) {
+    // A file-system error met outside a commit (Yeoman reading its global config): the message names its path.
+    throw runError(error, projectDir);
   } finally {
     unlock();
+  }
+}
+
+/**
+ * Takes over and releases the lock of a run that was killed after its last write (its journal gone), which
+ * `new` refuses to run again; a live run's lock is left to it.
+ */
+function releaseStaleLock(projectDir: string): void {
+  if (!existsSync(path.join(projectDir, LOCK_FILE))) return;
+  try {
+    lockProject(projectDir)();
+  } catch (error) {
+    if (!isForgeUserError(error)) throw error;
   }
 }
 
@@ -186,26 +232,98 @@ async function finishInterruptedRun(projectDir: string, flags: CommonFlags): Pro
   if (existsSync(path.join(projectDir, JOURNAL_FILE))) await underLock(projectDir, flags, async () => {});
 }
 
-/** Runs one generator of this package in `projectDir` through yeoman-environment. */
+/** The Yeoman namespace of a generator of this package. */
+const builtIn = (name: string): string => `fastapi-forge:${name}`;
+
+/** A plugin package's generator as the CLI loads it: its declaration, class and where it was found. */
+interface LoadedPlugin {
+  readonly command: GeneratorCommand;
+  readonly generator: unknown;
+  readonly installed: InstalledPlugin;
+}
+
+/** Imports a plugin's generator; one that does not load stops the run in one line. */
+async function loadPlugin(installed: InstalledPlugin): Promise<LoadedPlugin> {
+  let loaded: { default?: unknown };
+  try {
+    loaded = (await import(pathToFileURL(installed.generatorPath).href)) as typeof loaded;
+  } catch (error) {
+    const detail = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+    throw new ForgeUserError(
+      `the plugin ${installed.name} (${installed.generatorPath}) does not load: ${detail}`,
+    );
+  }
+  const generator = loaded.default;
+  if (typeof generator !== 'function') {
+    throw new ForgeUserError(
+      `the plugin ${installed.name} (${installed.generatorPath}) exports no generator class as its default`,
+    );
+  }
+  const declared = (generator as { command?: GeneratorCommand }).command;
+  if (declared !== undefined && declared.name !== installed.name) {
+    throw new ForgeUserError(
+      `the plugin ${installed.name} declares itself as ${declared.name}; its command's name must be ${installed.name}`,
+    );
+  }
+  const command = declared ?? {
+    name: installed.name,
+    description: `the ${installed.name} plugin (${PLUGIN_PREFIX}${installed.name})`,
+  };
+  return { command, generator, installed };
+}
+
+/** The plugins `projectDir` records in .yo-rc.json, each installed and loaded, or a one-line error. */
+async function recordedPlugins(projectDir: string): Promise<LoadedPlugin[]> {
+  const state = readProjectState(projectDir);
+  if (state.kind !== 'forge') return [];
+  return Promise.all(
+    configuredPlugins(state.config).map((name) =>
+      loadPlugin(
+        requirePlugin(
+          name,
+          projectDir,
+          PACKAGE_ROOT,
+          `this project uses the plugin ${name} (plugins in .yo-rc.json), but`,
+        ),
+      ),
+    ),
+  );
+}
+
+/** Runs one generator (of this package, or a plugin's) in `projectDir` through yeoman-environment. */
 async function runGenerator(
-  name: string,
+  generators: GeneratorRegistry,
+  namespace: string,
   args: string[],
   options: Record<string, unknown>,
   projectDir: string,
   flags: CommonFlags,
+  adding?: LoadedPlugin,
 ): Promise<void> {
   const interactive = !flags.yes && Boolean(process.stdin.isTTY);
   const terminal = interactive ? new TerminalAdapter() : new NonInteractiveAdapter();
   const adapter = new QueuedAdapter({ adapter: terminal });
   silenceTaskFailureBanner(adapter.log);
   const env = createEnv({ cwd: projectDir, adapter });
-  for (const info of GENERATORS.filter((candidate) => candidate.available)) {
-    const generatorClass = GENERATOR_CLASSES[info.name];
-    if (!generatorClass) throw new Error(`generator ${info.name} has no class in lib/generator-classes.ts`);
-    env.register(generatorClass as never, {
-      namespace: `fastapi-forge:${info.name}`,
-      resolved: path.join(PACKAGE_ROOT, 'dist', 'generators', info.name, 'index.js'),
+  for (const generator of generators) {
+    const { name: registered } = generator.command;
+    env.register(generator as never, {
+      namespace: `fastapi-forge:${registered}`,
+      resolved: path.join(PACKAGE_ROOT, 'dist', 'generators', registered, 'index.js'),
       packagePath: PACKAGE_ROOT,
+    });
+  }
+  // Every run composes the project's plugins (lib/composition.ts): each must be installed and load.
+  const recorded = await recordedPlugins(projectDir);
+  const plugins = [
+    ...recorded,
+    ...(adding && !recorded.some((plugin) => plugin.command.name === adding.command.name) ? [adding] : []),
+  ];
+  for (const plugin of plugins) {
+    env.register(plugin.generator as never, {
+      namespace: pluginNamespace(plugin.installed.name),
+      resolved: plugin.installed.generatorPath,
+      packagePath: plugin.installed.packagePath,
     });
   }
   const runOptions: Record<string, unknown> = {
@@ -218,9 +336,9 @@ async function runGenerator(
     restore: flags.restore ?? [],
   };
   await underLock(projectDir, flags, async () => {
-    await env.run([`fastapi-forge:${name}`, ...args], runOptions);
+    await env.run([namespace, ...args], runOptions);
     // `new` locks (or installs) in its own install step; a sub-generator may have changed dependencies.
-    if (name !== 'app' && !runOptions.dryRun) {
+    if (namespace !== builtIn('app') && !runOptions.dryRun) {
       await lockDependencies(projectDir, (line) => process.stdout.write(`${line}\n`));
     }
   });
@@ -231,9 +349,14 @@ async function runGenerator(
   }
 }
 
-async function newProject(name: string, flags: CommonFlags): Promise<void> {
+async function newProject(
+  generators: GeneratorRegistry,
+  app: GeneratorCommand,
+  name: string,
+  flags: CommonFlags,
+): Promise<void> {
   validateProjectName(name);
-  const options = choiceFlags(['appType', 'tier', 'db', 'auth', 'agentSdk', 'deploy'], flags);
+  const options = declaredFlags(app, flags);
   const projectDir = path.resolve(flags.path ?? process.cwd(), name);
   // A first run cut off after its commit point has written .yo-rc.json, or is about to: running `new` again
   // finishes it, so the project is then what `new` makes, and is not one that existed before.
@@ -244,8 +367,23 @@ async function newProject(name: string, flags: CommonFlags): Promise<void> {
   if (state.kind === 'foreign') {
     throw new ForgeUserError(`${where} already exists and is not a fastapi-forge project (${state.reason})`);
   }
+  // A first run killed while locking left its files but no lock: this run finishes that step (without uv,
+  // the first run could not lock either, and said so).
+  const existing = state.kind === 'forge' && !finishesFirstRun;
+  if (existing && !flags.dryRun && lockIsMissing(projectDir) && findExecutable('uv') !== undefined) {
+    process.stdout.write(
+      `${where} has no complete uv.lock (a run was cut off while locking): locking again.\n`,
+    );
+    await underLock(projectDir, flags, () => {
+      // uv cannot read a lock cut short, and only uv writes that file: nothing of the user's is lost.
+      rmSync(path.join(projectDir, 'uv.lock'), { force: true });
+      return lockDependencies(projectDir, (line) => process.stdout.write(`${line}\n`));
+    });
+    return;
+  }
   // `new` creates; rendering an existing project again is `upgrade`'s job, and growing it is `add`'s.
-  if (state.kind === 'forge' && !finishesFirstRun) {
+  if (existing) {
+    if (!flags.dryRun) releaseStaleLock(projectDir);
     throw new ForgeUserError(
       `${where} is already a fastapi-forge project; grow it with \`fastapi-forge add <generator> --path ${where}\`, or render it again with \`fastapi-forge upgrade --path ${where}\``,
     );
@@ -254,15 +392,7 @@ async function newProject(name: string, flags: CommonFlags): Promise<void> {
   if (created) mkdirSync(projectDir, { recursive: true });
   try {
     // --observability / --no-observability: true or false; unset leaves it to the tier.
-    const observability =
-      typeof flags.observability === 'boolean' ? { observability: flags.observability } : {};
-    await runGenerator(
-      'app',
-      [name],
-      { ...options, ...observability, services: flags.services, description: flags.description },
-      projectDir,
-      flags,
-    );
+    await runGenerator(generators, builtIn(app.name), [name], options, projectDir, flags);
   } finally {
     // A dry run, or a run that failed before writing, leaves no empty directory behind.
     if (created && existsSync(projectDir)) {
@@ -272,33 +402,53 @@ async function newProject(name: string, flags: CommonFlags): Promise<void> {
   }
 }
 
-async function addToProject(info: GeneratorInfo, args: string[], flags: CommonFlags): Promise<void> {
-  if (!info.available) {
-    throw new ForgeUserError(
-      `the ${info.name} generator is not in fastapi-forge ${PACKAGE_VERSION} yet; run \`fastapi-forge list\` to see what is`,
-    );
-  }
+async function addToProject(
+  generators: GeneratorRegistry,
+  declaration: GeneratorCommand,
+  args: string[],
+  flags: CommonFlags,
+  plugin?: LoadedPlugin,
+): Promise<void> {
   // Run from a subdirectory, `add` works on the project around it, as git does.
   const projectDir = flags.path ? path.resolve(flags.path) : findProjectRoot(process.cwd());
   await finishInterruptedRun(projectDir, flags);
   requireForgeProject(projectDir);
   checkRestoreRequests(projectDir, flags);
-  const options = { ...choiceFlags(info.options, flags), ...deploymentFlags(info.flags ?? [], flags) };
-  await runGenerator(info.name, args, options, projectDir, flags);
+  await runGenerator(
+    generators,
+    plugin ? pluginNamespace(plugin.installed.name) : builtIn(declaration.name),
+    args,
+    declaredFlags(declaration, flags),
+    projectDir,
+    flags,
+    plugin,
+  );
 }
 
 /**
  * `upgrade`: renders the project again with this version from its stored answers; each file the user edited
  * is merged three ways. Exits with status 1 while conflicts remain, listing them.
  */
-async function upgradeProject(flags: CommonFlags & { allowDirty?: boolean }): Promise<number> {
+async function upgradeProject(
+  generators: GeneratorRegistry,
+  flags: CommonFlags & { allowDirty?: boolean },
+): Promise<number> {
   const projectDir = flags.path ? path.resolve(flags.path) : findProjectRoot(process.cwd());
   await finishInterruptedRun(projectDir, flags);
   const config = requireForgeProject(projectDir);
   checkRestoreRequests(projectDir, flags);
   refuseDirtyTree(projectDir, Boolean(flags.allowDirty));
-  await runGenerator('app', [], { upgrade: true }, projectDir, { ...flags, yes: true });
+  await runGenerator(generators, builtIn('app'), [], { upgrade: true }, projectDir, {
+    ...flags,
+    yes: true,
+  });
   const from = config.generatorVersion ?? 'an unknown version';
+  const kept = droppedFilesKept();
+  if (kept.length > 0) {
+    process.stderr.write(
+      `fastapi-forge: ${PACKAGE_VERSION} no longer generates ${kept.length} file(s) you edited; they are kept as yours (delete them if you no longer need them): ${kept.join(', ')}\n`,
+    );
+  }
   const conflicts = [...new Set([...upgradeConflicts(), ...filesWithConflictMarkers(projectDir)])];
   if (conflicts.length > 0) {
     process.stderr.write(
@@ -310,7 +460,10 @@ async function upgradeProject(flags: CommonFlags & { allowDirty?: boolean }): Pr
   return 0;
 }
 
-export function buildProgram(): Command {
+export function buildProgram(generators: GeneratorRegistry, plugins: readonly LoadedPlugin[] = []): Command {
+  const declarations = generators.map((generator) => generator.command);
+  const app = declarations.find((declaration) => declaration.name === 'app');
+  if (!app) throw new Error('the CLI needs the app generator, which `new` and `upgrade` run');
   const program = new Command('fastapi-forge')
     .description('Scaffold production-ready FastAPI services, then grow them with sub-generators.')
     .addHelpText(
@@ -320,36 +473,37 @@ export function buildProgram(): Command {
     .version(PACKAGE_VERSION)
     .showSuggestionAfterError();
 
-  const create = program
-    .command('new')
-    .description('create a project in <dir>/<name>')
-    .argument('<name>', 'project name; the Python package is derived from it (my-app -> my_app)')
-    .option('--description <text>', 'one-line project description');
-  addChoiceOptions(create, ['appType', 'tier', 'db', 'auth', 'agentSdk', 'deploy']);
-  create
-    .option('--observability', 'Prometheus metrics and OpenTelemetry tracing (default: on at tier 3 only)')
-    .option('--no-observability', 'no metrics or tracing, even at tier 3')
-    .option(
-      '--services <names>',
-      `services of a tier-2 or tier-3 project beside its own, comma-separated (default: ${DEFAULT_TIER2_SERVICES.join(',')})`,
-    );
+  // `new` runs the app generator: its arguments and options are the app generator's, plus a spec file.
+  const create = program.command('new').description('create a project in <dir>/<name>');
+  addDeclaration(create, app);
+  create.option('--spec <file>', `a system spec (${SPEC_FILE}): the project, its options and its resources`);
   addRunOptions(create, 'directory to create the project in (default: the current directory)');
-  create.action(async (name: string, flags: CommonFlags) => newProject(name, flags));
+  create.action(async (name: string | undefined, flags: CommonFlags) =>
+    typeof flags.spec === 'string'
+      ? newFromSpec(generators, app, name, flags.spec, flags)
+      : newProject(generators, app, name ?? '', flags),
+  );
+  addSpecCommands(generators, program);
 
-  const add = program.command('add').description('run one sub-generator on an existing project');
-  for (const info of GENERATORS.filter((candidate) => candidate.name !== 'app')) {
-    const sub = add
-      .command(info.name)
-      .description(info.available ? info.description : `${info.description} (not in this version)`);
-    for (const arg of info.args) sub.argument(`<${arg.name}>`, arg.description);
-    addChoiceOptions(sub, info.options);
-    addDeploymentOptions(sub, info.flags ?? []);
+  const add = program
+    .command('add')
+    .description(
+      `run one sub-generator, or an installed plugin (${PLUGIN_PREFIX}<name>), on an existing project`,
+    );
+  const subGenerators: { declaration: GeneratorCommand; plugin?: LoadedPlugin }[] = [
+    ...declarations.filter((candidate) => candidate !== app).map((declaration) => ({ declaration })),
+    ...plugins.map((plugin) => ({ declaration: plugin.command, plugin })),
+  ];
+  for (const { declaration, plugin } of subGenerators) {
+    const sub = add.command(declaration.name).description(declaration.description);
+    addDeclaration(sub, declaration);
     addRunOptions(sub, 'the project directory (default: the project the current directory is in)');
-    addRestoreOption(sub);
+    addOption(sub, RESTORE_OPTION);
     sub.action(async (...params: unknown[]) => {
-      const args = params.slice(0, info.args.length) as string[];
-      const flags = params[info.args.length] as CommonFlags;
-      await addToProject(info, args, flags);
+      const count = declaration.args?.length ?? 0;
+      const args = params.slice(0, count) as string[];
+      const flags = params[count] as CommonFlags;
+      await addToProject(generators, declaration, args, flags, plugin);
     });
   }
 
@@ -360,33 +514,173 @@ export function buildProgram(): Command {
     )
     .option('--allow-dirty', 'upgrade a git work tree with uncommitted changes (default: false)');
   addRunOptions(upgrade, 'the project directory (default: the project the current directory is in)');
-  addRestoreOption(upgrade);
+  addOption(upgrade, RESTORE_OPTION);
   upgrade.action(async (flags: CommonFlags & { allowDirty?: boolean }) => {
-    process.exitCode = await upgradeProject(flags);
+    process.exitCode = await upgradeProject(generators, flags);
   });
 
   program
     .command('list')
-    .description('list the generators and whether this version ships them')
+    .description('list the generators')
     .action(() => {
-      for (const info of GENERATORS) {
-        const status = info.available ? '' : ' (not in this version)';
-        process.stdout.write(`${info.name.padEnd(14)}${info.description}${status}\n`);
-      }
+      for (const declaration of declarations)
+        process.stdout.write(`${declaration.name.padEnd(14)}${declaration.description}\n`);
     });
   return program;
 }
 
+// ---- The system spec: `new --spec`, `apply`, `export` (lib/spec-file.ts). ----
+
+/** The resource generator run on a spec's resources (`new --spec`, `apply`). */
+const runSpecResources = (
+  generators: GeneratorRegistry,
+  resources: unknown[],
+  projectDir: string,
+  flags: CommonFlags,
+): Promise<void> =>
+  runGenerator(generators, builtIn('resource'), [], { forgeSpecResources: resources }, projectDir, flags);
+
+/** `new --spec forge.yaml`: the project with the spec's options, then its resources; the spec checked first. */
+async function newFromSpec(
+  generators: GeneratorRegistry,
+  app: GeneratorCommand,
+  name: string | undefined,
+  file: string,
+  flags: CommonFlags,
+): Promise<void> {
+  const text = readSpecText(file);
+  const spec = readSpec(text, file);
+  if (name !== undefined && name !== spec.project.name) {
+    throw new ForgeUserError(`${file}: the spec is of project ${spec.project.name}, not ${name}`);
+  }
+  const { project } = spec;
+  const options: CommonFlags = {
+    ...flags,
+    ...Object.fromEntries(
+      (['appType', 'tier', 'db', 'auth', 'agentSdk', 'deploy'] as const)
+        .filter((key) => project[key] !== undefined)
+        .map((key) => [key, String(project[key])]),
+    ),
+    ...(project.description === undefined ? {} : { description: project.description }),
+    ...(project.observability === undefined ? {} : { observability: project.observability }),
+    ...(spec.services.length > 0 ? { services: spec.services.join(',') } : {}),
+  };
+  await newProject(generators, app, project.name, options);
+  if (flags.dryRun) return;
+  const projectDir = path.resolve(flags.path ?? process.cwd(), project.name);
+  if (spec.resources.length > 0) await runSpecResources(generators, spec.resources, projectDir, flags);
+  // The spec goes with the project, as written (its comments too): `apply` there reads it by default.
+  writeFileSync(path.join(projectDir, SPEC_FILE), text);
+}
+
+function addSpecCommands(generators: GeneratorRegistry, program: Command): void {
+  const apply = program
+    .command('apply')
+    .description(
+      `bring the project to its system spec (${SPEC_FILE}): new resources, changed fields and their migrations`,
+    )
+    .option('--spec <file>', `the spec (default: ${SPEC_FILE} in the project)`);
+  addRunOptions(apply, 'the project directory (default: the project the current directory is in)');
+  apply.action(async (flags: CommonFlags) => {
+    const projectDir = flags.path ? path.resolve(flags.path) : findProjectRoot(process.cwd());
+    await finishInterruptedRun(projectDir, flags);
+    const config = requireForgeProject(projectDir);
+    const file = typeof flags.spec === 'string' ? flags.spec : path.join(projectDir, SPEC_FILE);
+    // Checked in full before the run: a bad spec writes nothing.
+    const { spec, plan } = checkApply(
+      readSpecText(file),
+      path.relative(process.cwd(), file) || file,
+      config as Partial<ForgeConfig> & { migrations?: string[] },
+      migrationScripts(path.join(projectDir, 'src', String(config.packageName))),
+    );
+    await runSpecResources(generators, spec.resources, projectDir, flags);
+    const done = [
+      ...plan.added.map((name) => `${name} added`),
+      ...plan.changed.map((name) => `${name} changed`),
+    ];
+    process.stdout.write(
+      done.length > 0 ? `Applied: ${done.join(', ')}.\n` : 'The project matches the spec.\n',
+    );
+  });
+
+  program
+    .command('export')
+    .description(
+      `write the project's system spec (${SPEC_FILE}), which \`apply\` turns back into the same project`,
+    )
+    .option('--path <dir>', 'the project directory (default: the project the current directory is in)')
+    .option(
+      '--output <file>',
+      `where to write it, - for standard output (default: ${SPEC_FILE} in the project)`,
+    )
+    .option('--force', 'overwrite a spec file that differs (default: false)')
+    .action((flags: CommonFlags & { output?: string }) => {
+      const projectDir = flags.path ? path.resolve(flags.path) : findProjectRoot(process.cwd());
+      const text = exportSpec(requireForgeProject(projectDir) as ForgeConfig);
+      if (flags.output === '-') {
+        process.stdout.write(text);
+        return;
+      }
+      const file = flags.output ?? path.join(projectDir, SPEC_FILE);
+      const directory = path.dirname(path.resolve(file));
+      if (!existsSync(directory) || !statSync(directory).isDirectory()) {
+        throw new ForgeUserError(`${file}: no directory ${path.dirname(file)} to write it in`);
+      }
+      if (existsSync(file) && statSync(file).isDirectory()) {
+        throw new ForgeUserError(`${file}: a directory; --output names the spec file to write`);
+      }
+      if (existsSync(file) && readFileSync(file, 'utf8') !== text && !flags.force) {
+        throw new ForgeUserError(
+          `${file} exists and differs from the project's spec: pass --force to overwrite it`,
+        );
+      }
+      writeFileSync(file, text);
+      process.stdout.write(`Wrote ${path.relative(process.cwd(), file) || file}.\n`);
+    });
+}
+
+/** Exit status of a run the user interrupted with Ctrl-C (128 + SIGINT), as shells report it. */
+export const INTERRUPTED = 130;
+
+/**
+ * Ctrl-C or the end of input (Ctrl-D, a closed terminal) at a question: inquirer rejects the prompt with
+ * an ExitPromptError. Returns the exit status for it, or undefined for any other error.
+ */
+function cancelledPromptStatus(error: unknown): number | undefined {
+  if (!(error instanceof Error) || error.name !== 'ExitPromptError') return undefined;
+  return error.message.includes('SIGINT') ? INTERRUPTED : 1;
+}
+
+/**
+ * `add <name>` where no generator of this package has that name: the installed plugin of that name, looked for
+ * from the project's directory (`--path`, else the working directory), or a one-line error.
+ */
+async function pluginsToAdd(args: string[], generators: GeneratorRegistry): Promise<LoadedPlugin[]> {
+  const [command, name] = args;
+  if (command !== 'add' || name === undefined || name.startsWith('-') || name === 'help') return [];
+  if (generators.some((generator) => generator.command.name === name)) return [];
+  const at = args.findIndex((arg) => arg === '--path' || arg.startsWith('--path='));
+  const given = at < 0 ? undefined : args[at]?.startsWith('--path=') ? args[at]?.slice(7) : args[at + 1];
+  const projectDir = given ? path.resolve(given) : findProjectRoot(process.cwd());
+  const installed = requirePlugin(
+    name,
+    projectDir,
+    PACKAGE_ROOT,
+    `add ${name}: fastapi-forge has no generator ${name} (see \`fastapi-forge list\`) and`,
+  );
+  return [await loadPlugin(installed)];
+}
+
 /** Entry point of the `fastapi-forge` bin. Returns the exit status. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], generators: GeneratorRegistry): Promise<number> {
   // A reader that stops early (`fastapi-forge list | head -1`) closes the pipe: the rest of the output
   // has nowhere to go, and the run goes on without it rather than dying with a stack trace.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
   });
-  const program = buildProgram();
-  program.exitOverride();
   try {
+    const program = buildProgram(generators, await pluginsToAdd(argv.slice(2), generators));
+    program.exitOverride();
     process.exitCode = undefined;
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -395,8 +689,14 @@ export async function main(argv: string[]): Promise<number> {
       // Commander has printed its own one-line message (or the help / version).
       return error.exitCode === 0 ? 0 : 2;
     }
+    // The run stops before its commit, so nothing was written (`new` removes the directory it made).
+    const cancelled = cancelledPromptStatus(error);
+    if (cancelled !== undefined) {
+      process.stderr.write('\nfastapi-forge: cancelled; nothing was written\n');
+      return cancelled;
+    }
     // A file-system error met outside a commit (reading the project, taking its lock) is reported alike.
-    const reported = fileSystemError(error, 'the project');
+    const reported = runError(error, process.cwd());
     if (isForgeUserError(reported)) {
       process.stderr.write(`fastapi-forge: ${reported.message}\n`);
       return 2;

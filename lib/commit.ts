@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createTwoFilesPatch } from 'diff';
 import path from 'node:path';
 import { Transform } from 'node:stream';
-import { createConflicterTransform, createYoResolveTransform, forceYoFiles } from '@yeoman/conflicter';
+import { createConflicterTransform, createYoResolveTransform } from '@yeoman/conflicter';
 import {
   clearFileState,
   isFileNew,
@@ -11,8 +11,8 @@ import {
   isFileStateModified,
   setCommittedFile,
 } from 'mem-fs-editor/state';
-import { sameText } from './line-endings.js';
-import { type FileChanges, commitChanges } from './transaction.js';
+import { sameText, withLineEndingsOf } from './line-endings.js';
+import { type FileChanges, commitChanges, isStateFile } from './transaction.js';
 
 /** A mem-fs file as the commit pipeline sees it. */
 interface PipelineFile {
@@ -41,12 +41,6 @@ export interface CommitEnvironment {
     all: () => PipelineFile[];
   };
 }
-
-/** Files of the project state that say what was generated, rather than being generated themselves. */
-const isStateFile = (root: string, file: string): boolean => {
-  const relative = path.relative(root, file);
-  return relative === '.yo-rc.json' || relative.startsWith(`.forge${path.sep}`);
-};
 
 /**
  * True when `file` differs from what is on disk (mem-fs marks a file rewritten with the same text as
@@ -77,6 +71,24 @@ export function printDiffs(env: CommitEnvironment, root: string, write: (text: s
   }
 }
 
+/** Yeoman's own files, which the run writes without asking: its config and its records. */
+const YEOMAN_FILES = new Set(['.yo-rc.json', '.yo-resolve', '.yo-rc-global.json']);
+
+/**
+ * Marks Yeoman's own files "force", as @yeoman/conflicter's `forceYoFiles` means to. That one matches
+ * `**\/.yo-rc.json` against the absolute path without `dot`, so in a project under a folder whose name
+ * starts with "." the config was never written and the run reported it as an edit the user made.
+ */
+export const forceYeomanFiles = (): Transform =>
+  new Transform({
+    objectMode: true,
+    transform(file: PipelineFile & { conflicter?: string }, _encoding, callback) {
+      if (isFilePending(file as never) && YEOMAN_FILES.has(path.basename(file.path)))
+        file.conflicter = 'force';
+      callback(null, file);
+    },
+  });
+
 /**
  * A file whose new text is that on disk is reported identical and not written again, even when it is
  * marked "force" (forge's merges and records, Yeoman's .yo-rc.json, every file under --force): the
@@ -88,6 +100,27 @@ const unchangedAsIdentical = (): Transform =>
     transform(file: PipelineFile & { conflicter?: string }, _encoding, callback) {
       const marked = file.conflicter === undefined || file.conflicter === 'force';
       if (marked && isFileStateModified(file as never) && !changesDisk(file)) file.conflicter = 'identical';
+      callback(null, file);
+    },
+  });
+
+/**
+ * `.yo-rc.json` is written by Yeoman's config storage, with LF endings: in a checkout with CRLF endings it
+ * keeps them, as every file forge writes does (lib/line-endings.ts).
+ */
+const configKeepsLineEndings = (root: string): Transform =>
+  new Transform({
+    objectMode: true,
+    transform(file: PipelineFile, _encoding, callback) {
+      if (
+        path.relative(root, file.path) === '.yo-rc.json' &&
+        isFileStateModified(file as never) &&
+        file.contents &&
+        existsSync(file.path)
+      ) {
+        const onDisk = readFileSync(file.path, 'utf8');
+        file.contents = Buffer.from(withLineEndingsOf(onDisk, file.contents.toString('utf8')));
+      }
       callback(null, file);
     },
   });
@@ -147,11 +180,41 @@ class HeldOutput {
     this.calls.push({ method: created ? 'create' : method, args });
   }
 
-  /** Prints what was held, through `log`. */
-  print(log: Record<string, unknown>): void {
-    for (const { method, args } of this.calls) (log[method] as (...args: unknown[]) => unknown)(...args);
+  /**
+   * Prints what was held, through `log`, saying what was written: a file the run removes is reported
+   * `removed` (the conflicter says `force`, or `create` once it is gone), and one it leaves alone (read for
+   * `.yo-resolve` only) is not reported as written.
+   */
+  print(log: Record<string, unknown>, { removed, untouched }: FileKinds): void {
+    for (const { method, args } of this.calls) {
+      const [file] = args;
+      const target = typeof file === 'string' ? path.resolve(this.cwd, file) : undefined;
+      let status = method;
+      if (target !== undefined && (method === 'force' || method === 'create')) {
+        if (removed.has(target)) status = 'removed';
+        else if (untouched.has(target)) continue;
+      }
+      (log[status] as (...args: unknown[]) => unknown)(...args);
+    }
   }
 }
+
+/** Files of a run that it removes, and those the pipeline sees that it leaves alone. */
+interface FileKinds {
+  removed: Set<string>;
+  untouched: Set<string>;
+}
+
+/** Notes, before the conflicter decides, which files the run removes and which it leaves alone. */
+const noteKinds = (kinds: FileKinds): Transform =>
+  new Transform({
+    objectMode: true,
+    transform(file: PipelineFile, _encoding, callback) {
+      if (!isFilePending(file as never)) kinds.untouched.add(file.path);
+      else if (isFileStateDeleted(file as never)) kinds.removed.add(file.path);
+      callback(null, file);
+    },
+  });
 
 /**
  * The commit step of a run, in place of yeoman-environment's `commitSharedFsTask`: the same pipeline
@@ -166,6 +229,7 @@ export async function commitRun(env: CommitEnvironment, root: string): Promise<v
   const written = new Set<PipelineFile>();
   const adapter = env.adapter as ConflicterAdapter;
   const output = new HeldOutput(env.conflicterOptions?.cwd ?? root);
+  const kinds: FileKinds = { removed: new Set(), untouched: new Set() };
   const collect = new Transform({
     objectMode: true,
     transform(file: PipelineFile, _encoding, callback) {
@@ -191,13 +255,15 @@ export async function commitRun(env: CommitEnvironment, root: string): Promise<v
   await env.sharedFs.pipeline(
     { filter: (file) => isFilePending(file as never) || file.path.endsWith('.yo-resolve') },
     createYoResolveTransform(),
-    forceYoFiles(),
+    forceYeomanFiles(),
+    configKeepsLineEndings(root),
     unchangedAsIdentical(),
+    noteKinds(kinds),
     createConflicterTransform(output.hold(adapter) as never, env.conflicterOptions as never),
     collect,
   );
   commitChanges(root, changes);
-  output.print(adapter.log);
+  output.print(adapter.log, kinds);
   // As mem-fs-editor's own commit leaves them: written files marked committed, every state cleared.
   for (const file of seen) {
     if (written.has(file)) setCommittedFile(file as never);

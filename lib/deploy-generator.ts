@@ -5,7 +5,6 @@ import {
   APP_PORT,
   DEFAULT_IMAGE_PYTHON,
   DEPLOYMENT_FLAGS,
-  type DeploymentFlag,
   type DeploymentSettings,
   IMAGE_WORKERS,
   UV_IMAGE_VERSION,
@@ -14,6 +13,7 @@ import {
   dnsName,
   generatedTargets,
   indent,
+  k8sName,
   requiredSecrets,
   kebabCase,
   pascalCase,
@@ -57,17 +57,18 @@ export function withPartials(values: Record<string, unknown>): Record<string, un
  * image build installs with `uv sync --locked`.
  */
 export abstract class DeployGenerator extends ForgeGenerator {
+  /**
+   * A deployment target adds files beside the project's code: run on its own, it renders only them, unless
+   * it changes what the project's own files state (the README names the image's Python).
+   */
+  protected override rendersProject = false;
+
   /** The deployment target this generator writes. */
   protected abstract readonly target: DeployTarget;
-  private readonly flags: DeploymentFlag[];
 
-  constructor(args: string[], options: ForgeOptions, flags: DeploymentFlag[] = []) {
+  constructor(args: string[], options: ForgeOptions) {
     // The lifecycle methods below are shared by every deployment generator.
     super(args, options, { inheritTasks: true });
-    this.flags = flags;
-    for (const flag of flags) {
-      this.option(flag, { type: String, description: DEPLOYMENT_FLAGS[flag].description });
-    }
   }
 
   initializing(): void {
@@ -89,14 +90,17 @@ export abstract class DeployGenerator extends ForgeGenerator {
   private applyDeploymentOptions(): void {
     const settings: DeploymentSettings = { ...this.forge.deployment };
     let changed = false;
-    for (const flag of this.flags) {
+    for (const flag of (this.constructor as typeof DeployGenerator).command?.deployment ?? []) {
       const raw = this.options[flag];
       if (raw === undefined || raw === null || raw === '') continue;
       const spec = DEPLOYMENT_FLAGS[flag];
       settings[spec.key] = spec.parse(raw, `--${flag}`) as never;
       changed = true;
     }
-    if (changed) this.config.set('deployment', settings);
+    if (!changed) return;
+    if (settings.python !== (this.forge.deployment?.python ?? DEFAULT_IMAGE_PYTHON))
+      this.rendersProject = true;
+    this.config.set('deployment', settings);
   }
 
   /** Records the target as generated, so `api` and `app` keep its files in step with the config. */
@@ -135,6 +139,7 @@ export abstract class DeployGenerator extends ForgeGenerator {
       settings: deploymentSettings(envExample, secrets),
       composeUrls: composeUrls(config.packageName, db),
       secretExample: (name: string) => secretExample(name, config.packageName),
+      k8sName,
       healthProbe: HEALTH_PROBE,
       pascalCase,
       kebabCase,

@@ -1,4 +1,5 @@
-import { type DeployTarget, type ForgeConfig, parseChoice } from './config.js';
+import { createHash } from 'node:crypto';
+import { type AuthKind, type DeployTarget, parseChoice } from './choices.js';
 import { ForgeUserError } from './errors.js';
 
 /** The uv release whose image the Dockerfile copies uv from (ghcr.io/astral-sh/uv:<version>). */
@@ -115,11 +116,27 @@ export function validateDeployment(value: unknown, file: string): void {
 }
 
 /** The targets whose files exist, in a stable order. */
-export function generatedTargets(config: Partial<ForgeConfig>): DeployTarget[] {
+export function generatedTargets(config: { deployment?: DeploymentSettings }): DeployTarget[] {
   const targets = (config.deployment?.targets ?? []) as DeployTarget[];
   return Object.keys(DEPLOY_GENERATORS).filter((target) =>
     targets.includes(target as DeployTarget),
   ) as DeployTarget[];
+}
+
+/** The longest Kubernetes object name, or label value, that is a DNS-1123 label. */
+export const K8S_NAME_LIMIT = 63;
+
+/**
+ * A Kubernetes name made of DNS-label `parts` joined with '-' (`shop-orders-config`): as it is when it fits
+ * in a DNS-1123 label, otherwise cut and ended with a short hash of the whole name, so that it is the same at
+ * every run and two long names that begin alike stay apart. Every name, and every reference to one (a
+ * selector, a configMapRef, a service's URL), is made by this function from the same parts.
+ */
+export function k8sName(...parts: string[]): string {
+  const name = parts.join('-');
+  if (name.length <= K8S_NAME_LIMIT) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.slice(0, K8S_NAME_LIMIT - hash.length - 1).replace(/-+$/, '')}-${hash}`;
 }
 
 /** A Kubernetes / Compose / Cloud Run name for the project: a DNS label. */
@@ -134,7 +151,7 @@ export function dnsName(projectName: string): string {
 /** Settings whose values are credentials: they go to Secrets (k8s), Secret Manager (Cloud Run), NoEcho parameters. */
 const SECRET_NAME = /(^|_)(SECRET|PASSWORD|TOKEN|PRIVATE_KEY|API_KEYS?)$/;
 /** The secrets the app cannot start without in production, given its features. */
-export function requiredSecrets(config: Pick<ForgeConfig, 'auth'>, db: string): string[] {
+export function requiredSecrets(config: { auth: AuthKind }, db: string): string[] {
   const names: string[] = [];
   if (db === 'postgres') names.push('DATABASE_URL');
   if (db === 'mongo') names.push('MONGODB_URL');
@@ -150,7 +167,7 @@ const SECRET_URL = /(^|_)(DATABASE|MONGODB|REDIS)_URL$/;
  * The secret settings of the project: those its features need (from the config) and every secret-like
  * variable of `.env.example`, which lists the settings of every feature generated so far.
  */
-export function secretSettings(config: ForgeConfig, envExample: string, db: string): string[] {
+export function secretSettings(config: { auth: AuthKind }, envExample: string, db: string): string[] {
   const names = new Set<string>(['REDIS_URL', ...requiredSecrets(config, db)]);
   for (const line of envExample.split('\n')) {
     const name = /^#?\s*([A-Z][A-Z0-9_]*)=/.exec(line)?.[1];

@@ -1,5 +1,22 @@
-import { parse as parseToml } from 'smol-toml';
+import { TomlError, parse } from 'smol-toml';
+import { ForgeUserError } from './errors.js';
 import type { EnvVar } from './templates.js';
+
+/**
+ * Parses the TOML text of `file` (a project's pyproject.toml unless named): text that is not TOML, which the
+ * user wrote, stops the run in one line naming the file and the line, before anything is written.
+ */
+export function parseToml(content: string, file = 'pyproject.toml'): Record<string, unknown> {
+  try {
+    return parse(content);
+  } catch (error) {
+    if (!(error instanceof TomlError)) throw error;
+    const reason = error.message.split('\n')[0]?.replace(/^Invalid TOML document: /, '');
+    throw new ForgeUserError(
+      `${file}:${error.line}: not valid TOML (${reason}, column ${error.column}); fix it and run again`,
+    );
+  }
+}
 
 /** PEP 503 normalized name of a requirement string: `PyJWT[crypto]>=2` -> `pyjwt`. */
 export function requirementName(requirement: string): string {
@@ -76,6 +93,25 @@ export function addUvOverrides(content: string, requirements: string[], reason: 
   if (missing.length === 0) return content;
   return insertTomlArrayItems(content, 'tool.uv', 'override-dependencies', existing, missing, {
     key: reason,
+  });
+}
+
+/**
+ * Adds `.forge` to `[tool.ruff] extend-exclude`, unless ruff's settings there already leave it out: the
+ * bases `upgrade` keeps in `.forge/base/` are renderings, not the project's code, and `ruff check .` (the
+ * Makefile, CI) must not lint them. Projects made before the setting was in the template get it this way.
+ */
+export function excludeForgeFromRuff(content: string): string {
+  const data = parseToml(content) as { tool?: { ruff?: Record<string, unknown> } };
+  const ruff = data.tool?.ruff;
+  if (ruff === undefined) return content;
+  const listed = (key: string): string[] =>
+    Array.isArray(ruff[key]) ? ruff[key].filter((item): item is string => typeof item === 'string') : [];
+  if ([...listed('exclude'), ...listed('extend-exclude')].some((item) => /^(\.\/)?\.forge\/?$/.test(item))) {
+    return content;
+  }
+  return insertTomlArrayItems(content, 'tool.ruff', 'extend-exclude', listed('extend-exclude'), ['.forge'], {
+    key: 'fastapi-forge keeps the last rendering of generated files there (`fastapi-forge upgrade` merges with it).',
   });
 }
 

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse as parseToml } from 'smol-toml';
 import { findExecutable } from './exec.js';
 
 const seconds = (startedAt: number): string => `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
@@ -37,4 +38,20 @@ export async function lockDependencies(dir: string, write: (line: string) => voi
       write(`warning: uv lock failed (${reason}); run \`uv lock\` in the project before installing it.`);
     }
   });
+}
+
+/**
+ * True when a project with a pyproject.toml has no usable uv.lock: none, or one that does not read as a
+ * lock (a run killed while locking). Every project of `new` has one, --skip-install included.
+ */
+export function lockIsMissing(dir: string): boolean {
+  if (!existsSync(path.join(dir, 'pyproject.toml'))) return false;
+  const lock = path.join(dir, 'uv.lock');
+  if (!existsSync(lock)) return true;
+  try {
+    const parsed = parseToml(readFileSync(lock, 'utf8'));
+    return typeof parsed.version !== 'number' || !Array.isArray(parsed.package);
+  } catch {
+    return true;
+  }
 }

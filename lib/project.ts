@@ -132,25 +132,32 @@ const packageFolderOf = (file: string): string | undefined =>
 
 /**
  * Refuses a project whose generated package folder is gone (renamed, most likely): a run would otherwise
- * render a partial second package under the recorded name beside the user's renamed one.
+ * render a partial second package under the recorded name beside the user's renamed one. A folder made
+ * again, empty, under the old name after the rename is gone as well: none of its files are in it.
  */
 export function refuseMissingPackageFolders(root: string): void {
   const files = recordedFiles(root);
   const folders = new Set(files.map(packageFolderOf).filter((folder) => folder !== undefined));
   for (const folder of [...folders].sort()) {
-    if (existsSync(path.join(root, folder))) continue;
     const inside = files
       .filter((file) => file.startsWith(`${folder}/`))
       .map((file) => file.slice(folder.length));
+    const holds = (candidate: string): boolean =>
+      inside.some((file) => existsSync(path.join(root, candidate + file)));
+    const present = existsSync(path.join(root, folder));
+    if (present && holds(folder)) continue;
     const parent = path.dirname(folder);
     const siblings = existsSync(path.join(root, parent)) ? readdirSync(path.join(root, parent)) : [];
     const renamed = siblings
       .map((name) => path.posix.join(parent, name))
       .filter((candidate) => !folders.has(candidate))
-      .find((candidate) => inside.some((file) => existsSync(path.join(root, candidate + file))));
+      .find(holds);
+    // A folder whose files the user deleted, with no other holding them, keeps them deleted (.yo-resolve).
+    if (present && !renamed) continue;
     const where = renamed ? ` (${renamed} holds its files: was it renamed?)` : '';
+    const state = present ? 'holds none of its files' : 'is missing';
     throw new ForgeUserError(
-      `${folder}, a package folder recorded in .yo-rc.json and .forge/, is missing${where}; renaming a package is not supported: put it back as ${folder} and run again`,
+      `${folder}, a package folder recorded in .yo-rc.json and .forge/, ${state}${where}; renaming a package is not supported: put it back as ${folder} and run again`,
     );
   }
 }

@@ -24,9 +24,15 @@ export interface TemplateFile {
   relative: string;
 }
 
+/**
+ * A family's folder: one of this package's `templates/` (`api`, `auth/jwt`), or an absolute path (a plugin's
+ * own templates, `this.templatePath()`).
+ */
+const familyRoot = (family: string): string => path.resolve(TEMPLATES_ROOT, family);
+
 /** Lists every template file of a family folder (e.g. `api`, `auth/jwt`), sorted for stable output. */
 export function listTemplates(family: string): TemplateFile[] {
-  const root = path.join(TEMPLATES_ROOT, family);
+  const root = familyRoot(family);
   if (!existsSync(root)) throw new Error(`template family not found: ${family}`);
   const files: TemplateFile[] = [];
   const walk = (dir: string): void => {
@@ -72,6 +78,6 @@ export interface EnvVar {
 }
 
 export function readFamilyManifest(family: string): FamilyManifest {
-  const file = path.join(TEMPLATES_ROOT, family, 'forge.json');
+  const file = path.join(familyRoot(family), 'forge.json');
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as FamilyManifest) : {};
 }

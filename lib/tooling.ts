@@ -1,5 +1,5 @@
-import { parse as parseToml } from 'smol-toml';
 import { dnsName } from './deploy.js';
+import { parseToml } from './merge.js';
 
 /** The Python of `.python-version`: the lowest the project supports, and the one CI and mypy check. */
 export const DEV_PYTHON = '3.11';
@@ -19,7 +19,8 @@ export interface ToolingContext {
   /** Service containers CI starts for the tests. */
   postgres: boolean;
   mongo: boolean;
-  /** Alembic migrations at the project root. */
+  /** Members with Alembic migrations of their own (an alembic.ini): `make migrate` applies each. */
+  migrated: string[];
   migrations: boolean;
   devPython: string;
 }
@@ -50,6 +51,9 @@ export function toolingContext(
       dockerfile: member === '.' ? 'Dockerfile' : `${member}/Dockerfile`,
     }))
     .filter((image) => hasFile(image.dockerfile));
+  const migrated = members.filter((member) =>
+    hasFile(member === '.' ? 'alembic.ini' : `${member}/alembic.ini`),
+  );
   return {
     workspace,
     members,
@@ -57,7 +61,8 @@ export function toolingContext(
     // The services keep their items in PostgreSQL in tests when TEST_DATABASE_URL is set.
     postgres: db === 'postgres' || workspace,
     mongo: db === 'mongo',
-    migrations: db === 'postgres',
+    migrated,
+    migrations: migrated.length > 0,
     devPython: DEV_PYTHON,
   };
 }

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import {
+  type Dirent,
   accessSync,
   closeSync,
   constants,
@@ -7,13 +9,15 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  lstatSync,
+  readdirSync,
   renameSync,
   rmSync,
   rmdirSync,
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
-import { fileSystemError } from './errors.js';
+import { ForgeUserError, commitError } from './errors.js';
 
 /**
  * A generator run's commit, all or nothing. Yeoman's own commit (mem-fs-editor) writes file after file in
@@ -35,6 +39,8 @@ import { fileSystemError } from './errors.js';
 /** The journal of a commit under way, relative to the project root. */
 export const JOURNAL_FILE = '.forge/journal.json';
 
+const removeIfPresent = (file: string): void => rmSync(file, { force: true });
+
 export interface FileWrite {
   /** Absolute path of the file to write. */
   path: string;
@@ -49,10 +55,19 @@ export interface FileChanges {
   deletes: string[];
 }
 
+/**
+ * What a target held when the journal was written: a SHA-256 of its bytes, or null when it did not exist.
+ * A run that finishes a cut-off commit replaces or removes only a target that still holds it: one changed
+ * since (the user edited it after the crash) is kept.
+ */
+type Held = string | null;
+
 interface Journal {
   state: 'prepared' | 'committing';
-  writes: { target: string; temp: string }[];
+  writes: { target: string; temp: string; held?: Held }[];
   deletes: string[];
+  /** What each of `deletes` held, in their order (absent in journals of earlier versions). */
+  deletesHeld?: Held[];
   /** Directories the commit created, shallowest first, so a rollback can remove them again. */
   directories: string[];
   /** Targets that did not exist before the commit, so the next run can tell what the cut-off one created. */
@@ -83,16 +98,50 @@ function writeDurably(file: string, contents: Buffer | string, mode?: number): v
   }
 }
 
-/** Replaces the journal in one atomic rename, so a reader sees the old one or the new one, never half. */
+/** `journal` with `convert` applied to each of its paths. */
+function mapPaths(journal: Journal, convert: (file: string) => string): Journal {
+  return {
+    state: journal.state,
+    writes: journal.writes.map(({ target, temp, held }) => ({
+      target: convert(target),
+      temp: convert(temp),
+      ...(held !== undefined ? { held } : {}),
+    })),
+    deletes: journal.deletes.map(convert),
+    ...(journal.deletesHeld ? { deletesHeld: journal.deletesHeld } : {}),
+    directories: journal.directories.map(convert),
+    ...(journal.created ? { created: journal.created.map(convert) } : {}),
+  };
+}
+
+/**
+ * Replaces the journal in one atomic rename, so a reader sees the old one or the new one, never half. Its
+ * paths are stored relative to the project root: a project moved, or reached through another path (a
+ * symlink), after a run was cut off is recovered where it is now.
+ */
 function writeJournal(root: string, journal: Journal): void {
   const target = path.join(root, JOURNAL_FILE);
   const temp = `${target}.tmp`;
-  writeDurably(temp, JSON.stringify(journal));
-  renameSync(temp, target);
+  try {
+    writeDurably(temp, JSON.stringify(mapPaths(journal, (file) => path.relative(root, file))));
+    renameSync(temp, target);
+  } catch (error) {
+    // A temporary journal left empty (a full disk) is no one's to keep.
+    removeIfPresent(temp);
+    throw error;
+  }
+  syncDirectory(path.dirname(target));
 }
 
-/** A journal that nothing can be learnt from: its run is rolled back as best it can (nothing to undo). */
-const EMPTY_JOURNAL: Journal = { state: 'prepared', writes: [], deletes: [], directories: [] };
+/** Makes a rename in `dir` durable: without it a power cut may bring back the old journal. */
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * True when `parsed` is a journal as writeJournal writes it, every path in it inside `root` and every
@@ -103,8 +152,9 @@ function isJournal(root: string, parsed: unknown): parsed is Journal {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return false;
   const journal = parsed as Record<string, unknown>;
   const inside = (file: unknown): file is string => {
-    if (typeof file !== 'string' || !path.isAbsolute(file)) return false;
-    const relative = path.relative(root, file);
+    // Relative to the root as stored (an absolute path, as an earlier version stored it, is taken as it is).
+    if (typeof file !== 'string' || file === '') return false;
+    const relative = path.relative(root, path.resolve(root, file));
     // Not startsWith('..'): a temporary file of `.yo-rc.json` is `..yo-rc.json.forge-<id>`.
     return (
       relative !== '' &&
@@ -114,27 +164,60 @@ function isJournal(root: string, parsed: unknown): parsed is Journal {
     );
   };
   const paths = (list: unknown): boolean => Array.isArray(list) && list.every(inside);
+  const isHeld = (held: unknown): boolean =>
+    held === null || (typeof held === 'string' && /^[0-9a-f]{64}$/.test(held));
   const writes = journal.writes;
+  const { deletesHeld } = journal;
   return (
     (journal.state === 'prepared' || journal.state === 'committing') &&
     Array.isArray(writes) &&
     writes.every((entry: unknown) => {
-      const { target, temp } = (entry ?? {}) as Record<string, unknown>;
+      const { target, temp, held } = (entry ?? {}) as Record<string, unknown>;
       return (
+        (held === undefined || isHeld(held)) &&
         inside(target) &&
         inside(temp) &&
-        path.dirname(temp) === path.dirname(target) &&
+        path.dirname(path.resolve(root, temp)) === path.dirname(path.resolve(root, target)) &&
         path.basename(temp).startsWith(`.${path.basename(target)}.forge-`)
       );
     }) &&
     paths(journal.deletes) &&
+    (deletesHeld === undefined ||
+      (Array.isArray(deletesHeld) &&
+        Array.isArray(journal.deletes) &&
+        deletesHeld.length === journal.deletes.length &&
+        deletesHeld.every(isHeld))) &&
     paths(journal.directories) &&
     (journal.created === undefined || paths(journal.created))
   );
 }
 
-function readJournal(root: string): Journal | undefined {
+/** A journal that cannot be read or trusted: see recoverInterruptedCommit. */
+const UNREADABLE = 'unreadable';
+
+/**
+ * Stops the run in one line when `relative`, a file the commit writes and removes, is something else (a
+ * directory): nothing of the user's is removed to make room for it.
+ */
+function expectFileOrNothing(root: string, relative: string): void {
+  let kind: string | undefined;
+  try {
+    const stat = lstatSync(path.join(root, relative));
+    if (!stat.isFile()) kind = stat.isDirectory() ? 'a directory' : 'not a regular file';
+  } catch {
+    return;
+  }
+  if (kind !== undefined) {
+    throw new ForgeUserError(
+      `${relative} is ${kind}, where runs keep the journal of their commit: move it away and run again; nothing was changed`,
+    );
+  }
+}
+
+function readJournal(root: string): Journal | typeof UNREADABLE | undefined {
   const file = path.join(root, JOURNAL_FILE);
+  expectFileOrNothing(root, JOURNAL_FILE);
+  expectFileOrNothing(root, `${JOURNAL_FILE}.tmp`);
   if (!existsSync(file)) return undefined;
   let parsed: unknown;
   try {
@@ -144,10 +227,37 @@ function readJournal(root: string): Journal | undefined {
   }
   // Only the rename in writeJournal creates the file, so it is never half-written; a broken one, or one of
   // another shape, was edited by hand, and nothing in it can be trusted.
-  return isJournal(root, parsed) ? parsed : EMPTY_JOURNAL;
+  return isJournal(root, parsed) ? mapPaths(parsed, (file) => path.resolve(root, file)) : UNREADABLE;
 }
 
-const removeIfPresent = (file: string): void => rmSync(file, { force: true });
+/** A commit's temporary file: `.<name>.forge-<pid>-<id>` (see commitChanges). */
+const TEMP_FILE = /^\..+\.forge-\d+-[0-9a-z]+$/;
+
+/** Folders no commit writes into, and too large to walk. */
+const NOT_WALKED = new Set(['.git', '.venv', 'node_modules']);
+
+/**
+ * Removes every commit temporary file under `dir`. Called under the project's lock, so no live run owns
+ * one: they are the leftovers of a run whose journal could not say which they were.
+ */
+function removeStrayTempFiles(dir: string): number {
+  let removed = 0;
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory() && !NOT_WALKED.has(entry.name)) removed += removeStrayTempFiles(file);
+    else if (entry.isFile() && TEMP_FILE.test(entry.name)) {
+      removeIfPresent(file);
+      removed += 1;
+    }
+  }
+  return removed;
+}
 
 function rollBack(root: string, journal: Journal): void {
   for (const { temp } of journal.writes) removeIfPresent(temp);
@@ -161,30 +271,78 @@ function rollBack(root: string, journal: Journal): void {
   removeIfPresent(path.join(root, JOURNAL_FILE));
 }
 
-function rollForward(root: string, journal: Journal, onStep: () => void = () => undefined): void {
-  for (const { target, temp } of journal.writes) {
-    if (existsSync(temp)) {
-      renameSync(temp, target);
-      onStep();
-    }
+/** What `file` holds now (see {@link Held}); a directory or an unreadable file holds "unreadable". */
+function heldBy(file: string): Held | 'unreadable' {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? null : 'unreadable';
   }
-  for (const target of journal.deletes) {
-    rmSync(target, { force: true, recursive: true });
-    onStep();
-  }
-  removeIfPresent(path.join(root, JOURNAL_FILE));
 }
 
+/** True when `file` no longer holds what the journal recorded (a journal of an earlier version records nothing). */
+const changedSince = (file: string, held: Held | undefined): boolean =>
+  held !== undefined && heldBy(file) !== held;
+
 /**
- * Finishes or rolls back a commit that a run cut off left behind. Returns what it did, so the run can say so.
+ * Does the renames and removals a commit has left to do. Finishing a cut-off run (`recovering`), a target
+ * changed since the journal was written is kept as it is (its temporary file goes) and returned: that run's
+ * version of it is lost, the user's edit is not.
  */
-export function recoverInterruptedCommit(root: string): 'none' | 'rolled back' | 'finished' {
+function rollForward(
+  root: string,
+  journal: Journal,
+  onStep: () => void = () => undefined,
+  recovering = false,
+): string[] {
+  const kept: string[] = [];
+  for (const { target, temp, held } of journal.writes) {
+    if (!existsSync(temp)) continue;
+    if (recovering && changedSince(target, held)) {
+      removeIfPresent(temp);
+      kept.push(target);
+      continue;
+    }
+    renameSync(temp, target);
+    onStep();
+  }
+  journal.deletes.forEach((target, index) => {
+    // A file to remove existed when the journal was written: null there means it could not be read then.
+    const held = journal.deletesHeld?.[index] ?? undefined;
+    if (recovering && existsSync(target) && changedSince(target, held)) {
+      kept.push(target);
+      return;
+    }
+    rmSync(target, { force: true, recursive: true });
+    onStep();
+  });
+  removeIfPresent(path.join(root, JOURNAL_FILE));
+  return kept;
+}
+
+export type Recovery =
+  'none' | 'rolled back' | 'finished' | { unreadable: number } | { finished: true; kept: string[] };
+
+/**
+ * Finishes or rolls back a commit that a run cut off left behind. Returns what it did, so the run can say so:
+ * for a journal that cannot be read, how many temporary files of the cut-off run were removed. Such a run
+ * renamed the project's records last (see commitChanges), so they still describe the run before it, and
+ * the files it had already renamed into place are ones that are not recorded: the next run writes them again.
+ */
+export function recoverInterruptedCommit(root: string): Recovery {
   const journal = readJournal(root);
   removeIfPresent(path.join(root, `${JOURNAL_FILE}.tmp`));
   if (!journal) return 'none';
+  if (journal === UNREADABLE) {
+    const removed = removeStrayTempFiles(root);
+    removeIfPresent(path.join(root, JOURNAL_FILE));
+    return { unreadable: removed };
+  }
   if (journal.state === 'committing') {
-    rollForward(root, journal);
-    return 'finished';
+    const kept = rollForward(root, journal, undefined, true);
+    return kept.length === 0
+      ? 'finished'
+      : { finished: true, kept: kept.map((file) => path.relative(root, file)) };
   }
   rollBack(root, journal);
   return 'rolled back';
@@ -192,7 +350,25 @@ export function recoverInterruptedCommit(root: string): 'none' | 'rolled back' |
 
 /** True when a commit that a run cut off left behind creates `file` (an absolute path). */
 export function interruptedCommitCreates(root: string, file: string): boolean {
-  return readJournal(root)?.created?.includes(file) ?? false;
+  const journal = readJournal(root);
+  return (journal !== UNREADABLE && journal?.created?.includes(file)) ?? false;
+}
+
+/** Files that record what was generated (`.yo-rc.json`, `.forge/`), rather than being generated themselves. */
+export const isStateFile = (root: string, file: string): boolean => {
+  const relative = path.relative(root, file);
+  return relative === '.yo-rc.json' || relative.startsWith(`.forge${path.sep}`);
+};
+
+/**
+ * `writes` with the project's records (and `.yo-resolve`, which records deletions) last: a run cut off
+ * between renames, whose journal is then lost, leaves records that match none of its files rather than
+ * records of files it never wrote (which the next run would take for files the user deleted).
+ */
+function recordsLast(root: string, writes: FileWrite[]): FileWrite[] {
+  const isRecord = (write: FileWrite): boolean =>
+    isStateFile(root, write.path) || path.relative(root, write.path) === '.yo-resolve';
+  return [...writes.filter((write) => !isRecord(write)), ...writes.filter(isRecord)];
 }
 
 /** The directories to create for `file`, shallowest first, up to one that exists. */
@@ -215,12 +391,19 @@ function checkWritable(file: string): void {
   accessSync(dir, constants.W_OK);
 }
 
+/** `{ held }` for a target the journal can record, nothing for one it cannot read (a directory). */
+function heldField(file: string): { held?: Held } {
+  const held = heldBy(file);
+  return held === 'unreadable' ? {} : { held };
+}
+
 /**
  * Commits `changes` to the project at `root` atomically (see above). A file-system error while preparing
  * leaves the project as it was and is thrown as a one-line user error.
  */
-export function commitChanges(root: string, changes: FileChanges): void {
-  if (changes.writes.length === 0 && changes.deletes.length === 0) return;
+export function commitChanges(root: string, { writes, deletes }: FileChanges): void {
+  if (writes.length === 0 && deletes.length === 0) return;
+  const changes: FileChanges = { writes: recordsLast(root, writes), deletes };
   recoverInterruptedCommit(root);
   const id = `${process.pid}-${Date.now().toString(36)}`;
   const directories = new Set<string>();
@@ -230,8 +413,10 @@ export function commitChanges(root: string, changes: FileChanges): void {
     writes: changes.writes.map((write) => ({
       target: write.path,
       temp: path.join(path.dirname(write.path), `.${path.basename(write.path)}.forge-${id}`),
+      ...heldField(write.path),
     })),
     deletes: changes.deletes,
+    deletesHeld: changes.deletes.map((file) => heldField(file).held ?? null),
     directories: [...directories].sort((a, b) => a.length - b.length),
     created: changes.writes.map((write) => write.path).filter((target) => !existsSync(target)),
   };
@@ -244,6 +429,7 @@ export function commitChanges(root: string, changes: FileChanges): void {
     current = path.join(root, '.forge');
     // Not `recursive`: on a read-only file system that reports ENOENT instead of EROFS.
     if (!existsSync(current)) mkdirSync(current);
+    current = path.join(root, JOURNAL_FILE);
     writeJournal(root, journal);
     step();
     for (const dir of journal.directories) {
@@ -266,12 +452,12 @@ export function commitChanges(root: string, changes: FileChanges): void {
     } catch {
       // The error that stopped the commit is the one to report; the next run retries the rollback.
     }
-    throw fileSystemError(error, path.relative(root, current) || '.');
+    throw commitError(error, path.relative(root, current) || '.', 'nothing was changed');
   }
   try {
     rollForward(root, journal, step);
   } catch (error) {
-    throw fileSystemError(error, '.', 'the next run finishes this commit');
+    throw commitError(error, '.', 'the next run finishes this commit');
   }
 }
 

@@ -5,6 +5,7 @@ import { merge } from 'node-diff3';
 import { ForgeUserError } from './errors.js';
 import { checksumOf, withLf } from './line-endings.js';
 import { recordedFiles, structuredFiles } from './project.js';
+import { processState } from './run-state.js';
 
 /**
  * `fastapi-forge upgrade`: the project is rendered again by the installed version from its stored answers,
@@ -15,7 +16,7 @@ import { recordedFiles, structuredFiles } from './project.js';
  */
 
 /** Files of this run whose merge left conflict markers, in the order met. */
-const conflicts: string[] = [];
+const conflicts = processState<string[]>('upgrade-conflicts', () => []);
 
 export const upgradeConflicts = (): readonly string[] => conflicts;
 
@@ -36,8 +37,20 @@ export function filesWithConflictMarkers(root: string): string[] {
   });
 }
 
+/**
+ * Files of this run that the last version generated, this one no longer does, and the user edited: kept, as
+ * theirs from now on, and listed at the end of the run.
+ */
+const keptDropped = processState<string[]>('dropped-files-kept', () => []);
+
+export const droppedFilesKept = (): readonly string[] => keptDropped;
+
+export function keepDroppedFile(relative: string): void {
+  keptDropped.push(relative);
+}
+
 /** Files merged in this run: a file rendered twice in one run is merged once, against its real base. */
-const merged = new Set<string>();
+const merged = processState('merged-files', () => new Set<string>());
 
 /** True the first time a file is met in this run. */
 export function firstMerge(relative: string): boolean {

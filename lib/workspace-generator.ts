@@ -10,7 +10,7 @@ import {
 } from './deploy.js';
 import { HEALTH_PROBE, withPartials } from './deploy-generator.js';
 import { findExecutable } from './exec.js';
-import { addEnvVars, addPyprojectDependencies, requirementName } from './merge.js';
+import { addEnvVars, addPyprojectDependencies, parseToml, requirementName } from './merge.js';
 import { toTitle } from './naming.js';
 import {
   type EnvVar,
@@ -38,6 +38,7 @@ const LIBS_FROM_API = [
   'context.py',
   'docs.py',
   'errors.py',
+  'gc_tuning.py',
   'logging.py',
   'readiness.py',
   'py.typed',
@@ -183,6 +184,14 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
   }
 
   /** Values shared by the templates of every member. */
+  /**
+   * The core's wiring view for a context (see generators/features.ts); the generators that render libs give
+   * it. A property, not a method: Yeoman would run a method as a task.
+   */
+  protected wiringFor: (context: Record<string, unknown>) => unknown = (context) => {
+    throw new Error(`no wiring for ${String(context.packageName)}`);
+  };
+
   protected memberContext(member: WorkspaceMember): Record<string, unknown> {
     const context = this.templateContext();
     const config = this.answers;
@@ -202,6 +211,8 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
       rootPackage: config.packageName,
       memberTitle: member.title,
       memberDir: member.dir,
+      // The member's name as a DNS label: its compose service, its traces' service.name.
+      serviceName: composeNames(member.packageName).service,
       distribution: member.distribution,
       envPrefix,
     };
@@ -312,7 +323,9 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
   /** The shared package: the core's modules rendered for it, its own modules, and its tests. */
   protected writeLibs(): void {
     const member = this.libsMember();
-    const context = { ...this.memberContext(member), libs: true };
+    const base = { ...this.memberContext(member), libs: true };
+    // The core's settings and middleware modules, wired for the shared package's own context.
+    const context = { ...base, wiring: this.wiringFor(base) };
     const auth = this.answers.auth;
     this.renderInto(LIBS_DIR, this.templatesOf('api', LIBS_FROM_API), context);
     if (auth !== 'none') {
@@ -366,6 +379,8 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
       );
     }
     let content = this.fs.read(target);
+    // Checked here, so that text the user broke is reported with the member's path.
+    parseToml(content, path.posix.join(member.dir, 'pyproject.toml'));
     const libs = this.libsMember().distribution;
     const requirements = unique([...(options.libs ? [libs] : []), ...options.dependencies]);
     content = addPyprojectDependencies(content, requirements);

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseToml } from 'smol-toml';
 import { ForgeUserError } from './errors.js';
-import { insertTomlArrayItems } from './merge.js';
+import { insertTomlArrayItems, parseToml } from './merge.js';
+import { installedModules } from './python-modules.js';
 import { validatePackageName } from './naming.js';
 
 /**
@@ -214,12 +214,14 @@ export function importedModules(root: string): Set<string> {
 const IMPORT_LINE = /^[ \t]*(?:from[ \t]+([A-Za-z_]\w*)[\w.]*[ \t]+import\b|import[ \t]+([A-Za-z_]\w*))/gm;
 
 /**
- * Refuses a service name that is a module the project imports: its package on the path would shadow that
- * module for every member (`pymongo` in a MongoDB project, `prometheus_client` with metrics, `mangum` on
- * Lambda). What the project imports depends on its features, so its own files are read.
+ * Refuses a service name that is a module the project imports or installs: its package on the path would
+ * shadow that module for every member (`pymongo` in a MongoDB project, `prometheus_client` with metrics,
+ * `mangum` on Lambda, `dotenv` that pydantic-settings imports). What the project imports depends on its
+ * features, so its own files are read, and its lock file for what its dependencies import in turn.
+ * `adding`: what this run adds to the project's requirements; undefined when not known (a new workspace).
  */
-export function refuseImportedName(name: string, root: string): void {
-  if (importedModules(root).has(name)) {
+export function refuseImportedName(name: string, root: string, adding?: readonly string[]): void {
+  if (importedModules(root).has(name) || installedModules(root, adding).has(name)) {
     throw new ForgeUserError(
       `invalid service name ${JSON.stringify(name)}: the project imports a module of that name, which the service would shadow`,
     );

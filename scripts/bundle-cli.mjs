@@ -1,4 +1,4 @@
-// Bundles the CLI (dist/lib/cli.js and everything it imports) into dist/cli.js. Node resolves and loads
+// Bundles the CLI (dist/cli/main.js and everything it imports) into dist/cli.js. Node resolves and loads
 // yeoman's few thousand ES modules one by one, which takes most of a second; one file loads in a fraction.
 //
 // Bundled dependencies read files relative to their own location (their package.json, for instance) through
@@ -49,7 +49,7 @@ const originalModuleLocation = {
 };
 
 await build({
-  entryPoints: [path.join(root, 'dist/lib/cli.js')],
+  entryPoints: [path.join(root, 'dist/cli/main.js')],
   outfile: path.join(root, 'dist/cli.js'),
   bundle: true,
   platform: 'node',

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import helpers from 'yeoman-test';
 import { isForgeUserError } from '../lib/errors.js';
-import { GENERATORS } from '../lib/generators.js';
+import { COMMANDS } from '../cli/main.js';
 import { PACKAGE_ROOT } from '../lib/templates.js';
 
 export const CLI = path.join(PACKAGE_ROOT, 'bin', 'fastapi-forge.js');
@@ -15,10 +15,7 @@ export const generatorPath = (name: string): string =>
 
 /** Every generator this version ships, registered under its real namespace. */
 export const forgeGenerators = (): [string, { namespace: string }][] =>
-  GENERATORS.filter((info) => info.available).map((info) => [
-    generatorPath(info.name),
-    { namespace: `fastapi-forge:${info.name}` },
-  ]);
+  COMMANDS.map((command) => [generatorPath(command.name), { namespace: `fastapi-forge:${command.name}` }]);
 
 /**
  * A yeoman-test run of one forge generator, non-interactive, without installs, and with the real

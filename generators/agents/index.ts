@@ -1,20 +1,10 @@
-import { ForgeGenerator, type ForgeOptions } from '../../lib/base-generator.js';
+import { ForgeGenerator } from '../../lib/base-generator.js';
 import { type AgentSdk, choiceSpec, parseChoice } from '../../lib/config.js';
+import command from './command.js';
+import { files } from './files.js';
+import { agentsWiring } from './wiring.js';
 
-/**
- * Template families of each SDK, after `agents/common`. A `wire/<api>` family holds what every SDK speaking
- * that provider API shares: its settings, its error mapping, and the fake server the tests run the real SDK
- * against over HTTP on loopback. `wire/<api>-tool-loop` tests the SDKs that drive the API with the service's
- * own tool loop, turn by turn.
- */
-export const SDK_FAMILIES: Record<AgentSdk, string[]> = {
-  anthropic: ['wire/server', 'wire/anthropic', 'wire/anthropic-tool-loop', 'anthropic'],
-  openai: ['wire/server', 'wire/openai', 'wire/openai-tool-loop', 'openai'],
-  langgraph: ['wire/server', 'wire/anthropic', 'wire/anthropic-tool-loop', 'langgraph'],
-  crewai: ['wire/server', 'wire/openai', 'crewai'],
-  'claude-agent-sdk': ['wire/server', 'wire/anthropic', 'claude-agent-sdk'],
-  none: ['none'],
-};
+export { SDK_FAMILIES } from './files.js';
 
 /**
  * Agent orchestration: a registry of named agents with typed tools, one provider interface chosen with
@@ -22,11 +12,7 @@ export const SDK_FAMILIES: Record<AgentSdk, string[]> = {
  * in process without Redis). The core's composition modules wire it in when `api` re-renders them.
  */
 export default class AgentsGenerator extends ForgeGenerator {
-  constructor(args: string[], options: ForgeOptions) {
-    super(args, options);
-    this.description = 'Agent orchestration endpoints over REST, SSE and WebSocket, with background jobs';
-    this.choiceOptions(['agentSdk']);
-  }
+  static override readonly command = command;
 
   initializing(): void {
     this.requireConfiguredProject();
@@ -44,22 +30,28 @@ export default class AgentsGenerator extends ForgeGenerator {
     await this.askMissing(['agentSdk']);
   }
 
-  async configuring(): Promise<void> {
+  configuring(): void {
+    // Stored, so every run composes this generator (lib/composition.ts); with a database, runs and jobs are
+    // recorded there, and the database's generator adds their table.
     this.config.set('agents', true);
-    // The core's wiring modules (settings, lifespan, routes, dependencies, test fixtures) include agents.
-    await this.composeForge('api');
-    // With a database, runs and jobs are recorded there: its models and migrations gain a table.
-    if (this.answers.dbGenerated) await this.composeForge('db');
+  }
+
+  contributing(): void {
+    this.contribute(agentsWiring(this.templateContext() as Parameters<typeof agentsWiring>[0]));
+    // Its part of the README's generated section, from its own partials.
+    this.contribute({
+      readme: [
+        { slot: 'sections', order: 20, text: this.renderPartial('agents/readme/section.md.ejs') },
+        { slot: 'make-run', order: 10, text: this.renderPartial('agents/readme/make.md.ejs') },
+      ],
+    });
   }
 
   writing(): void {
-    this.renderFamily('agents/common', new Set([`src/${this.answers.packageName}/agents/catalog.py`]));
-    for (const family of SDK_FAMILIES[this.answers.agentSdk]) this.renderFamily(`agents/${family}`);
+    this.writeSections(files);
   }
 
   postWriting(): void {
-    const sdk = this.answers.agentSdk;
-    this.mergeFamilyManifest('agents/common', 'agents');
-    for (const family of SDK_FAMILIES[sdk]) this.mergeFamilyManifest(`agents/${family}`, `agents (${sdk})`);
+    this.mergeSectionManifests(files);
   }
 }

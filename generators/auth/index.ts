@@ -1,15 +1,14 @@
-import { ForgeGenerator, type ForgeOptions } from '../../lib/base-generator.js';
+import { ForgeGenerator } from '../../lib/base-generator.js';
+import command from './command.js';
+import { files } from './files.js';
+import { authWiring } from './wiring.js';
 
 /**
  * Authentication for every non-public route. The kind (`--auth`) is stored in the config; the core's
  * composition modules (settings, middleware, lifespan, test fixtures) pick it up when `api` re-renders them.
  */
 export default class AuthGenerator extends ForgeGenerator {
-  constructor(args: string[], options: ForgeOptions) {
-    super(args, options);
-    this.description = 'Authentication on every non-public route: JWT, API key or OIDC';
-    this.choiceOptions(['auth']);
-  }
+  static override readonly command = command;
 
   initializing(): void {
     this.requireConfiguredProject();
@@ -21,24 +20,46 @@ export default class AuthGenerator extends ForgeGenerator {
     await this.askInsteadOfNone('auth');
   }
 
-  async configuring(): Promise<void> {
-    // The core's wiring modules depend on the auth kind, so they are re-rendered in the same run.
-    await this.composeForge('api');
-    // Stored users (jwt with PostgreSQL) belong to the database's code.
-    if (this.answers.dbGenerated) await this.composeForge('db');
+  contributing(): void {
+    this.contribute(authWiring(this.templateContext() as Parameters<typeof authWiring>[0]));
+    if (this.answers.auth === 'none') return;
+    // Its part of the README's generated section, from its own partials.
+    this.contribute({
+      readme: [
+        { slot: 'sections', order: 10, text: this.renderPartial('auth/readme/section.md.ejs') },
+        ...this.developmentReadme(),
+      ],
+    });
+  }
+
+  /** What the README's configuration section says this kind needs, or defaults to, in development. */
+  private developmentReadme(): { slot: string; order: number; text: string }[] {
+    const { auth, projectName } = this.answers;
+    if (auth === 'oidc')
+      return [
+        {
+          slot: 'development-required',
+          order: 10,
+          text: `In development the app needs one setting, \`OIDC_ISSUER\` (there is no safe default identity
+provider; an \`http://\` one on localhost is accepted in development). Without it, the start stops
+with one line naming it.
+`,
+        },
+      ];
+    const defaults: Record<string, string> = {
+      jwt: `, \`JWT_ISSUER\` is \`${projectName}-development\` and \`JWT_SECRET\` a\nplaceholder`,
+      apikey:
+        ', and `API_KEYS` accepts the client `development` with the key\n`change-me-development-api-key`',
+    };
+    const text = defaults[auth];
+    return text ? [{ slot: 'development-defaults', order: 20, text }] : [];
   }
 
   writing(): void {
-    const kind = this.answers.auth;
-    if (kind === 'none') return;
-    this.renderFamily('auth/common');
-    this.renderFamily(`auth/${kind}`);
+    this.writeSections(files);
   }
 
   postWriting(): void {
-    const kind = this.answers.auth;
-    if (kind === 'none') return;
-    this.mergeFamilyManifest('auth/common', 'authentication');
-    this.mergeFamilyManifest(`auth/${kind}`, `authentication (${kind})`);
+    this.mergeSectionManifests(files);
   }
 }

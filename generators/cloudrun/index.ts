@@ -1,5 +1,6 @@
-import type { ForgeOptions } from '../../lib/base-generator.js';
 import { DeployGenerator } from '../../lib/deploy-generator.js';
+import command from './command.js';
+import { files } from './files.js';
 
 /**
  * Google Cloud Run: a Knative serving v1 service.yaml for `gcloud run services replace`, with its limits
@@ -8,17 +9,14 @@ import { DeployGenerator } from '../../lib/deploy-generator.js';
 export default class CloudRunGenerator extends DeployGenerator {
   protected readonly target = 'cloudrun';
 
-  constructor(args: string[], options: ForgeOptions) {
-    super(args, options);
-    this.description = 'Google Cloud Run: a Knative service.yaml for the image';
-  }
+  static override readonly command = command;
 
   /**
    * After postWriting, like the manifest: the README lists the secrets of every feature, which reach
    * .env.example in postWriting.
    */
   deploymentWriting(): void {
-    this.renderFamily('cloudrun/docs');
+    this.writeSections(files);
     this.renderYamlFamily('cloudrun/manifests', 'cloudrun');
   }
 }

@@ -1,36 +1,18 @@
-import { ForgeGenerator, type ForgeOptions } from '../../lib/base-generator.js';
-import { FEATURE_MIGRATIONS, type FeatureMigration, parseChoice, type Database } from '../../lib/config.js';
+import { ForgeGenerator } from '../../lib/base-generator.js';
+import { FEATURE_MIGRATIONS, parseChoice, type Database } from '../../lib/config.js';
+import { migrationParents } from '../../lib/resources.js';
+import command from './command.js';
+import { files } from './files.js';
+import { dbWiring } from './wiring.js';
 
-/** Template families of each database, rendered in this order. */
-export const FAMILIES: Record<Exclude<Database, 'none'>, string[]> = {
-  postgres: ['db/common', 'db/postgres', 'db/notes'],
-  mongo: ['db/common', 'db/mongo', 'db/notes'],
-  redis: ['db/common', 'db/redis'],
-};
-
-/** Users stored in PostgreSQL, and `POST /auth/token`, when authentication is jwt. */
-export const USERS_FAMILY = 'db/users';
-
-/** The history of agent runs and jobs in PostgreSQL, when the project has agents. */
-export const AGENT_JOBS_FAMILY = 'db/agent-jobs';
-
-/** The revision of each feature's migration; the initial migration (notes) is 0001. */
-const REVISIONS: Record<FeatureMigration, string> = {
-  users: '0002',
-  agent_jobs: '0003',
-  agent_job_owners: '0004',
-};
+export { AGENT_JOBS_FAMILY, FAMILIES, USERS_FAMILY } from './files.js';
 
 /**
  * A database for the project (`--db`). Its code is rendered from the config; the core's composition
  * modules (settings, lifespan, dependencies, routes, test fixtures) pick it up when `api` re-renders them.
  */
 export default class DbGenerator extends ForgeGenerator {
-  constructor(args: string[], options: ForgeOptions) {
-    super(args, options);
-    this.description = 'A database: PostgreSQL (async SQLAlchemy + Alembic), MongoDB or Redis';
-    this.choiceOptions(['db']);
-  }
+  static override readonly command = command;
 
   initializing(): void {
     this.requireConfiguredProject();
@@ -48,38 +30,38 @@ export default class DbGenerator extends ForgeGenerator {
     await this.askInsteadOfNone('db');
   }
 
-  async configuring(): Promise<void> {
+  configuring(): void {
     if (this.answers.db === 'none') return;
     this.config.set('dbGenerated', true);
     this.recordMigrationOrder();
-    // The core's wiring modules depend on the database, so they are re-rendered in the same run.
-    await this.composeForge('api');
-    // So do the agents' job storage and worker.
-    if (this.answers.agents) await this.composeForge('agents');
+  }
+
+  contributing(): void {
+    this.contribute(dbWiring(this.templateContext() as Parameters<typeof dbWiring>[0]));
+    if (this.templateContext().db === 'none') return;
+    // Its part of the README's generated section, from its own partials.
+    this.contribute({
+      readme: [
+        { slot: 'setup', order: 10, text: this.renderPartial('db/readme/setup.md.ejs') },
+        { slot: 'make-data', order: 10, text: this.renderPartial('db/readme/make.md.ejs') },
+        { slot: 'development-defaults', order: 10, text: '\n(the database included)' },
+      ],
+    });
   }
 
   writing(): void {
-    for (const family of this.families()) this.renderFamily(family);
+    this.writeSections(files);
   }
 
   postWriting(): void {
-    for (const family of this.families()) {
-      const heading =
-        family === USERS_FAMILY ? 'stored users and their tokens' : `database (${this.answers.db})`;
-      this.mergeFamilyManifest(family, heading);
-    }
+    this.mergeSectionManifests(files);
   }
 
-  /** Adds the parent revision of each feature migration (`migrationParents.users`, ...). */
+  /** Adds the revision each feature migration follows (`migrationParents.users`, ...). */
   protected override templateContext(): Record<string, unknown> {
-    const order = this.answers.migrations ?? [];
-    const migrationParents = Object.fromEntries(
-      order.map((name, index) => {
-        const previous = order[index - 1];
-        return [name, previous ? REVISIONS[previous] : '0001'];
-      }),
-    );
-    return { ...super.templateContext(), migrationParents };
+    const { migrations = [], resources = [], resourceChanges = [] } = this.answers;
+    const parents = migrationParents(migrations, resources, resourceChanges);
+    return { ...super.templateContext(), migrationParents: parents };
   }
 
   /**
@@ -96,16 +78,5 @@ export default class DbGenerator extends ForgeGenerator {
     if (order.length > 0 && JSON.stringify(order) !== JSON.stringify(stored)) {
       this.config.set('migrations', order);
     }
-  }
-
-  private families(): string[] {
-    const { db } = this.answers;
-    if (db === 'none') return [];
-    const context = this.templateContext();
-    return [
-      ...FAMILIES[db],
-      ...(context.users === true ? [USERS_FAMILY] : []),
-      ...(context.agentJobs === true ? [AGENT_JOBS_FAMILY] : []),
-    ];
   }
 }

@@ -1,5 +1,6 @@
-import type { ForgeOptions } from '../../lib/base-generator.js';
 import { DeployGenerator } from '../../lib/deploy-generator.js';
+import command from './command.js';
+import { files } from './files.js';
 
 /**
  * The container image and local development: a multi-stage Dockerfile on uv, .dockerignore, and
@@ -9,13 +10,10 @@ import { DeployGenerator } from '../../lib/deploy-generator.js';
 export default class DockerGenerator extends DeployGenerator {
   protected readonly target = 'compose';
 
-  constructor(args: string[], options: ForgeOptions) {
-    super(args, options, ['python']);
-    this.description = 'Dockerfile, .dockerignore and docker-compose.yml';
-  }
+  static override readonly command = command;
 
   writing(): void {
-    this.renderFamily('docker/files');
+    this.writeSections(files);
   }
 
   deploymentWriting(): void {

@@ -1,9 +1,9 @@
-import type { ForgeOptions } from '../../lib/base-generator.js';
 import { ForgeUserError } from '../../lib/errors.js';
 import { httpProbe } from '../../lib/deploy-generator.js';
 import { readFamilyManifest } from '../../lib/templates.js';
 import { consumerPort } from '../../lib/workspace.js';
 import { composeNames, WorkspaceGenerator } from '../../lib/workspace-generator.js';
+import command from './command.js';
 
 /**
  * `add events`: tier 3 on top of the tier-2 workspace. The shared libs package gets durable events on Redis
@@ -14,11 +14,7 @@ import { composeNames, WorkspaceGenerator } from '../../lib/workspace-generator.
  * read model. Growing a tier-2 project with it gives the files `new --tier 3` gives.
  */
 export default class EventsGenerator extends WorkspaceGenerator {
-  constructor(args: string[], options: ForgeOptions) {
-    super(args, options);
-    this.description =
-      'Tier 3: durable events on Redis Streams (Kafka optional), a transactional outbox and CQRS in every service';
-  }
+  static override readonly command = command;
 
   initializing(): void {
     this.requireConfiguredProject();

@@ -1,7 +1,7 @@
-import type { ForgeOptions } from '../../lib/base-generator.js';
 import { ForgeUserError } from '../../lib/errors.js';
 import { GATEWAY_PORT, ROOT_SERVICE_PORT, envPrefix, servicePort } from '../../lib/workspace.js';
 import { WorkspaceGenerator } from '../../lib/workspace-generator.js';
+import command from './command.js';
 
 /** One entry of the gateway's route table. */
 interface GatewayRoute {
@@ -20,11 +20,7 @@ interface GatewayRoute {
  * docker: docker-compose.yml gets the gateway, every service, Redis and the databases.
  */
 export default class GatewayGenerator extends WorkspaceGenerator {
-  constructor(args: string[], options: ForgeOptions) {
-    super(args, options);
-    this.description =
-      'An API gateway in front of the services: routing, retries, circuit breakers, streaming';
-  }
+  static override readonly command = command;
 
   initializing(): void {
     this.requireConfiguredProject();

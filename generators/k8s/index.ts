@@ -1,9 +1,10 @@
 import path from 'node:path';
-import type { ForgeOptions } from '../../lib/base-generator.js';
-import { dnsName, deploymentSettings, secretExample, secretSettings } from '../../lib/deploy.js';
+import { dnsName, deploymentSettings, k8sName, secretExample, secretSettings } from '../../lib/deploy.js';
 import { DeployGenerator, withPartials } from '../../lib/deploy-generator.js';
 import { destinationFor, listTemplates, renderTemplate } from '../../lib/templates.js';
 import { GATEWAY_DIR, SERVICES_DIR, consumerPort, envPrefix, gatewayPackage } from '../../lib/workspace.js';
+import command from './command.js';
+import { files } from './files.js';
 
 /** A process of a workload that serves no API: a Deployment of its own with `python -m <module>`. */
 interface K8sProcess {
@@ -21,7 +22,10 @@ interface K8sProcess {
  */
 interface K8sUnit {
   prefix: string;
+  /** Its Kubernetes name (see k8sName). */
   app: string;
+  /** Its image, named as the build names it: image names have no 63-character bound. */
+  image: string;
   processes: K8sProcess[];
   migration: boolean;
   context: Record<string, unknown>;
@@ -43,10 +47,7 @@ const PROCESS_FILE = /^worker-/;
 export default class K8sGenerator extends DeployGenerator {
   protected readonly target = 'k8s';
 
-  constructor(args: string[], options: ForgeOptions) {
-    super(args, options, ['k8s-namespace', 'ingress-host']);
-    this.description = 'Kubernetes manifests with kustomize overlays';
-  }
+  static override readonly command = command;
 
   deploymentWriting(): void {
     const root = this.templateContext();
@@ -55,7 +56,7 @@ export default class K8sGenerator extends DeployGenerator {
     const front = units.find((unit) => !unit.context.caller) ?? units[0];
     const system = { ...root, units, ingressBackend: front?.app };
     // Written with the manifests, once every generator of the run has added its settings.
-    this.renderFamily('k8s/docs', new Set(), system);
+    this.writeSections(files, system);
     for (const template of listTemplates('k8s/manifests')) {
       const relative = destinationFor(template.relative, String(root.packageName));
       const dir = path.posix.dirname(relative);
@@ -81,10 +82,11 @@ export default class K8sGenerator extends DeployGenerator {
     const config = this.answers;
     const system = String(root.app);
     const gateway = config.gateway && config.services.length > 0;
-    const gatewayApp = `${system}-gateway`;
+    const gatewayApp = k8sName(system, 'gateway');
     const own: K8sUnit = {
       prefix: '',
       app: system,
+      image: system,
       processes: config.agents
         ? [
             {
@@ -96,7 +98,13 @@ export default class K8sGenerator extends DeployGenerator {
           ]
         : [],
       migration: root.db === 'postgres',
-      context: { ...root, caller: gateway ? gatewayApp : '', migration: root.db === 'postgres' },
+      // Partials bound to this context, which has the image.
+      context: withPartials({
+        ...root,
+        image: system,
+        caller: gateway ? gatewayApp : '',
+        migration: root.db === 'postgres',
+      }),
     };
     const units = [own];
     for (const [index, name] of config.services.entries()) {
@@ -128,7 +136,10 @@ export default class K8sGenerator extends DeployGenerator {
       const upstreams: Record<string, string> = {
         [envPrefix(`${config.packageName}_url`)]: `http://${system}`,
         ...Object.fromEntries(
-          config.services.map((name) => [envPrefix(`${name}_url`), `http://${system}-${dnsName(name)}`]),
+          config.services.map((name) => [
+            envPrefix(`${name}_url`),
+            `http://${k8sName(system, dnsName(name))}`,
+          ]),
         ),
       };
       units.push(
@@ -156,7 +167,8 @@ export default class K8sGenerator extends DeployGenerator {
     },
   ): K8sUnit {
     const folder = dnsName(path.posix.basename(dir));
-    const app = `${String(root.app)}-${folder}`;
+    const image = `${String(root.app)}-${folder}`;
+    const app = k8sName(String(root.app), folder);
     const envPath = this.destinationPath(dir, '.env.example');
     const envExample = this.fs.exists(envPath) ? this.fs.read(envPath) : '';
     const secrets = secretSettings(this.answers, envExample, 'none');
@@ -167,6 +179,7 @@ export default class K8sGenerator extends DeployGenerator {
     const context = withPartials({
       ...root,
       app,
+      image,
       packageName,
       // Members keep their data in the database their own settings name.
       db: 'none',
@@ -177,6 +190,13 @@ export default class K8sGenerator extends DeployGenerator {
       caller: options.caller,
       migration: options.migration,
     });
-    return { prefix: `${folder}/`, app, processes: options.processes, migration: options.migration, context };
+    return {
+      prefix: `${folder}/`,
+      app,
+      image,
+      processes: options.processes,
+      migration: options.migration,
+      context,
+    };
   }
 }

@@ -1,4 +1,3 @@
-import type { ForgeOptions } from '../../lib/base-generator.js';
 import { ForgeUserError } from '../../lib/errors.js';
 import {
   consumerPort,
@@ -9,6 +8,8 @@ import {
   refuseImportedName,
 } from '../../lib/workspace.js';
 import { composeNames, WorkspaceGenerator } from '../../lib/workspace-generator.js';
+import { wiringFromContext } from '../features.js';
+import command from './command.js';
 
 /**
  * `add microservice <name>`: another service in the uv workspace, in services/<name>, with its own package,
@@ -17,15 +18,7 @@ import { composeNames, WorkspaceGenerator } from '../../lib/workspace-generator.
  * added later brings the shared files (libs, compose, gateway routes) up to date.
  */
 export default class MicroserviceGenerator extends WorkspaceGenerator {
-  constructor(args: string[], options: ForgeOptions) {
-    super(args, options);
-    this.description = 'Another service in a uv workspace, with its own database, on the shared libs package';
-    this.argument('name', {
-      type: String,
-      required: false,
-      description: 'Service name: its Python package (lowercase letters, digits and "_")',
-    });
-  }
+  static override readonly command = command;
 
   initializing(): void {
     this.requireConfiguredProject();
@@ -45,7 +38,10 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
     // Adding a service that exists already is a no-op: its files are rendered again, identical.
     if (services.includes(name)) return;
     validateServiceName(name, this.answers.packageName);
-    refuseImportedName(name, this.destinationRoot());
+    // A project becoming a workspace gets its shared package's requirements too: not known here.
+    const adding =
+      this.answers.tier < 2 ? undefined : [...this.serviceDependencies(), ...this.memberTestDependencies()];
+    refuseImportedName(name, this.destinationRoot(), adding);
     if (services.length >= MAX_SERVICES) {
       throw new ForgeUserError(
         `a tier-2 system has at most ${MAX_SERVICES} services besides the project's own`,
@@ -55,16 +51,7 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
     if (this.answers.tier < 2) this.config.set('tier', 2);
   }
 
-  async configuring(): Promise<void> {
-    // The project's own service: the generated section of its README describes the workspace.
-    await this.composeForge('api');
-    // The deployment files it has follow: the image builds the workspace, compose runs the service.
-    await this.composeDeployment();
-    // The gateway routes to every service: its route table and compose entry follow the list.
-    if (this.answers.gateway) await this.composeForge('gateway');
-    // At tier 3 a new service gets the event streams, the outbox and the CQRS example too.
-    if (this.answers.tier >= 3) await this.composeForge('events');
-  }
+  protected override wiringFor = (context: Record<string, unknown>): unknown => wiringFromContext(context);
 
   writing(): void {
     this.writeLibs();

@@ -1,4 +1,7 @@
-import { ForgeGenerator, type ForgeOptions } from '../../lib/base-generator.js';
+import { ForgeGenerator } from '../../lib/base-generator.js';
+import command from './command.js';
+import { files } from './files.js';
+import { observabilityWiring } from './wiring.js';
 
 /**
  * Prometheus metrics (`GET /metrics`: requests, errors and durations by route template, agent runs and
@@ -9,32 +12,33 @@ import { ForgeGenerator, type ForgeOptions } from '../../lib/base-generator.js';
  * so features added later are covered too.
  */
 export default class ObservabilityGenerator extends ForgeGenerator {
-  constructor(args: string[], options: ForgeOptions) {
-    super(args, options);
-    this.description = 'Prometheus metrics at /metrics and OpenTelemetry tracing exported over OTLP';
-  }
+  static override readonly command = command;
 
   initializing(): void {
     this.requireConfiguredProject();
   }
 
-  async configuring(): Promise<void> {
+  configuring(): void {
+    // Stored, so the run composes every generator that carries metrics and tracing (lib/composition.ts):
+    // the core, and in a workspace the shared package, the services and the gateway.
     this.config.set('observability', true);
-    await this.composeForge('api');
-    // In a workspace the shared package carries them into every service and the gateway (and, at tier 3,
-    // the event consumers): those are rendered again with them.
-    if (this.answers.tier >= 3) await this.composeForge('events');
-    else if (this.answers.tier === 2) await this.composeForge('microservice');
+  }
+
+  contributing(): void {
+    this.contribute(observabilityWiring(this.templateContext() as Parameters<typeof observabilityWiring>[0]));
+    // Its part of the README's generated section, from its own partials.
+    this.contribute({
+      readme: [
+        { slot: 'sections', order: 30, text: this.renderPartial('observability/readme/section.md.ejs') },
+      ],
+    });
   }
 
   writing(): void {
-    this.renderFamily('observability/common');
+    this.writeSections(files);
   }
 
   postWriting(): void {
-    this.mergeFamilyManifest('observability/common', 'metrics and tracing');
-    // SQL statements become spans once the database's code exists.
-    if (this.templateContext().db === 'postgres')
-      this.mergeFamilyManifest('observability/postgres', 'metrics and tracing');
+    this.mergeSectionManifests(files);
   }
 }

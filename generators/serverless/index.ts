@@ -1,5 +1,6 @@
-import type { ForgeOptions } from '../../lib/base-generator.js';
 import { DeployGenerator } from '../../lib/deploy-generator.js';
+import command from './command.js';
+import { files } from './files.js';
 
 /**
  * AWS Lambda behind API Gateway: a Mangum handler (with its test), an AWS SAM template and the Makefile
@@ -9,13 +10,10 @@ import { DeployGenerator } from '../../lib/deploy-generator.js';
 export default class ServerlessGenerator extends DeployGenerator {
   protected readonly target = 'serverless';
 
-  constructor(args: string[], options: ForgeOptions) {
-    super(args, options);
-    this.description = 'AWS Lambda: a Mangum handler and an AWS SAM template';
-  }
+  static override readonly command = command;
 
   postWriting(): void {
-    this.mergeFamilyManifest('serverless/files', 'serverless (AWS Lambda)');
+    this.mergeSectionManifests(files);
   }
 
   /**
@@ -23,7 +21,7 @@ export default class ServerlessGenerator extends DeployGenerator {
    * postWriting (this generator's own included).
    */
   deploymentWriting(): void {
-    this.renderFamily('serverless/files');
+    this.writeSections(files);
     this.renderYamlFamily('serverless/manifests', 'serverless');
   }
 }

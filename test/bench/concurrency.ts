@@ -4,7 +4,7 @@
  * the generated project's virtualenv). Each scenario gets a fresh server, so its peak RSS is its own.
  */
 import path from 'node:path';
-import { run, startServer, UV } from '../e2e/support.js';
+import { run, startServer, UV } from '../e2e/processes.js';
 import { BENCH_SOURCES, firstLine, memoryMiB, seconds, serverPid } from './support.js';
 
 /** What load_client.py prints. */

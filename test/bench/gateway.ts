@@ -5,18 +5,9 @@
  */
 import { copyFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import {
-  freshDatabase,
-  generateProject,
-  nowSeconds,
-  randomSecret,
-  run,
-  type RunningServer,
-  signJwt,
-  startHttpProcess,
-  freePort,
-  UV,
-} from '../e2e/support.js';
+import { nowSeconds, randomSecret, signJwt } from '../e2e/fakes.js';
+import { run, type RunningServer, startHttpProcess, freePort, UV } from '../e2e/processes.js';
+import { freshDatabase, generateProject, migrateService } from '../e2e/projects.js';
 import { aim, BENCH_SOURCES, median, pairedRatio, type Row } from './support.js';
 import { CONNECTIONS, DURATION, wrkRun, type WrkResult } from './wrk.js';
 
@@ -107,6 +98,8 @@ export async function measureGateway(wrk: string): Promise<{ rows: Row[]; notes:
       // Every request passes the limiter; the limit is only set high enough not to answer 429.
       RATE_LIMIT: '100000000/minute',
     };
+    // A service never changes its database's schema itself: migrated first, as its compose service is.
+    migrateService(dir, SERVICE, database.url);
     const service = await serve(serviceDir, `${SERVICE}.main:create_app`, {
       ...common,
       [`${SERVICE.toUpperCase()}_DATABASE_URL`]: database.url,

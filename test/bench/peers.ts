@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeTempDir } from '../helpers.js';
-import { run, UV } from '../e2e/support.js';
+import { run, UV } from '../e2e/processes.js';
 import { alternate, firstLine, median, pairedRatio, type Row, seconds } from './support.js';
 
 interface Peer {

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../lib/templates.js';
-import { run } from '../e2e/support.js';
+import { run } from '../e2e/processes.js';
 
 export const DURATION = process.env.BENCH_SECONDS ?? '6';
 export const CONNECTIONS = process.env.BENCH_CONNECTIONS ?? '32';

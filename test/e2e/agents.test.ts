@@ -1,19 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { nowSeconds, randomSecret, signJwt } from './fakes.js';
 import {
-  generateProject,
-  nowSeconds,
-  randomSecret,
   run,
   type RunningServer,
-  signJwt,
   startServer,
   startWorker,
   UV,
   type Worker,
   requestJson,
-} from './support.js';
+} from './processes.js';
+import { generateProject } from './projects.js';
 import { startOwnRedis } from './redis-server.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';

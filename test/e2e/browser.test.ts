@@ -2,16 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { expect } from 'chai';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import {
-  freePort,
-  freshDatabase,
-  generateProject,
-  randomSecret,
-  run,
-  type RunningServer,
-  startServer,
-  UV,
-} from './support.js';
+import { randomSecret } from './fakes.js';
+import { freePort, run, type RunningServer, startServer, UV } from './processes.js';
+import { freshDatabase, generateProject } from './projects.js';
 
 /**
  * A generated project (JWT with stored users, PostgreSQL, agents with the local model) driven by Debian's
@@ -49,7 +42,15 @@ describe('browser clients (headless Chromium)', function () {
   const offMachine: string[] = [];
 
   before(async function () {
-    dir = generateProject('browser-app', ['--agent-sdk', 'none', '--db', 'postgres', '--auth', 'jwt']);
+    dir = generateProject('browser-app', [
+      '--agent-sdk',
+      'none',
+      '--db',
+      'postgres',
+      '--auth',
+      'jwt',
+      '--examples',
+    ]);
     run(UV, ['sync', '--quiet'], dir);
     database = freshDatabase('browser');
     allowed = await startOrigin();

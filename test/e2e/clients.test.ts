@@ -2,7 +2,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { PACKAGE_ROOT } from '../../lib/templates.js';
-import { generateProject, run, UV } from './support.js';
+import { run, UV } from './processes.js';
+import { generateProject } from './projects.js';
 
 /** Pinned, so that a new release of a generator cannot change what this test proves. */
 const OPENAPI_PYTHON_CLIENT = 'openapi-python-client==0.29.1';

@@ -5,21 +5,9 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import path from 'node:path';
 import { expect } from 'chai';
 import { CLI, snapshotTree } from '../helpers.js';
-import {
-  freePort,
-  generateProject,
-  nowSeconds,
-  randomSecret,
-  run,
-  type RunningServer,
-  signJwt,
-  startServer,
-  startWorker,
-  UV,
-  installProject,
-  verifyProject,
-  type Worker,
-} from './support.js';
+import { nowSeconds, randomSecret, signJwt } from './fakes.js';
+import { freePort, run, type RunningServer, startServer, startWorker, UV, type Worker } from './processes.js';
+import { generateProject, installProject, verifyProject } from './projects.js';
 
 const PG_HOST = '127.0.0.1';
 const PG_PORT = 5432;
@@ -429,7 +417,9 @@ describe('db end to end: generate, install, lint, type-check, test against real 
       expect(files['src/e2e_grow/settings/__init__.py']).to.include('DatabaseSettings');
       expect(files['src/e2e_grow/lifespan.py']).to.include('database_resource(settings, readiness)');
       expect(files['src/e2e_grow/db/__init__.py']).to.include('readiness.register("database"');
-      expect(files['src/e2e_grow/dependencies.py']).to.include('SessionDep = ');
+      // The request's unit of work (SessionDep) is declared with the session, and the core's routes use it.
+      expect(files['src/e2e_grow/db/session.py']).to.include('SessionDep = ');
+      expect(files['src/e2e_grow/dependencies.py']).to.include('from e2e_grow.db.session import SessionDep');
       expect(files['.env.example']).to.match(/^DATABASE_URL=$/m);
       expect(files['src/e2e_grow/migrations/versions/0001_notes.py']).to.be.a('string');
       expect(files['src/e2e_grow/migrations/versions/0002_users.py']).to.be.a('string');

@@ -15,7 +15,7 @@ import { expect } from 'chai';
 import { parse, parseAllDocuments } from 'yaml';
 import { PACKAGE_ROOT } from '../../lib/templates.js';
 import { makeTempDir } from '../helpers.js';
-import { run, UV } from './support.js';
+import { run, UV } from './processes.js';
 
 // ---- The validators scripts/setup.sh installs into .tools/deploy (see scripts/deploy-tools.txt). ----
 

@@ -20,17 +20,9 @@ import {
   validateCompose,
   validateKubernetes,
 } from './deploy-support.js';
-import {
-  freePort,
-  nowSeconds,
-  randomSecret,
-  run,
-  type RunningServer,
-  signJwt,
-  startHttpProcess,
-  UV,
-  installProject,
-} from './support.js';
+import { nowSeconds, randomSecret, signJwt } from './fakes.js';
+import { freePort, run, type RunningServer, startHttpProcess, UV } from './processes.js';
+import { installProject } from './projects.js';
 
 type Yaml = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -184,7 +176,18 @@ describe('deployment end to end: image, compose, Kubernetes, Cloud Run and Lambd
       const parent = makeTempDir('deploy-e2e');
       // No --skip-install: the generators' install steps produce uv.lock, which the image build requires.
       forge(
-        ['new', name, '--yes', '--auth', 'jwt', '--db', 'postgres', '--app-type', 'microservice'],
+        [
+          'new',
+          name,
+          '--yes',
+          '--auth',
+          'jwt',
+          '--db',
+          'postgres',
+          '--app-type',
+          'microservice',
+          '--examples',
+        ],
         parent,
       );
       dir = path.join(parent, name);

@@ -6,24 +6,23 @@ import { expect } from 'chai';
 import { CLI, makeTempDir } from '../helpers.js';
 import {
   type BackgroundProcess,
-  POSTGRES_SERVER,
   type RunningServer,
   UV,
   freePort,
-  freshDatabase,
-  migrateService,
   run,
   spawnInBackground,
   startServer,
-} from './support.js';
+} from './processes.js';
+import { POSTGRES_SERVER, freshDatabase, migrateService } from './projects.js';
 
 /**
  * Tier 3 under faults, as separate processes: two orders replicas and the gateway, two inventory consumers and
  * one orders consumer, on a Redis server of the test's own (AOF, fsync always) and the real PostgreSQL. While
  * clients write through the gateway, the test kills Redis and starts it again, cuts the inventory consumers'
  * database for longer than the retries of a bad event last (through a TCP proxy it controls), SIGKILLs an
- * inventory consumer, trims the stream under the consumers (EVENTS_STREAM_MAXLEN is small), stops an orders
- * replica, and adds a few malformed events. Then, per read model, it counts what was written against what was
+ * inventory consumer, trims the stream under the consumers (EVENTS_STREAM_MAXLEN is small, and once by hand with
+ * XTRIM), stops an orders replica, makes the server refuse the inventory database (ALLOW_CONNECTIONS false) for
+ * longer than the retries of a bad event, and adds a few malformed events, one of them not UTF-8. Then, per read model, it counts what was written against what was
  * projected and reports lost, duplicated and dead-lettered events and the write-to-read-model lag.
  */
 const FLAGS = ['--tier', '3', '--app-type', 'microservice', '--auth', 'none', '--db', 'postgres'];
@@ -31,6 +30,8 @@ const WRITERS = 2;
 const LOAD_SECONDS = 24;
 const POISON = 3;
 const POISON_TEXT = '{"not": "an event"}';
+// Bytes that are not UTF-8: a strict reader of the stream fails on them.
+const NOT_UTF8 = Buffer.from([0xff, 0xfe, 0x80, ...Buffer.from('garbage')]);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -39,6 +40,9 @@ function sql(database: string, query: string): string {
   url.pathname = `/${database}`;
   return run('psql', [url.toString(), '-v', 'ON_ERROR_STOP=1', '-tAc', query], process.cwd()).output.trim();
 }
+
+const endSessions = (database: string): string =>
+  `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${database}'`;
 
 async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -128,9 +132,16 @@ class OwnRedis {
     await exited;
   }
 
-  /** redis-cli's answer; empty while the server is down. */
+  /** redis-cli's answer; empty while the server is down. `last` is sent as the last argument, as bytes. */
   cli(...args: string[]): string {
-    const result = spawnSync('redis-cli', ['-p', String(this.port), ...args], { encoding: 'utf8' });
+    return this.cliWith(undefined, ...args);
+  }
+
+  cliWith(last: Buffer | undefined, ...args: string[]): string {
+    const result = spawnSync('redis-cli', ['-p', String(this.port), ...(last ? ['-x'] : []), ...args], {
+      encoding: 'utf8',
+      input: last,
+    });
     return result.status === 0 ? result.stdout.trim() : '';
   }
 }
@@ -272,7 +283,12 @@ describe('tier 3 under faults: no write and no event lost', function () {
       for (let poison = 0; poison < POISON; poison++) {
         redis.cli('xadd', 'faults:stream:orders', '*', 'event', POISON_TEXT);
       }
-      await at(6);
+      redis.cliWith(NOT_UTF8, 'xadd', 'faults:stream:orders', '*', 'event');
+      await at(2);
+      // By hand, behind the relays' backs: the inventory group, held up, loses entries it had not handled.
+      redis.cli('xtrim', 'faults:stream:orders', 'MAXLEN', '5');
+      console.log('      t=12s the stream trimmed to 5 entries by hand (XTRIM)');
+      await at(4);
       proxy.restore();
       startConsumer('inventory', viaProxy);
       console.log('      t=16s the inventory database is back, a new inventory consumer started');
@@ -280,6 +296,13 @@ describe('tier 3 under faults: no write and no event lost', function () {
       await ordersB.stop();
       servers.splice(servers.indexOf(ordersB), 1);
       console.log('      t=18s orders replica B stopped (SIGTERM)');
+      await at(1);
+      sql('postgres', `ALTER DATABASE "${inventoryDb.name}" ALLOW_CONNECTIONS false`);
+      sql('postgres', endSessions(inventoryDb.name));
+      console.log('      t=19s the inventory database refuses connections (SQLSTATE 55000)');
+      await at(4);
+      sql('postgres', `ALTER DATABASE "${inventoryDb.name}" ALLOW_CONNECTIONS true`);
+      console.log('      t=23s the inventory database accepts connections again');
     })();
     await at(LOAD_SECONDS);
     writing = false;
@@ -341,16 +364,21 @@ describe('tier 3 under faults: no write and no event lost', function () {
     // Every dead letter is one of the malformed entries (in either group, unless trimmed before it was
     // read: they are in no outbox to be replayed from); no real event was dead-lettered.
     const deadEntries = redis.cli('xrange', 'faults:stream:orders:dead', '-', '+').split('\n');
-    const dead = deadEntries.filter((line) => line === POISON_TEXT).length;
+    const dead = deadEntries.filter((line) => line === POISON_TEXT || line.endsWith('garbage')).length;
     const realDead = deadEntries.filter((line) => line.includes('specversion')).length;
     const logs = ordersA.logs() + ordersB.logs();
     const mentions = (line: string): number => logs.split(`"${line}"`).length - 1;
     console.log(
       `      dead-lettered: ${dead} malformed entries, ${realDead} real events; trims that cost a group ` +
-        `entries: ${mentions('stream_trimmed_before_delivery')}, replays from the outbox: ${mentions('events_replayed')}`,
+        `entries: ${mentions('stream_trimmed_before_delivery')}, by hand: ` +
+        `${mentions('stream_trimmed_elsewhere_before_delivery')}, replays from the outbox: ${mentions('events_replayed')}`,
+    );
+    expect(mentions('stream_trimmed_elsewhere_before_delivery')).to.be.at.least(
+      1,
+      'the trim by hand is seen',
     );
     expect(realDead).to.equal(0, 'no real event dead-lettered');
-    expect(dead).to.be.within(1, POISON * 2);
+    expect(dead).to.be.within(1, (POISON + 1) * 2);
     expect(refused).to.deep.equal([], 'every write through the gateway succeeded');
   });
 });

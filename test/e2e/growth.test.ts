@@ -4,7 +4,8 @@ import { expect } from 'chai';
 import { parse as parseYaml } from 'yaml';
 import { findGeneratedSection, replaceGeneratedSection } from '../../lib/generated-section.js';
 import { CLI, makeTempDir, readConfig, snapshotTree } from '../helpers.js';
-import { freshDatabase, run, sharedToolEnv, UV, verifyMember, workspaceMembers } from './support.js';
+import { run, UV } from './processes.js';
+import { freshDatabase, sharedToolEnv, verifyMember, workspaceMembers } from './projects.js';
 
 /**
  * The growth path of the README ("From tier 1 to tier 3"), run step by step through the CLI on one project

@@ -1,5 +1,5 @@
 import { createHmac, createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { type FakeIdentityProvider, nowSeconds, randomSecret, signJwt } from './support.js';
+import { type FakeIdentityProvider, nowSeconds, randomSecret, signJwt } from './fakes.js';
 
 /**
  * Attacks on bearer-token authentication, each to be answered 401 in the shared error shape with a

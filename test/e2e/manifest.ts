@@ -7,7 +7,8 @@ import { TEMPLATES_ROOT, destinationFor, listTemplates, readFamilyManifest } fro
 import { SDK_FAMILIES } from '../../generators/agents/index.js';
 import { AGENT_JOBS_FAMILY, FAMILIES, USERS_FAMILY } from '../../generators/db/index.js';
 import type { Combination } from '../matrix/combinations.js';
-import { run, UV, workspaceMembers } from './support.js';
+import { run, UV } from './processes.js';
+import { workspaceMembers } from './projects.js';
 
 /**
  * What a generated project must hold, and must not hold, for the options it was generated with:
@@ -18,7 +19,8 @@ import { run, UV, workspaceMembers } from './support.js';
  * - (with the project installed) every import of its code resolving to a declared dependency.
  */
 
-export type Features = Combination['config'];
+/** A combination's options, and the tables of the resources added to it (`add resource`). */
+export type Features = Combination['config'] & { resources?: string[] };
 
 /** Families whose YAML templates are merged, and skipped when they render empty (see renderYamlFamily). */
 const YAML_FAMILIES = new Set([
@@ -61,6 +63,7 @@ export function enabledFamilies(features: Features): string[] {
     if (features.db === 'postgres' && features.agents) families.push(AGENT_JOBS_FAMILY);
   }
   families.push(...DEPLOY_FAMILIES[features.deploy]);
+  if (features.examples) families.push('examples');
   if (features.observability) {
     families.push('observability/common');
     // SQL statements become spans with PostgreSQL.
@@ -77,10 +80,11 @@ function knownFamilies(): Set<string> {
       for (const deploy of DEPLOY_TARGETS)
         for (const agents of [false, true])
           for (const agentSdk of AGENT_SDKS)
-            for (const observability of [false, true]) {
-              const features = { db, auth, deploy, agents, agentSdk, observability } as Features;
-              for (const family of enabledFamilies(features)) known.add(family);
-            }
+            for (const observability of [false, true])
+              for (const examples of [false, true]) {
+                const features = { db, auth, deploy, agents, agentSdk, observability, examples } as Features;
+                for (const family of enabledFamilies(features)) known.add(family);
+              }
   return known;
 }
 
@@ -237,8 +241,9 @@ export function checkCompose(dir: string, features: Features): string[] {
 /** Which feature serves each route of the OpenAPI schema. */
 export function routeFeatures(features: Features): Record<string, (route: string) => boolean> {
   const owners: Record<string, (route: string) => boolean> = {
-    core: (route) => ['/health', '/health/ready', '/echo'].includes(route),
+    core: (route) => ['/health', '/health/ready'].includes(route),
   };
+  if (features.examples) owners.examples = (route) => route === '/echo';
   if (features.agents) owners.agents = (route) => route.startsWith('/agents/');
   if (features.db === 'postgres' || features.db === 'mongo') {
     owners.notes = (route) => route === '/notes' || route.startsWith('/notes/');
@@ -249,6 +254,9 @@ export function routeFeatures(features: Features): Record<string, (route: string
   }
   if (features.agents && features.auth !== 'none') owners.tickets = (route) => route === '/auth/tickets';
   if (features.observability) owners.observability = (route) => route === '/metrics';
+  for (const table of features.resources ?? []) {
+    owners[table] = (route) => route === `/${table}` || route.startsWith(`/${table}/`);
+  }
   return owners;
 }
 

@@ -2,31 +2,39 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { CLI } from '../helpers.js';
 import { recordTiming } from '../timing/record.js';
 import { type Combination, describeRow, optionMatrix } from '../matrix/combinations.js';
 import { type JwtTarget, jwtAttacks, runJwtAttacks, validClaims, validToken } from './jwt-attacks.js';
+import { installedModules } from '../../lib/python-modules.js';
 import { checkGenerated, checkInstalled, checkRoutes, type Features } from './manifest.js';
 import { fuzzApi, SCHEMATHESIS } from './schemathesis.js';
 import {
   type FakeIdentityProvider,
-  freshDatabase,
-  generateProject,
   PROVIDER_API,
   randomSecret,
-  run,
-  type RunningServer,
-  sharedToolEnv,
   startFakeIdentityProvider,
   startFakeProvider,
+} from './fakes.js';
+import {
+  run,
+  type RunningServer,
   startServer,
   startWorker,
   UV,
+  type Worker,
+  requestJson,
+} from './processes.js';
+import {
+  freshDatabase,
+  generateProject,
+  installedDistributionModules,
+  installProject,
+  sharedToolEnv,
   verifyMember,
   verifyProject,
-  type Worker,
   workspaceMembers,
-  requestJson,
-} from './support.js';
+} from './projects.js';
 
 /**
  * The option matrix end to end: a pairwise set of combinations of every option (test/matrix), each one
@@ -161,7 +169,6 @@ export function describeOptionMatrix(shard: number): void {
       console.log(
         `      dimensions: ${matrix.dimensions.map((d) => `${d.name} (${d.values.join(', ')})`).join('; ')}`,
       );
-      for (const note of matrix.excluded) console.log(`      left out: ${note}`);
       if (FAST)
         console.log(
           '      MATRIX_FAST: nothing is installed, so imports, settings and routes are not checked',
@@ -181,9 +188,50 @@ export function describeOptionMatrix(shard: number): void {
       console.log(`      total: ${total.toFixed(0)} s for ${timings.length} combinations`);
     });
 
+    /** The list routes of the resources below, whose cursors Schemathesis is told are opaque. */
+    const RESOURCE_LISTS = ['GET /customers', 'GET /orders', 'GET /customers/{customer_id}/orders'];
+    /** The writes of the resource with a JSON field (Order's `extra`). */
+    const JSON_WRITES = ['POST /orders', 'PATCH /orders/{order_id}'];
+    /** The README's example resources: every kind of field, and one belonging to the other. */
+    const RESOURCES = [
+      [
+        'Customer',
+        '--field',
+        'name:str:120',
+        '--field',
+        'email:str!',
+        '--field',
+        'vip:bool',
+        '--field',
+        'bio:text?',
+      ],
+      [
+        'Order',
+        '--field',
+        'total:decimal',
+        '--field',
+        'status:enum(new,paid,shipped)',
+        '--field',
+        'placed_on:date',
+        '--field',
+        'due_at:datetime?',
+        '--field',
+        'ref:uuid?',
+        '--field',
+        'items:int',
+        '--field',
+        'extra:json?',
+        '--belongs-to',
+        'customer',
+      ],
+    ];
+
     for (const combination of mine) {
       const { name, packageName, config, flags } = combination;
-      const features: Features = config;
+      // Tier 1 on the SQL database: two related resources too, so the checks, the served app, the JWT
+      // attacks and Schemathesis cover `add resource`'s code in every option they are combined with.
+      const withResources = config.tier === 1 && config.db === 'postgres';
+      const features: Features = { ...config, resources: withResources ? ['customers', 'orders'] : [] };
       describe(`${name}: ${describeRow(combination.row)}`, () => {
         let dir = '';
         let started = 0;
@@ -248,6 +296,14 @@ export function describeOptionMatrix(shard: number): void {
           expect(checkGenerated(dir, packageName, features)).to.deep.equal([]);
         });
 
+        if (withResources) {
+          it('adds two related resources', () => {
+            for (const args of RESOURCES) {
+              run(process.execPath, [CLI, 'add', 'resource', ...args, '--yes', '--skip-install'], project());
+            }
+          });
+        }
+
         if (FAST) return;
 
         it('passes ruff, ruff format, mypy --strict and its pytest suite against PostgreSQL and Redis', () => {
@@ -263,8 +319,17 @@ export function describeOptionMatrix(shard: number): void {
           const members = workspaceMembers(project());
           if (members.length > 0) {
             run(UV, ['sync', '--all-packages', '--quiet'], project(), toolEnv);
+            // Services keep their own SQL database whatever the root's is: PostgreSQL here too.
+            const memberEnv = { ...env };
+            if (memberEnv.TEST_DATABASE_URL === undefined) {
+              const server = freshDatabase('forge_matrix');
+              cleanups.push(server.drop);
+              memberEnv.TEST_DATABASE_URL = server.url;
+            }
             for (const member of members) {
-              console.log(`        ${member}: ${verifyMember(path.join(project(), member), env, toolEnv)}`);
+              console.log(
+                `        ${member}: ${verifyMember(path.join(project(), member), memberEnv, toolEnv)}`,
+              );
             }
           }
           if (config.db === 'mongo') {
@@ -274,6 +339,18 @@ export function describeOptionMatrix(shard: number): void {
 
         it('imports only declared dependencies; reads only its features’ settings', () => {
           expect(checkInstalled(project(), packageName, features, toolEnv)).to.deep.equal([]);
+        });
+
+        it('reserves as service names every module its installed dependencies provide', () => {
+          // Every member's dependencies installed (a no-op after the checks above).
+          installProject(project(), toolEnv);
+          const reserved = installedModules(project(), []);
+          const installed = installedDistributionModules(project(), toolEnv);
+          const missing = Object.entries(installed).flatMap(([distribution, modules]) =>
+            modules.filter((module) => !reserved.has(module)).map((module) => `${module} (${distribution})`),
+          );
+          expect(Object.keys(installed).length).to.be.greaterThan(20);
+          expect(missing, 'add them to lib/python-modules.ts').to.deep.equal([]);
         });
 
         it('serves in production mode: health, readiness, authentication, agents, and only its features’ routes', async () => {
@@ -389,7 +466,9 @@ export function describeOptionMatrix(shard: number): void {
               // Fuzzed runs go to the deterministic local agent: quick, and the same routes and schemas.
               await serve(served);
             }
-            const result = await fuzzApi((server as RunningServer).baseUrl, auth.headers);
+            const lists = withResources ? RESOURCE_LISTS : [];
+            const writes = withResources ? JSON_WRITES : [];
+            const result = await fuzzApi((server as RunningServer).baseUrl, auth.headers, 15, lists, writes);
             expect(result.ok, result.report).to.equal(true);
             const counts = result.report
               .split('\n')

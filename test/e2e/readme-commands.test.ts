@@ -16,18 +16,16 @@ import {
   validateCompose,
   validateKubernetes,
 } from './deploy-support.js';
-import { DEFAULT_MAKE_TARGETS } from '../helpers.js';
+import { CLI, DEFAULT_MAKE_TARGETS } from '../helpers.js';
 import {
   type BackgroundProcess,
   freePort,
-  freshDatabase,
-  newProject,
   run,
   spawnInBackground,
   startHttpProcess,
   UV,
-  workspaceMembers,
-} from './support.js';
+} from './processes.js';
+import { freshDatabase, newProject, workspaceMembers } from './projects.js';
 import {
   actionlint,
   finalMessage,
@@ -55,11 +53,24 @@ import {
  * those checks is not run again. The tier-2 and tier-3 projects then get the rest of their tooling tested:
  * pre-commit, the Makefile and the final message of `new` (the default project's is in tooling.test.ts).
  */
-const PROJECTS: { name: string; flags: string[]; target: string }[] = [
+const PROJECTS: { name: string; flags: string[]; target: string; resources?: string[][] }[] = [
   {
     name: 'readme_one',
     flags: ['--agent-sdk', 'none', '--db', 'postgres', '--auth', 'jwt', '--deploy', 'serverless'],
     target: 'serverless',
+    // Its README commands (migrations, make migration, the served app) meet resources too.
+    resources: [
+      ['Customer', '--field', 'name:str:120', '--field', 'email:str!'],
+      [
+        'Order',
+        '--field',
+        'total:decimal',
+        '--field',
+        'status:enum(new,paid,shipped)',
+        '--belongs-to',
+        'customer',
+      ],
+    ],
   },
   {
     name: 'readme_two',
@@ -555,6 +566,9 @@ describe('README commands of generated projects', function () {
       const started = Date.now();
       const created = newProject(spec.name, spec.flags);
       const project = created.dir;
+      for (const args of spec.resources ?? []) {
+        run(process.execPath, [CLI, 'add', 'resource', ...args, '--yes', '--skip-install'], project);
+      }
       const config = JSON.parse(readFileSync(path.join(project, '.yo-rc.json'), 'utf8')) as {
         'generator-fastapi-forge': { services: string[]; packageName: string };
       };

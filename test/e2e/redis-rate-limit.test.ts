@@ -1,6 +1,8 @@
 import { request } from 'node:http';
 import { expect } from 'chai';
-import { generateProject, installProject, randomSecret, type RunningServer, startServer } from './support.js';
+import { randomSecret } from './fakes.js';
+import { type RunningServer, startServer } from './processes.js';
+import { generateProject, installProject } from './projects.js';
 
 interface Reply {
   status: number;
@@ -65,6 +67,7 @@ describe('rate limit shared by two uvicorn workers through the real Redis', func
       'none',
       '--app-type',
       'microservice',
+      '--examples',
     ]);
     const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
     installProject(dir);

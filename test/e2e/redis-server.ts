@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { freePort, spawnInBackground } from './support.js';
+import { freePort, spawnInBackground } from './processes.js';
 
 /** A `redis-server` of a test's own, on a free port, keeping nothing on disk (as a cache would). */
 export interface OwnRedis {

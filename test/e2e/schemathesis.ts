@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeTempDir } from '../helpers.js';
-import { UV } from './support.js';
+import { UV } from './processes.js';
 
 /** Pinned, and installed by uv from PyPI into its own tool environment (kept in uv's cache). */
 export const SCHEMATHESIS = 'schemathesis==4.32.5';
@@ -51,6 +51,32 @@ include-name = ["GET /agents/jobs/{job_id}", "DELETE /agents/jobs/{job_id}"]
 checks.use_after_free.enabled = false
 `;
 
+/** An `[[operations]]` entry: the statuses positive_data_acceptance expects of the named operations. */
+const expectedStatuses = (operations: string[], statuses: string[]): string =>
+  operations.length === 0
+    ? ''
+    : `
+[[operations]]
+include-name = ${JSON.stringify(operations)}
+checks.positive_data_acceptance.expected-statuses = ${JSON.stringify(statuses)}
+`;
+
+/**
+ * The list routes of resources (`add resource`), e.g. `GET /orders`: their cursor is as opaque as the
+ * notes' and answers 400 when the API did not issue it, as documented; a list of a parent's children
+ * answers 404 for a parent the caller does not have.
+ */
+const resourceLists = (operations: string[]): string =>
+  expectedStatuses(operations, ['2xx', '400', '401', '404', '429']);
+
+/**
+ * Writes of resources with a JSON field (`extra:json`): the field holds any JSON, but PostgreSQL's JSONB
+ * cannot hold NUL or half of a surrogate pair in a string, at any depth, so such a value answers 422 (the
+ * documented validation error), a limit a JSON schema cannot state at every depth of an arbitrary value.
+ */
+const jsonFieldWrites = (operations: string[]): string =>
+  expectedStatuses(operations, ['2xx', '401', '404', '409', '422', '429']);
+
 /**
  * Schemathesis strips a run's credentials from its probes by the exact header name of the security
  * scheme (`Authorization` for HTTP schemes), so a header given as `authorization` would stay on the probe
@@ -73,10 +99,12 @@ export async function fuzzApi(
   baseUrl: string,
   headers: Record<string, string>,
   maxExamples = 15,
+  cursorLists: string[] = [],
+  jsonWrites: string[] = [],
 ): Promise<FuzzResult> {
   const workdir = makeTempDir('schemathesis');
   const config = path.join(workdir, 'schemathesis.toml');
-  writeFileSync(config, CONFIG);
+  writeFileSync(config, CONFIG + resourceLists(cursorLists) + jsonFieldWrites(jsonWrites));
   const args = [
     'tool',
     'run',

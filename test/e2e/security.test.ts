@@ -4,16 +4,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { PACKAGE_ROOT } from '../../lib/templates.js';
-import {
-  freePort,
-  generateProject,
-  makeLoopbackCertificate,
-  run,
-  type RunningServer,
-  startHttpProcess,
-  startServer,
-  UV,
-} from './support.js';
+import { makeLoopbackCertificate } from './fakes.js';
+import { freePort, run, type RunningServer, startHttpProcess, startServer, UV } from './processes.js';
+import { generateProject } from './projects.js';
 
 /**
  * The generated apps as an outside attacker meets them: `security/attack.py` talks to a served project

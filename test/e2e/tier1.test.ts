@@ -4,16 +4,13 @@ import path from 'node:path';
 import { expect } from 'chai';
 import {
   type FakeIdentityProvider,
-  generateProject,
   nowSeconds,
   randomSecret,
-  type RunningServer,
   signJwt,
   startFakeIdentityProvider,
-  startServer,
-  UV,
-  installProject,
-} from './support.js';
+} from './fakes.js';
+import { type RunningServer, startServer, UV } from './processes.js';
+import { generateProject, installProject } from './projects.js';
 
 /** `NAME=value` pairs of a generated `.env.example`. */
 function readEnvExample(dir: string): Record<string, string> {
@@ -101,7 +98,15 @@ describe('tier 1 end to end: generate, install, serve', function () {
 
       // Its lint, type and test checks run in the option matrix, where every kind of authentication is a value.
       it('generates and installs', () => {
-        dir = generateProject(name, ['--auth', authCase.kind, '--db', 'none', '--app-type', 'microservice']);
+        dir = generateProject(name, [
+          '--auth',
+          authCase.kind,
+          '--db',
+          'none',
+          '--app-type',
+          'microservice',
+          '--examples',
+        ]);
         installProject(dir);
       });
 

@@ -6,22 +6,16 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { CLI, makeTempDir, snapshotTree } from '../helpers.js';
 import { buildContext, hadolint, imageStart, validateCompose } from './deploy-support.js';
+import { nowSeconds, randomSecret, signJwt } from './fakes.js';
+import { freePort, run, type RunningServer, startHttpProcess, UV } from './processes.js';
 import {
   PARSE_METRICS,
   type Sample,
-  freePort,
   freshDatabase,
   migrateService,
-  nowSeconds,
   projectPython,
-  randomSecret,
-  run,
-  type RunningServer,
-  signJwt,
-  startHttpProcess,
-  UV,
   installProject,
-} from './support.js';
+} from './projects.js';
 
 /**
  * Tier 2 end to end: a tier-1 project grown into a workspace (two services, the gateway), the same generated
@@ -32,7 +26,17 @@ import {
  */
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const SERVICES = ['orders', 'inventory'] as const;
-const FLAGS = ['--app-type', 'microservice', '--auth', 'jwt', '--db', 'postgres', '--observability'];
+// --examples: POST /echo, the protected route the gateway's checks go through.
+const FLAGS = [
+  '--app-type',
+  'microservice',
+  '--auth',
+  'jwt',
+  '--db',
+  'postgres',
+  '--observability',
+  '--examples',
+];
 /** Far longer than any answer here takes: a fast 503 cannot have waited for it. */
 const UPSTREAM_TIMEOUT_SECONDS = 30;
 const BREAKER_RECOVERY_SECONDS = 2;

@@ -3,24 +3,26 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { CLI, makeTempDir, snapshotTree } from '../helpers.js';
+import { OtlpReceiver } from './fakes.js';
 import {
   type BackgroundProcess,
-  type ExportedSpan,
-  OtlpReceiver,
-  PARSE_METRICS,
-  POSTGRES_SERVER,
   type RunningServer,
-  type Sample,
   UV,
   freePort,
-  freshDatabase,
-  migrateService,
-  projectPython,
   run,
   spawnInBackground,
   startServer,
+} from './processes.js';
+import {
+  type ExportedSpan,
+  PARSE_METRICS,
+  POSTGRES_SERVER,
+  type Sample,
+  freshDatabase,
+  migrateService,
+  projectPython,
   installProject,
-} from './support.js';
+} from './projects.js';
 
 /**
  * Tier 3 end to end: `new --tier 3` and a tier-2 project grown with `add events` give the same files; every

@@ -1,11 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { parse as parseYaml } from 'yaml';
-import { makeTempDir } from '../helpers.js';
+import { CLI, makeTempDir } from '../helpers.js';
 import { deployTool } from './deploy-support.js';
-import { freePort, run, spawnInBackground } from './support.js';
+import { freePort, run, spawnInBackground } from './processes.js';
 
 /**
  * The tooling of a generated project as its user and its CI run it: the workflow's steps, pre-commit, the
@@ -86,24 +86,24 @@ export function finalMessage(output: string): string[] {
 
 /**
  * Types the final message's lines, as they are, into one shell in `parent` (where `new` ran), and expects
- * the protected route it ends with to answer with the user it created (a 401 would be the error shape
- * instead). The documented port may be taken on a shared machine: the same commands run on a free one.
+ * the protected route it ends with to answer with `answerKey` (by default `username`, the user it created:
+ * a 401 would be the error shape instead). The documented port may be taken on a shared machine: the same
+ * commands run on a free one.
  */
-export async function followFinalMessage(parent: string, name: string, message: string[]): Promise<void> {
+export async function followFinalMessage(
+  parent: string,
+  name: string,
+  message: string[],
+  answer: { key: string; value?: unknown } = { key: 'username', value: 'alice' },
+): Promise<void> {
   const port = await freePort();
   const lines = message.map((line) =>
     line.replace(/127\.0\.0\.1:8000/g, `127.0.0.1:${port}`).replace(/^make dev &/, `make dev PORT=${port} &`),
   );
   expect(lines[0]).to.equal(`cd ${name}`);
-  // After the server line, wait for it as the user would.
-  const script = lines
-    .map((line) =>
-      line.startsWith('make dev')
-        ? `${line}\nfor i in $(seq 120); do curl -sf http://127.0.0.1:${port}/health >/dev/null && break; sleep 0.5; done`
-        : line,
-    )
-    // A line break after each command's output, as the terminal's next prompt gives (curl prints none).
-    .join('\necho\n');
+  // The message waits for the server itself; a line break after each command's output, as the terminal's
+  // next prompt gives (curl prints none).
+  const script = lines.join('\necho\n');
   const shell = spawnInBackground('bash', ['-e', '-c', script], {
     cwd: parent,
     env: { ...process.env, VIRTUAL_ENV: '' },
@@ -124,7 +124,9 @@ export async function followFinalMessage(parent: string, name: string, message: 
     .filter((line) => line.startsWith('{"'))
     .flatMap((line) => line.split(/(?<=\})(?=\{")/))
     .map((text) => JSON.parse(text) as Record<string, unknown>);
-  expect(answers.find((answer) => 'username' in answer)?.username, logs).to.equal('alice');
+  const found = answers.find((body) => answer.key in body);
+  expect(found, logs).to.not.equal(undefined);
+  if ('value' in answer) expect(found?.[answer.key], logs).to.deep.equal(answer.value);
 }
 
 /**
@@ -194,4 +196,32 @@ export function makeMigration(dir: string, env: Record<string, string>): void {
   const unnamed = spawnSync('make', ['migration'], { cwd: dir, encoding: 'utf8' });
   expect(unnamed.status).to.equal(2);
   expect(unnamed.stdout).to.include('name it: make migration m="what changed"');
+}
+
+/**
+ * `new NAME --yes --skip-install` in a fresh directory, killed (SIGKILL, its whole process group) as soon as
+ * it has started `uv lock`: the state a power cut or `kill -9` in the middle of the lock step leaves.
+ * Returns the project's parent and directory.
+ */
+export async function newKilledWhileLocking(name: string): Promise<{ parent: string; dir: string }> {
+  const parent = makeTempDir('killed-lock');
+  const child = spawn(process.execPath, [CLI, 'new', name, '--yes', '--skip-install'], {
+    cwd: parent,
+    detached: true,
+    stdio: 'ignore',
+  });
+  const closed = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.once('close', (_code, signal) => resolve(signal)),
+  );
+  const pid = child.pid ?? 0;
+  const deadline = Date.now() + 120_000;
+  // `uv` started by the CLI itself is the lock step (`new --skip-install` runs no other uv command).
+  while (spawnSync('pgrep', ['-P', String(pid), '-x', 'uv']).status !== 0) {
+    expect(child.exitCode, 'new ended before it started uv lock').to.equal(null);
+    expect(Date.now()).to.be.below(deadline);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  process.kill(-pid, 'SIGKILL');
+  expect(await closed).to.equal('SIGKILL');
+  return { parent, dir: path.join(parent, name) };
 }

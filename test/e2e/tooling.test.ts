@@ -1,9 +1,11 @@
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { DEFAULT_MAKE_TARGETS } from '../helpers.js';
-import { hadolint } from './deploy-support.js';
-import { freshDatabase, newProject, run, spawnInBackground } from './support.js';
+import { CLI, DEFAULT_MAKE_TARGETS, makeTempDir } from '../helpers.js';
+import { hadolint, imageStart } from './deploy-support.js';
+import { freePort, run, spawnInBackground, startHttpProcess, UV } from './processes.js';
+import { freshDatabase, newProject } from './projects.js';
 import {
   actionlint,
   finalMessage,
@@ -11,6 +13,7 @@ import {
   make,
   makeMigration,
   makeTargets,
+  newKilledWhileLocking,
   preCommitAllFiles,
   runWorkflowJob,
 } from './tooling-support.js';
@@ -46,8 +49,51 @@ describe('project tooling end to end: final message, CI workflow, pre-commit, Ma
     actionlint(dir);
   });
 
+  it('locks again when new is run after a run killed (kill -9) during uv lock', async () => {
+    const killed = await newKilledWhileLocking('killed_lock');
+    expect(existsSync(path.join(killed.dir, 'pyproject.toml'))).to.equal(true);
+    expect(existsSync(path.join(killed.dir, 'uv.lock')), 'uv.lock was written before the kill').to.equal(
+      false,
+    );
+    const again = run(
+      process.execPath,
+      [CLI, 'new', 'killed_lock', '--yes', '--skip-install'],
+      killed.parent,
+    );
+    expect(again.output).to.match(
+      /^killed_lock has no complete uv\.lock \(a run was cut off while locking\): locking again\.$/m,
+    );
+    const lock = readFileSync(path.join(killed.dir, 'uv.lock'), 'utf8');
+    expect(lock).to.match(/^version = \d+$/m);
+    // A lock cut in half, which uv cannot parse, is made again as well.
+    writeFileSync(path.join(killed.dir, 'uv.lock'), lock.slice(0, lock.length / 2));
+    const halved = run(
+      process.execPath,
+      [CLI, 'new', 'killed_lock', '--yes', '--skip-install'],
+      killed.parent,
+    );
+    expect(halved.output).to.match(/^killed_lock has no complete uv\.lock .*: locking again\.$/m);
+    expect(halved.output).to.not.match(/uv lock failed/);
+    run(UV, ['lock', '--check'], killed.dir);
+    // Locked now: a further `new` is refused as for any existing project.
+    const third = spawnSync(process.execPath, [CLI, 'new', 'killed_lock', '--yes', '--skip-install'], {
+      cwd: killed.parent,
+      encoding: 'utf8',
+    });
+    expect(third.status).to.equal(2);
+    expect(third.stderr).to.match(/is already a fastapi-forge project/);
+  });
+
   it('follows the final message literally, one line at a time, to a 200 from a protected route', () =>
     followFinalMessage(parent, NAME, message));
+
+  it('follows the final message of a project without stored users (JWT, no database) to its agent jobs', async () => {
+    const name = 'tooling_no_users';
+    const created = newProject(name, ['--db', 'none', '--agent-sdk', 'none']);
+    const lines = finalMessage(created.output);
+    expect(lines.join('\n')).to.not.include('no protected route yet');
+    await followFinalMessage(created.parent, name, lines, { key: 'items', value: [] });
+  });
 
   it("runs the CI workflow's steps in order against this machine's PostgreSQL and Redis", () => {
     const job = runWorkflowJob(dir, 'checks', { TEST_DATABASE_URL: database.url, REDIS_URL });
@@ -66,6 +112,8 @@ describe('project tooling end to end: final message, CI workflow, pre-commit, Ma
   it('runs every Makefile command that needs no Docker', async () => {
     const env = { TEST_DATABASE_URL: database.url, REDIS_URL, VIRTUAL_ENV: '' };
     expect(makeTargets(dir, env)).to.include.members([...DEFAULT_MAKE_TARGETS]);
+    // The help shows the port `make dev` will use, not the variable.
+    expect(make(dir, env, 'help', 'PORT=8123')).to.match(/^ {2}make dev .*http:\/\/127\.0\.0\.1:8123$/m);
     make(dir, env, 'install');
     make(dir, env, 'format');
     expect(run('git', ['diff', '--name-only'], dir).output, 'make format changed a fresh project').to.equal(
@@ -99,5 +147,47 @@ describe('project tooling end to end: final message, CI workflow, pre-commit, Ma
     make(dir, env, 'hooks');
     expect(existsSync(path.join(dir, '.git/hooks/pre-commit'))).to.equal(true);
     console.log('      not exercised here: make up (docker compose), no Docker engine on this machine');
+  });
+
+  it("the image's start stops in one line without DATABASE_URL or the provider's key in production, and serves with them", async () => {
+    // As the Dockerfile starts it (ENTRYPOINT, then CMD, with its ENV), away from the project's .env.
+    const start = imageStart(path.join(dir, 'Dockerfile'));
+    expect(start.env.ENVIRONMENT).to.equal('production');
+    const bin = path.join(dir, '.venv/bin');
+    const [command = '', ...args] = [...start.entrypoint, ...start.cmd];
+    const elsewhere = makeTempDir('image-start');
+    const deployed = {
+      ...start.env,
+      PATH: `${bin}:/usr/bin:/bin`,
+      JWT_ISSUER: 'https://auth.example.com',
+      JWT_SECRET: 'tests-only-deployed-secret-of-32-bytes-or-more',
+    };
+    const services = { DATABASE_URL: database.url, ANTHROPIC_API_KEY: 'tests-only-deployed-api-key' };
+    for (const missing of Object.keys(services)) {
+      const given = Object.fromEntries(Object.entries(services).filter(([name]) => name !== missing));
+      const result = spawnSync(path.join(bin, command), args, {
+        cwd: elsewhere,
+        env: { ...deployed, ...given },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(result.status, result.stderr).to.equal(2);
+      expect(result.stdout).to.equal('');
+      expect(result.stderr).to.match(new RegExp(`^invalid settings: ${missing} must be set [^\\n]*\\n$`));
+    }
+    // Given both, the preflight hands over to uvicorn, whose workers serve.
+    const port = await freePort();
+    const server = await startHttpProcess(path.join(bin, command), args, {
+      cwd: elsewhere,
+      env: {
+        ...deployed,
+        ...services,
+        UVICORN_HOST: '127.0.0.1',
+        UVICORN_PORT: String(port),
+        WEB_CONCURRENCY: '2',
+      },
+      baseUrl: `http://127.0.0.1:${port}`,
+    });
+    await server.stop();
   });
 });

@@ -3,7 +3,7 @@ import { appendFileSync, cpSync, existsSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { expect } from 'chai';
 import { CLI, makeTempDir, snapshotTree } from '../helpers.js';
-import { freshDatabase, verifyProject } from './support.js';
+import { freshDatabase, verifyProject } from './projects.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const LOCKED = /another fastapi-forge run \(pid \d+\) is changing this project and holds .*\.forge\/lock/;

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { PACKAGE_ROOT } from '../../lib/templates.js';
 import { CLI, makeTempDir, snapshotTree } from '../helpers.js';
-import { freshDatabase, run, verifyProject } from './support.js';
+import { UV, run } from './processes.js';
+import { freshDatabase, verifyProject } from './projects.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const ANSWERS = [
@@ -67,6 +68,8 @@ describe('fastapi-forge upgrade, from a real earlier version', function () {
   let overlapping: string;
   let clean: string;
   let untouched: string;
+  /** Files the earlier version generated (recorded with a checksum) that this one does not. */
+  let dropped: string[];
 
   before(function () {
     const earlier = buildEarlierVersion();
@@ -81,21 +84,32 @@ describe('fastapi-forge upgrade, from a real earlier version', function () {
     git(project, ['init', '-q']);
     git(project, ['add', '-A']);
     git(project, ['commit', '-qm', 'generated']);
-    // What this version generates from the same answers: the files it changed are the ones to edit.
-    const fresh = makeTempDir('upgrade-current');
-    run(process.execPath, [CLI, 'new', 'shop', ...ANSWERS], fresh);
-    current = snapshotTree(path.join(fresh, 'shop'));
     const old = snapshotTree(project);
+    // What this version generates from the same answers: the files it changed are the ones to edit. A
+    // project made before the example route became optional keeps it, as `--examples` would make it.
+    const examples = old['src/shop/routes/echo.py'] === undefined ? [] : ['--examples'];
+    const fresh = makeTempDir('upgrade-current');
+    run(process.execPath, [CLI, 'new', 'shop', ...ANSWERS, ...examples], fresh);
+    current = snapshotTree(path.join(fresh, 'shop'));
     const owned = Object.keys(
       JSON.parse(old['.forge/checksums.json'] ?? '{}') as Record<string, string>,
     ).filter((file) => file.endsWith('.py') && !file.includes('#'));
+    dropped = Object.keys(JSON.parse(old['.forge/checksums.json'] ?? '{}') as Record<string, string>).filter(
+      (file) => !file.includes('#') && current[file] === undefined,
+    );
     const changed = owned.filter((file) => current[file] !== undefined && current[file] !== old[file]);
     const lines = (file: string, tree: Record<string, string>) => (tree[file] ?? '').split('\n');
     // Overlapping: the user edits a line the new version changes.
     overlapping = changed[0] ?? '';
-    // Not overlapping: a comment on top of a file whose first change is well below it.
+    // Not overlapping: a comment on top of a file whose first change is well below it. A test module
+    // first: its base, kept in .forge/base/tests/, asserts, and must not be linted as code (S101).
+    const testsFirst = [
+      ...changed.filter((file) => file.startsWith('tests/test_')),
+      ...changed.filter((file) => file.startsWith('tests/')),
+      ...changed,
+    ];
     clean =
-      changed.find(
+      testsFirst.find(
         (file) => file !== overlapping && firstDifference(lines(file, old), lines(file, current)) > 4,
       ) ?? '';
     untouched = owned.find((file) => current[file] === old[file]) ?? '';
@@ -150,6 +164,9 @@ describe('fastapi-forge upgrade, from a real earlier version', function () {
     expect(conflicted).to.deep.equal([overlapping]);
     expect(after[clean]).to.equal(`# kept: my note\n${current[clean]}`);
     expect(after[untouched]).to.equal(`# kept: untouched by the upgrade\n${current[untouched]}`);
+    // None of them edited: every file this version no longer generates is gone.
+    console.log(`      files this version no longer generates: ${dropped.join(', ') || 'none'}`);
+    for (const file of dropped) expect(after[file], file).to.equal(undefined);
     // Every generated Python file the user did not edit is now exactly what this version generates.
     for (const [file, content] of Object.entries(current)) {
       if (!file.endsWith('.py') || [overlapping, clean, untouched].includes(file)) continue;
@@ -167,9 +184,12 @@ describe('fastapi-forge upgrade, from a real earlier version', function () {
     const again = upgrade(project);
     expect(again.status, again.stderr).to.equal(0);
     expect(existsSync(path.join(project, '.forge/base', clean))).to.equal(true);
+    console.log(`      edited without overlap, its base kept in .forge/base: ${clean}`);
     const database = freshDatabase('forge_upgrade');
     try {
+      // verifyProject runs `ruff check .` as CI does, over the bases in .forge/ too; mypy as CI runs it, here.
       console.log(`      ${verifyProject(project, { TEST_DATABASE_URL: database.url, REDIS_URL })}`);
+      run(UV, ['run', '--no-sync', 'mypy'], project);
     } finally {
       database.drop();
     }

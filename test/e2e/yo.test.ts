@@ -4,27 +4,12 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { PACKAGE_ROOT } from '../../lib/templates.js';
 import { makeTempDir } from '../helpers.js';
-
-const YO = path.join(PACKAGE_ROOT, 'node_modules', '.bin', 'yo');
-
-/** `yo` refuses to work as root, so when the tests run as root, yo runs as the first regular user. */
-function yoCommand(args: string[]): [string, string[]] {
-  if (process.getuid?.() !== 0) return [YO, args];
-  const quoted = [YO, ...args].map((arg) => `'${arg.replace(/'/g, "'\\''")}'`).join(' ');
-  return ['su', ['-s', '/bin/sh', '-c', quoted, regularUser()]];
-}
-
-function regularUser(): string {
-  const passwd = readFileSync('/etc/passwd', 'utf8');
-  const entry = passwd.split('\n').find((line) => line.split(':')[2] === '1000');
-  if (!entry) throw new Error('running as root and no user with uid 1000 exists to run yo as');
-  return entry.split(':')[0] ?? '';
-}
+import { yoCommand } from './processes.js';
 
 describe('yo fastapi-forge, with the package linked into node_modules', function () {
   this.timeout(5 * 60_000);
 
-  it('runs the app generator and a sub-generator for a non-root user', () => {
+  it('runs the app generator and sub-generators for a non-root user', () => {
     // yo finds generators in node_modules folders above the working directory, as after `npm link`.
     const root = makeTempDir('yo');
     chmodSync(root, 0o777);
@@ -57,5 +42,21 @@ describe('yo fastapi-forge, with the package linked into node_modules', function
     expect(readFileSync(path.join(project, 'src/yo_demo/dependencies.py'), 'utf8')).to.include(
       'Security(authenticate)',
     );
+
+    // Repeated options reach the generator as yo parses them: enum(new,paid) keeps its comma.
+    const resource = yo([
+      'fastapi-forge:resource',
+      'Order',
+      '--field',
+      'total:decimal',
+      '--field',
+      'status:enum(new,paid)',
+      '--yes',
+      '--skip-install',
+      '--no-insight',
+    ]);
+    expect(resource.status, resource.output).to.equal(0);
+    const schemas = readFileSync(path.join(project, 'src/yo_demo/models/order.py'), 'utf8');
+    expect(schemas).to.include('total: DecimalText = Field(').and.to.include('PAID = "paid"');
   });
 });

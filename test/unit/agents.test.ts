@@ -4,6 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { AGENT_SDKS } from '../../lib/config.js';
 import { CLI, expectUserError, makeTempDir, readConfig, runForge, snapshotTree } from '../helpers.js';
+import { declarationTests } from './declaration.js';
 
 const PKG = 'src/demo_svc';
 
@@ -68,6 +69,8 @@ const microservice = () =>
     .withArguments(['demo-svc']);
 
 describe('agents generator', () => {
+  declarationTests('agents');
+
   it('is composed by app for the default application type, with the anthropic SDK', async () => {
     const result = await runForge('app', { db: 'none' })
       .cd(makeTempDir('agents'))

@@ -1,11 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { INTERRUPTED } from '../../lib/cli.js';
 import { fileSystemError, isForgeUserError } from '../../lib/errors.js';
-import { GENERATOR_CLASSES } from '../../lib/generator-classes.js';
-import { GENERATORS } from '../../lib/generators.js';
+import { findExecutable } from '../../lib/exec.js';
+import { COMMANDS } from '../../cli/main.js';
 import { CHOICES, defaultHelpOf } from '../../lib/config.js';
+import { PACKAGE_ROOT } from '../../lib/templates.js';
 import { CLI, makeTempDir, snapshotTree } from '../helpers.js';
 
 function forge(args: string[], cwd: string) {
@@ -16,9 +18,15 @@ function forge(args: string[], cwd: string) {
 describe('fastapi-forge CLI', function () {
   this.timeout(60_000);
 
-  it('has a generator class for every generator it offers, and only for those', () => {
-    const offered = GENERATORS.filter((info) => info.available).map((info) => info.name);
-    expect(Object.keys(GENERATOR_CLASSES)).to.have.members(offered);
+  it('registers every generator folder, each declared in its command.ts and tested in its own unit test file', () => {
+    const folders = readdirSync(path.join(PACKAGE_ROOT, 'generators'), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
+    expect(COMMANDS.map((command) => command.name)).to.have.members(folders);
+    for (const name of folders) {
+      expect(existsSync(path.join(PACKAGE_ROOT, 'generators', name, 'command.ts')), name).to.equal(true);
+      expect(existsSync(path.join(PACKAGE_ROOT, 'test', 'unit', `${name}.test.ts`)), name).to.equal(true);
+    }
   });
 
   it('lists every option of `new` with its default', () => {
@@ -34,7 +42,7 @@ describe('fastapi-forge CLI', function () {
   });
 
   it('has help for every sub-generator', () => {
-    for (const info of GENERATORS.filter((candidate) => candidate.name !== 'app')) {
+    for (const info of COMMANDS.filter((candidate) => candidate.name !== 'app')) {
       const { status, stdout } = forge(['add', info.name, '--help'], makeTempDir('help'));
       expect(status, info.name).to.equal(0);
       expect(stdout).to.include(`add ${info.name}`);
@@ -145,6 +153,38 @@ describe('fastapi-forge CLI', function () {
       expect(code).to.equal(0);
     }
   });
+
+  // Ctrl-C and Ctrl-D as a user types them at the first question, through a pseudo-terminal (`script`).
+  for (const { key, name, status } of [
+    { key: '\x03', name: 'Ctrl-C', status: INTERRUPTED },
+    { key: '\x04', name: 'Ctrl-D (end of input)', status: 1 },
+  ]) {
+    it(`stops in one line with status ${status}, writing nothing, on ${name} at a question`, async function () {
+      const script = findExecutable('script');
+      if (!script) return this.skip(); // util-linux provides the pseudo-terminal
+      const cwd = makeTempDir('cli-cancel');
+      const child = spawn(script, ['-qfec', `'${process.execPath}' '${CLI}' new demo`, '/dev/null'], {
+        cwd,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const code = new Promise<number | null>((resolve) => child.once('close', resolve));
+      while (!output.includes('What are you building?'))
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      child.stdin.write(key);
+      expect(await code, output).to.equal(status);
+      const after = output.slice(output.indexOf('What are you building?'));
+      // eslint-disable-next-line no-control-regex -- the prompt's terminal escapes
+      const lines = after.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split(/\r?\n/);
+      expect(lines.filter((line) => line.startsWith('fastapi-forge:'))).to.deep.equal([
+        'fastapi-forge: cancelled; nothing was written',
+      ]);
+      expect(output).not.to.match(/ExitPromptError|\bat .+:\d+:\d+/);
+      expect(readdirSync(cwd)).to.deep.equal([]);
+    });
+  }
 
   it('reports the file-system errors a commit can meet in one line, I/O errors and cross-device renames too', () => {
     for (const code of ['EIO', 'EXDEV', 'EMFILE', 'ENAMETOOLONG']) {

@@ -9,6 +9,7 @@ import {
   snapshotTree,
   updateConfig,
 } from '../helpers.js';
+import { declarationTests } from './declaration.js';
 
 const PKG = 'src/demo_svc';
 
@@ -51,6 +52,8 @@ const USERS_FILES = [
 ];
 
 describe('db generator', () => {
+  declarationTests('db');
+
   it('writes PostgreSQL with migrations, notes and stored users (jwt), and wires them into the core', async () => {
     const result = await newProject({ db: 'postgres', auth: 'jwt' });
     result.assertFile([...SQL_FILES, ...NOTES_FILES, ...USERS_FILES]);
@@ -64,7 +67,7 @@ describe('db generator', () => {
       `${PKG}/settings/__init__.py`,
       /class ForgeSettings\(TokenSettings, JwtSettings, DatabaseSettings, CoreSettings\)/,
     );
-    result.assertFileContent(`${PKG}/dependencies.py`, /^SessionDep = /m);
+    result.assertFileContent(`${PKG}/db/session.py`, /^SessionDep = /m);
     result.assertFileContent(`${PKG}/routes/__init__.py`, 'app.include_router(users.router');
     result.assertFileContent('tests/conftest.py', '"tests.db_support"');
     result.assertFileContent(`${PKG}/models/database.py`, 'class UserRow(Base)');
@@ -253,7 +256,7 @@ describe('db generator', () => {
       added.assertFileContent(`${PKG}/agents/service.py`, 'SqlJobStore(database.sessions)');
       added.assertFileContent(`${PKG}/worker.py`, 'database_resource(settings, readiness)');
       added.assertFileContent(`${PKG}/settings/__init__.py`, 'DatabaseSettings');
-      added.assertFileContent(`${PKG}/dependencies.py`, /^SessionDep = /m);
+      added.assertFileContent(`${PKG}/db/session.py`, /^SessionDep = /m);
       added.assertFileContent(`${PKG}/db/__init__.py`, 'readiness.register("database"');
       added.assertFileContent('.env.example', /^DATABASE_URL=/m);
       expect(readFileSync(main, 'utf8')).to.equal(edited);
@@ -286,7 +289,9 @@ describe('db generator', () => {
         readFileSync(path.join(first.cwd, `${PKG}/migrations/versions/0003_agent_jobs.py`), 'utf8'),
       ).to.equal(history);
       expect(parentOf(first.cwd, `${PKG}/migrations/versions/0002_users.py`)).to.equal('0004');
-      added.assertFileContent('tests/test_agent_job_records.py', 'LATER_TABLES = {"users"}');
+      // Its own test goes below it to the revision it follows, whatever chains after it now.
+      const parent = parentOf(first.cwd, `${PKG}/migrations/versions/0003_agent_jobs.py`);
+      added.assertFileContent('tests/test_agent_job_records.py', `PARENT = "${parent}"`);
       expect(readConfig(first.cwd)).to.deep.include({
         migrations: ['agent_jobs', 'agent_job_owners', 'users'],
       });

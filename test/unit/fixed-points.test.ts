@@ -3,7 +3,7 @@ import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { DEPLOY_GENERATORS } from '../../lib/deploy.js';
-import { GENERATORS } from '../../lib/generators.js';
+import { COMMANDS } from '../../cli/main.js';
 import { CLI, digestTree, makeTempDir } from '../helpers.js';
 
 /**
@@ -67,6 +67,7 @@ describe('every generator reaches its fixed point in one run', function () {
   let tier1 = '';
   let deployed = '';
   let tier2 = '';
+  let sql = '';
 
   before(() => {
     const parent = makeTempDir('fixed-base');
@@ -76,6 +77,9 @@ describe('every generator reaches its fixed point in one run', function () {
     forge(['new', 'deployed', '--deploy', 'serverless', ...LEAN], parent);
     deployed = path.join(parent, 'deployed');
     for (const target of ['k8s', 'cloudrun']) forge(['add', target], deployed);
+    // A resource lives in the SQL database.
+    forge(['new', 'sql', '--db', 'postgres', '--auth', 'none', '--agent-sdk', 'none'], parent);
+    sql = path.join(parent, 'sql');
     tier1 = path.join(parent, 'shop');
     tier2 = path.join(parent, 'store');
   });
@@ -102,13 +106,14 @@ describe('every generator reaches its fixed point in one run', function () {
     db: ['--db', 'postgres'],
     agents: ['--agent-sdk', 'anthropic'],
     microservice: ['billing'],
+    resource: ['Order', '--field', 'total:decimal', '--field', 'status:enum(new,paid)'],
   };
   const ON_TIER2 = new Set(['gateway', 'events']);
   const DEPLOYMENT = new Set(Object.values(DEPLOY_GENERATORS));
   /** A deployment target is added to the lean tier-1 project; a feature to the one deployed everywhere. */
   const baseFor = (name: string): string =>
-    ON_TIER2.has(name) ? tier2 : DEPLOYMENT.has(name) ? tier1 : deployed;
-  const added = GENERATORS.filter((info) => info.available && info.name !== 'app');
+    name === 'resource' ? sql : ON_TIER2.has(name) ? tier2 : DEPLOYMENT.has(name) ? tier1 : deployed;
+  const added = COMMANDS.filter((command) => command.name !== 'app');
 
   for (const { name } of added) {
     it(`add ${name}`, () => {

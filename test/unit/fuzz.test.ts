@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { CHOICES, CONFIG_NAMESPACE, parseChoice, validateStoredConfig } from '../../lib/config.js';
 import { DEPLOYMENT_FLAGS } from '../../lib/deploy.js';
-import { GENERATORS } from '../../lib/generators.js';
+import { COMMANDS } from '../../cli/main.js';
 import { isForgeUserError } from '../../lib/errors.js';
 import { validateProjectName } from '../../lib/naming.js';
 import { readProjectState } from '../../lib/project.js';
@@ -229,9 +229,7 @@ describe('generator input fuzzing', () => {
       ),
       { numRuns: 8, seed: 20261124 },
     );
-    const generators = GENERATORS.filter((info) => info.available && info.args.length === 0).map(
-      (info) => info.name,
-    );
+    const generators = COMMANDS.filter((command) => !command.args?.length).map((command) => command.name);
     broken.forEach((content, index) => {
       const parent = makeTempDir('fuzz-broken-project');
       mkdirSync(path.join(parent, 'app'));

@@ -1,8 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { parse } from 'yaml';
-import { makeTempDir, runForge, snapshotTree } from '../helpers.js';
+import { parse, parseAllDocuments } from 'yaml';
+import { PACKAGE_ROOT } from '../../lib/templates.js';
+import { buildOverlay, validateKubernetes } from '../e2e/deploy-support.js';
+import { atLengthLimit } from '../matrix/combinations.js';
+import { CLI, makeTempDir, runForge, snapshotTree } from '../helpers.js';
 
 type Yaml = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -199,5 +203,112 @@ describe('k8s generator in a workspace', () => {
     expect(readYaml(dir, 'deploy/k8s/overlays/dev/kustomization.yaml').patches).to.deep.include({
       path: 'payments/configmap.yaml',
     });
+  });
+});
+
+/** A DNS-1123 label: what Kubernetes requires of the names of Services, containers and most objects. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A label value. */
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+
+/**
+ * Every name in `value`, by where it is: `name` fields (environment variable names and the like excepted),
+ * the names that refer to other objects, and label values (labels, selectors).
+ */
+function namesIn(value: unknown, where: string, found: [string, string][] = []): [string, string][] {
+  if (Array.isArray(value)) value.forEach((item, index) => namesIn(item, `${where}[${index}]`, found));
+  if (typeof value !== 'object' || value === null) return found;
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    const at = `${where}.${key}`;
+    // Environment variables and ConfigMap or Secret data are keyed by setting, not by object name.
+    if (['env', 'data', 'stringData', 'annotations'].includes(key)) continue;
+    if (['labels', 'matchLabels', 'selector'].includes(key) && typeof item === 'object' && item !== null) {
+      for (const [label, text] of Object.entries(item as Record<string, unknown>)) {
+        if (typeof text === 'string') found.push([`${at}.${label}`, text]);
+      }
+    }
+    if (
+      ['name', 'serviceName', 'secretName', 'serviceAccountName'].includes(key) &&
+      typeof item === 'string'
+    ) {
+      found.push([at, item]);
+    }
+    namesIn(item, at, found);
+  }
+  return found;
+}
+
+describe('k8s names with the longest accepted project and service names', function () {
+  this.timeout(300_000);
+
+  it('are at most 63 characters, distinct, and every reference names an object that exists', function () {
+    if (!existsSync(path.join(PACKAGE_ROOT, '.tools/deploy/bin/kubectl'))) this.skip(); // scripts/setup.sh
+    const project = atLengthLimit(['a', 'project'], '-');
+    const services = [atLengthLimit(['first'], '_'), atLengthLimit(['second'], '_')];
+    expect([project, ...services].map((name) => name.length)).to.deep.equal([40, 40, 40]);
+    const parent = makeTempDir('k8s-long');
+    const flags = ['--tier', '3', '--services', services.join(','), '--db', 'postgres', '--deploy', 'k8s'];
+    const run = spawnSync(process.execPath, [CLI, 'new', project, '--yes', '--skip-install', ...flags], {
+      cwd: parent,
+      encoding: 'utf8',
+      input: '',
+    });
+    expect(run.status, run.stderr).to.equal(0);
+    for (const overlay of ['dev', 'prod']) {
+      const built = buildOverlay(path.join(parent, project, 'deploy/k8s/overlays', overlay));
+      validateKubernetes([built]);
+      const documents = parseAllDocuments(readFileSync(built, 'utf8')).map((doc) => doc.toJS() as Yaml);
+      const names = documents.flatMap((doc) => namesIn(doc, `${doc.kind}/${doc.metadata.name}`));
+      const invalid = names.filter(([where, name]) =>
+        where.includes('.metadata.labels.') || where.includes('.matchLabels.') || where.includes('.selector.')
+          ? !LABEL_VALUE.test(name)
+          : !DNS_LABEL.test(name) && !where.endsWith('.ports[0].name'),
+      );
+      expect(invalid, overlay).to.deep.equal([]);
+      // Cut names stay distinct: one Deployment per service and process, each of its own name.
+      const objects = documents.map((doc) => `${doc.kind}/${doc.metadata.name}`);
+      expect(new Set(objects).size, overlay).to.equal(objects.length);
+      const named = (kind: string) =>
+        documents.filter((doc) => doc.kind === kind).map((doc) => doc.metadata.name);
+      // The api and consumer Deployments of both services: four names cut, each ending with its own hash.
+      const cut = named('Deployment').filter((name: string) => /-[0-9a-f]{8}$/.test(name));
+      expect(new Set(cut).size).to.equal(4);
+      // Images keep the names the build gives them (image names have no 63-character bound).
+      const images = documents
+        .flatMap((doc) => (doc.spec?.template?.spec?.containers ?? []) as { image: string }[])
+        .map((container) => container.image.replace(/:[^:/]+$/, ''));
+      const members = [...services.map((name) => name.replace(/_/g, '-')), 'gateway'];
+      expect([...new Set(images)].sort()).to.deep.equal(
+        [project, ...members.map((member) => `${project}-${member}`)]
+          .map((name) => `registry.example.com/${name}`)
+          .sort(),
+      );
+      // References: config and secrets of every container, HPA targets, the gateway's service URLs.
+      const refs = names.filter(([where]) => /\.(configMapRef|secretRef)\.name$/.test(where));
+      expect(refs).to.have.length.greaterThan(0);
+      for (const [where, name] of refs) {
+        const kind = where.includes('configMapRef') ? 'ConfigMap' : 'Secret';
+        expect(named(kind), where).to.include(name);
+      }
+      for (const hpa of documents.filter((doc) => doc.kind === 'HorizontalPodAutoscaler'))
+        expect(named('Deployment')).to.include(hpa.spec.scaleTargetRef.name);
+      const urls = documents
+        .filter((doc) => doc.kind === 'ConfigMap')
+        .flatMap((doc) => Object.values(doc.data as Record<string, string>))
+        .flatMap((text) => [...String(text).matchAll(/^http:\/\/([a-z0-9-]+)$/g)].map((match) => match[1]));
+      expect(urls).to.have.length.at.least(3);
+      for (const host of urls) expect(named('Service')).to.include(host);
+      // Every Service and PDB selects the pods of a Deployment.
+      const podLabels = documents
+        .filter((doc) => doc.kind === 'Deployment')
+        .map((doc) => doc.spec.template.metadata.labels as Record<string, string>);
+      for (const doc of documents.filter((item) => ['Service', 'PodDisruptionBudget'].includes(item.kind))) {
+        const selector = (doc.spec.selector.matchLabels ?? doc.spec.selector) as Record<string, string>;
+        const matches = podLabels.some((labels) =>
+          Object.entries(selector).every(([key, text]) => labels[key] === text),
+        );
+        expect(matches, `${doc.kind}/${doc.metadata.name}`).to.equal(true);
+      }
+    }
   });
 });

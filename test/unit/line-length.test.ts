@@ -35,7 +35,7 @@ describe('generated Python with the longest accepted names', function () {
   const cases: [string, string[]][] = [
     [
       'tier 1 with every feature, deployed serverless',
-      ['--db', 'postgres', '--auth', 'jwt', '--observability', '--deploy', 'serverless'],
+      ['--db', 'postgres', '--auth', 'jwt', '--observability', '--deploy', 'serverless', '--examples'],
     ],
     [
       'tier 3 with two services of such names',

@@ -1,7 +1,14 @@
 import { expect } from 'chai';
 import { parse } from 'smol-toml';
-import { addEnvVars, addPyprojectDependencies, addUvOverrides, requirementName } from '../../lib/merge.js';
-import { insertAtNeedle } from '../../lib/needles.js';
+import { isForgeUserError } from '../../lib/errors.js';
+import {
+  addEnvVars,
+  addPyprojectDependencies,
+  addUvOverrides,
+  excludeForgeFromRuff,
+  parseToml,
+  requirementName,
+} from '../../lib/merge.js';
 
 const PYPROJECT = `[project]
 name = "demo"
@@ -68,22 +75,6 @@ describe('.env.example merge', () => {
   });
 });
 
-describe('needles', () => {
-  const MAIN = 'def create_app():\n    app = make()\n    # forge:routers\n    return app\n';
-
-  it('inserts above the marker at its indentation, once', () => {
-    const result = insertAtNeedle(MAIN, 'routers', 'app.include_router(extra.router)');
-    expect(result.status).to.equal('inserted');
-    const content = result.status === 'inserted' ? result.content : '';
-    expect(content).to.include('    app.include_router(extra.router)\n    # forge:routers\n');
-    expect(insertAtNeedle(content, 'routers', 'app.include_router(extra.router)').status).to.equal('present');
-  });
-
-  it('reports a missing marker instead of guessing a place', () => {
-    expect(insertAtNeedle('x = 1\n', 'routers', 'y = 2').status).to.equal('missing');
-  });
-});
-
 describe('addUvOverrides', () => {
   const WHY = 'a dependency pins an older pydantic';
   const overrides = (content: string): unknown =>
@@ -108,5 +99,42 @@ describe('addUvOverrides', () => {
     const merged = addUvOverrides(user, ['pydantic>=2.14'], WHY);
     expect(overrides(merged)).to.deep.equal(['pydantic>=2.14']);
     expect((parse(merged) as { tool: { uv: { package: boolean } } }).tool.uv.package).to.equal(true);
+  });
+});
+
+describe('excludeForgeFromRuff', () => {
+  const RUFF = '[tool.ruff]\nline-length = 100\n\n[tool.mypy]\nstrict = true\n';
+
+  it('adds .forge to extend-exclude of [tool.ruff], keeping everything else, once', () => {
+    const once = excludeForgeFromRuff(RUFF);
+    const data = parse(once) as { tool: { ruff: Record<string, unknown>; mypy: unknown } };
+    expect(data.tool.ruff).to.deep.equal({ 'line-length': 100, 'extend-exclude': ['.forge'] });
+    expect(data.tool.mypy).to.deep.equal({ strict: true });
+    expect(excludeForgeFromRuff(once)).to.equal(once);
+  });
+
+  it("keeps the user's exclusions, and leaves a project without ruff settings alone", () => {
+    const theirs = '[tool.ruff]\nextend-exclude = ["build"]\n';
+    expect(parse(excludeForgeFromRuff(theirs))).to.deep.equal({
+      tool: { ruff: { 'extend-exclude': ['build', '.forge'] } },
+    });
+    const excluded = '[tool.ruff]\nexclude = [".forge/"]\n';
+    expect(excludeForgeFromRuff(excluded)).to.equal(excluded);
+    expect(excludeForgeFromRuff('[project]\nname = "x"\n')).to.equal('[project]\nname = "x"\n');
+  });
+});
+
+describe('parseToml', () => {
+  it('text that is not TOML is one user error naming the file, the line and the column', () => {
+    let caught: unknown;
+    try {
+      parseToml('[project]\nname = "x"\n[[[\n', 'services/orders/pyproject.toml');
+    } catch (error) {
+      caught = error;
+    }
+    expect(isForgeUserError(caught)).to.equal(true);
+    expect((caught as Error).message).to.equal(
+      'services/orders/pyproject.toml:3: not valid TOML (illegal character in key, column 3); fix it and run again',
+    );
   });
 });

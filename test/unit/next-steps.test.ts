@@ -1,12 +1,16 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { expect } from 'chai';
 import { EXAMPLE_PASSWORD, nextSteps } from '../../lib/next-steps.js';
 import { makeTempDir, readConfig, runForge } from '../helpers.js';
 
-const config = (auth: 'jwt' | 'apikey' | 'oidc' | 'none', services: string[] = []) => ({
+const config = (auth: 'jwt' | 'apikey' | 'oidc' | 'none', services: string[] = [], examples = true) => ({
   projectName: 'shop',
   packageName: 'shop',
   auth,
   services,
+  examples,
 });
 
 describe('the final message of new', () => {
@@ -19,9 +23,15 @@ describe('the final message of new', () => {
       'make migrate   # the tables (an SQLite file until DATABASE_URL is set)',
     ]);
     expect(lines[4]).to.include(`'${EXAMPLE_PASSWORD}' | uv run python -m shop.users_cli create-user alice`);
-    expect(lines[5]).to.match(/^make dev &/);
-    expect(lines[6]).to.match(/^TOKEN=\$\(curl -s -X POST http:\/\/127\.0\.0\.1:8000\/auth\/token /);
-    expect(lines[7]).to.equal('curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/users/me');
+    expect(lines[5]).to.match(
+      /^make dev & {3}# the server in the background \(or without & in a terminal of its own\)/,
+    );
+    // The server takes a few seconds to listen: the next line waits for it before the first request.
+    expect(lines[6]).to.match(
+      /^curl -sf --retry 60 --retry-delay 1 --retry-connrefused -o \/dev\/null http:\/\/127\.0\.0\.1:8000\/health /,
+    );
+    expect(lines[7]).to.match(/^TOKEN=\$\(curl -s -X POST http:\/\/127\.0\.0\.1:8000\/auth\/token /);
+    expect(lines[8]).to.equal('curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/users/me');
   });
 
   it('skips the install line once new has installed, and installs every member of a workspace', () => {
@@ -40,6 +50,16 @@ describe('the final message of new', () => {
     );
   });
 
+  it('gives the project folder as one shell word, quoted when it has spaces or quotes', () => {
+    const parent = makeTempDir('forge-next-steps-');
+    for (const where of ['my dir/sp', "it's here", 'plain/path-1.0']) {
+      mkdirSync(path.join(parent, where), { recursive: true });
+      const [cd] = nextSteps({ config: config('none'), db: 'none', where, installed: true });
+      const shell = spawnSync('bash', ['-e', '-c', `${cd}\npwd`], { cwd: parent, encoding: 'utf8' });
+      expect(shell.stdout.trim(), cd).to.equal(path.join(parent, where));
+    }
+  });
+
   it('says where the credential comes from for each kind of authentication', () => {
     const last = (auth: 'jwt' | 'apikey' | 'oidc' | 'none'): string => {
       const lines = nextSteps({ config: config(auth), db: 'none', where: 'shop', installed: true });
@@ -47,8 +67,27 @@ describe('the final message of new', () => {
     };
     expect(last('apikey')).to.include("-H 'X-API-Key: change-me-local-development-key'");
     expect(last('oidc')).to.include('TOKEN from your identity provider (OIDC_ISSUER)');
-    expect(last('jwt')).to.include('TOKEN from JWT_ISSUER, signed with JWT_SECRET');
+    // Without stored users, a development token signed with the JWT_SECRET of .env, then the request.
+    const jwt = nextSteps({ config: config('jwt'), db: 'none', where: 'shop', installed: true });
+    expect(jwt.at(-3)).to.match(/^TOKEN=\$\(uv run python -c 'import jwt, time; from shop\.config import /);
+    expect(jwt.at(-2)).to.match(/^curl -s -X POST .*\/echo .* -H "Authorization: Bearer \$TOKEN"$/);
     expect(last('none')).to.match(/^curl -s -X POST http:\/\/127\.0\.0\.1:8000\/echo .*hello"}'$/);
+  });
+
+  it('without the example route, writes a note, caches a value or lists agent jobs, or asks for readiness', () => {
+    const last = (db: string, agents = false): string => {
+      const project = { ...config('apikey', [], false), agents };
+      const lines = nextSteps({ config: project, db, where: 'shop', installed: true });
+      return lines[lines.length - 2] ?? '';
+    };
+    expect(last('mongo')).to.match(
+      /^curl -s -X POST http:\/\/127\.0\.0\.1:8000\/notes .*"title": "hello"}' -H 'X-API-Key: /,
+    );
+    expect(last('redis')).to.match(
+      /^curl -s -X PUT http:\/\/127\.0\.0\.1:8000\/cache\/hello .*"value": "hello"}' -H 'X-API-Key: /,
+    );
+    expect(last('none', true)).to.match(/^curl -s http:\/\/127\.0\.0\.1:8000\/agents\/jobs -H 'X-API-Key: /);
+    expect(last('none')).to.match(/^curl -s http:\/\/127\.0\.0\.1:8000\/health\/ready /);
   });
 });
 

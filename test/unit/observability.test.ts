@@ -11,6 +11,7 @@ import {
   snapshotTree,
   updateConfig,
 } from '../helpers.js';
+import { declarationTests } from './declaration.js';
 
 const PKG = 'src/demo_svc';
 
@@ -48,6 +49,8 @@ function leaks(dir: string): string[] {
 }
 
 describe('observability generator', () => {
+  declarationTests('observability');
+
   it('is composed by app with --observability and wires metrics and tracing into the core', async () => {
     const result = await project({ observability: true, agentSdk: 'none', db: 'postgres', auth: 'jwt' });
     result.assertFile(OBSERVABILITY_FILES);

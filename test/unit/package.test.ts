@@ -1,9 +1,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
+import { ForgeGenerator } from '../../lib/base-generator.js';
+import { ForgeUserError } from '../../lib/errors.js';
 import { PACKAGE_ROOT } from '../../lib/templates.js';
 
 interface PackageJson {
+  exports?: Record<string, string | Record<string, string>>;
+  files?: string[];
   homepage?: unknown;
   repository?: { type?: unknown; url?: unknown };
   bugs?: { url?: unknown };
@@ -27,5 +32,20 @@ describe('package metadata', () => {
     const repos = [repository.replace(/^git\+/, ''), homepage, bugs].map((url) => GITHUB.exec(url)?.[1]);
     expect(repos[0]).to.be.a('string');
     expect(repos).to.deep.equal([repos[0], repos[0], repos[0]]);
+  });
+
+  it('exports the base generator and the contribution API to plugin packages, and only that', async () => {
+    const entry = pkg.exports?.['.'] as Record<string, string>;
+    expect(Object.keys(pkg.exports ?? {})).to.deep.equal(['.', './package.json']);
+    expect(entry.types).to.equal('./dist/lib/plugin-api.d.ts');
+    // Published: the entry sits in a folder `files` lists.
+    expect(pkg.files).to.include(path.posix.dirname(entry.default ?? '').replace(/^\.\//, ''));
+    const api = (await import(pathToFileURL(path.join(PACKAGE_ROOT, entry.default ?? '')).href)) as Record<
+      string,
+      unknown
+    >;
+    expect(api.ForgeGenerator).to.equal(ForgeGenerator);
+    expect(api.ForgeUserError).to.equal(ForgeUserError);
+    expect(Object.keys(api).sort()).to.deep.equal(['ForgeGenerator', 'ForgeUserError']);
   });
 });

@@ -2,9 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Command } from 'commander';
-import { buildProgram } from '../../lib/cli.js';
 import { CHOICES, defaultHelpOf } from '../../lib/config.js';
-import { GENERATORS } from '../../lib/generators.js';
+import { COMMANDS, buildProgram } from '../../cli/main.js';
 import { PACKAGE_ROOT } from '../../lib/templates.js';
 
 const README = readFileSync(path.join(PACKAGE_ROOT, 'README.md'), 'utf8');
@@ -74,9 +73,7 @@ describe('README matches the CLI', () => {
   it('lists every sub-generator `add` offers, with its options', () => {
     const rows = tableAfter('### `fastapi-forge add <generator>`');
     const add = program.commands.find((command) => command.name() === 'add') as Command;
-    const available = GENERATORS.filter((info) => info.available && info.name !== 'app').map(
-      (info) => info.name,
-    );
+    const available = COMMANDS.filter((command) => command.name !== 'app').map((command) => command.name);
     expect(rows.map((row) => codeSpans(row[0] ?? '')[0]).sort()).to.deep.equal([...available].sort());
     for (const row of rows) {
       const name = codeSpans(row[0] ?? '')[0] ?? '';

@@ -1,5 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { CLI, makeTempDir, readConfig, runForge, snapshotTree } from '../helpers.js';
@@ -10,6 +23,26 @@ const forge = (args: string[], cwd: string) =>
     encoding: 'utf8',
     input: '',
   });
+
+/**
+ * `forge` as a user whom permissions bind: root reads every file whatever its mode, so as root the run is
+ * made as uid 1000, on a project that user owns, with a home of its own or `home`, which is left as it is.
+ */
+function forgeAsUser(args: string[], cwd: string, home?: string) {
+  if (process.getuid?.() !== 0) return forge(args, cwd);
+  const ownHome = home === undefined ? makeTempDir('defects-home') : undefined;
+  // The project's parent too: a temporary directory only its owner may enter.
+  for (const dir of [path.dirname(cwd), ownHome]) {
+    if (dir !== undefined) spawnSync('chown', ['-R', '1000:1000', dir]);
+  }
+  const command = ['--reuid', '1000', '--regid', '1000', '--clear-groups', process.execPath, CLI];
+  return spawnSync('setpriv', [...command, ...args, '--yes', '--skip-install'], {
+    cwd,
+    encoding: 'utf8',
+    input: '',
+    env: { ...process.env, HOME: home ?? ownHome },
+  });
+}
 
 describe('runs from where a user stands', function () {
   this.timeout(120_000);
@@ -47,6 +80,14 @@ describe('runs from where a user stands', function () {
     expect(shadowing.stderr).to.match(
       /^fastapi-forge: invalid service name "coredis": the project imports a module of that name/,
     );
+    // Modules of what the dependencies pull in: python-dotenv (pydantic-settings), uvloop (uvicorn[standard]).
+    for (const name of ['dotenv', 'uvloop', 'websockets', 'pydantic_core', 'annotated_types']) {
+      const run = forge(['add', 'microservice', name], project);
+      expect(run.status, name).to.equal(2);
+      expect(run.stderr).to.equal(
+        `fastapi-forge: invalid service name "${name}": the project imports a module of that name, which the service would shadow\n`,
+      );
+    }
     const main = forge(['add', 'microservice', 'main'], project);
     expect(main.status).to.equal(2);
     expect(main.stderr).to.include('"main" is reserved');
@@ -172,6 +213,24 @@ describe('what a user did to the project between runs', function () {
     expect(snapshotTree(parent)).to.deep.equal(before);
   });
 
+  it('`new` on an existing project takes over the lock a killed run left, still refusing', () => {
+    const copy = makeTempDir('defects-stale-lock');
+    cpSync(project, path.join(copy, 'shop'), { recursive: true });
+    const before = snapshotTree(copy);
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid;
+    const lock = path.join(copy, 'shop/.forge/lock');
+    writeFileSync(lock, JSON.stringify({ pid: dead, host: hostname() }));
+    const run = forge(['new', 'shop'], copy);
+    expect(run.status).to.equal(2);
+    expect(run.stderr).to.match(
+      new RegExp(
+        `^Took over shop/\\.forge/lock from a fastapi-forge run \\(pid ${dead}\\) that is no longer running\\.\nfastapi-forge: shop is already a fastapi-forge project; `,
+      ),
+    );
+    expect(existsSync(lock)).to.equal(false);
+    expect(snapshotTree(copy)).to.deep.equal(before);
+  });
+
   it('a checkout with CRLF endings (git autocrlf) is no edit, and a file written again keeps them', () => {
     const copy = path.join(makeTempDir('defects-crlf'), 'shop');
     cpSync(project, copy, { recursive: true });
@@ -188,6 +247,9 @@ describe('what a user did to the project between runs', function () {
     );
     expect(rewritten).to.include('src/shop/routes/__init__.py').and.include('pyproject.toml');
     for (const file of rewritten) expect(after[file], file).to.not.match(/[^\r]\n/);
+    // Yeoman writes the config itself: it keeps the checkout's endings too.
+    expect(after['.yo-rc.json']).to.include('"observability": true');
+    expect(after['.yo-rc.json']).to.not.match(/[^\r]\n/);
     expect(after['src/shop/routes/__init__.py']).to.include('metrics');
     for (const command of [['add', 'observability'], ['upgrade']]) {
       const again = forge(command, copy);
@@ -195,6 +257,25 @@ describe('what a user did to the project between runs', function () {
       expect(again.stderr).to.not.match(/^ *(force|create|conflict) /m);
       expect(snapshotTree(copy), command.join(' ')).to.deep.equal(after);
     }
+  });
+
+  it('a generated file the run cannot read stops it in one line naming the file, recording no deletion', () => {
+    const copy = path.join(makeTempDir('defects-unreadable'), 'shop');
+    cpSync(project, copy, { recursive: true });
+    const before = snapshotTree(copy);
+    const errors = path.join(copy, 'src/shop/errors.py');
+    chmodSync(errors, 0o000);
+    try {
+      const run = forgeAsUser(['add', 'api'], copy);
+      expect(run.status).to.equal(2);
+      expect(run.stderr).to.equal(
+        'fastapi-forge: cannot read src/shop/errors.py: permission denied (EACCES); nothing was changed\n',
+      );
+    } finally {
+      chmodSync(errors, 0o644);
+    }
+    expect(existsSync(path.join(copy, '.yo-resolve'))).to.equal(false);
+    expect(snapshotTree(copy)).to.deep.equal(before);
   });
 
   it('a generated file the user deleted stays deleted, reported once, and `--restore` brings it back', () => {
@@ -255,6 +336,9 @@ describe('what a user did to the project between runs', function () {
     expect(both.status, both.stderr).to.equal(0);
     expect(readFileSync(compose, 'utf8')).to.include('\n  app:\n');
     expect(existsSync(path.join(project, '.yo-resolve'))).to.equal(false);
+    // Its last line gone, .yo-resolve is removed, and reported so.
+    expect(both.stderr).to.match(/^ +removed \.yo-resolve$/m);
+    expect(both.stderr).to.not.match(/^ +(force|create) \.yo-resolve$/m);
   });
 
   it('a user-owned file forge wrote once (main.py) stays deleted too, and `--restore` writes it again', () => {
@@ -335,5 +419,98 @@ describe('what a user did to the project between runs', function () {
     expect(removed.status).to.equal(2);
     expect(removed.stderr).to.match(/^fastapi-forge: src\/shop, a package folder .* is missing; renaming/);
     expect(existsSync(path.join(copy, 'src/shop'))).to.equal(false);
+  });
+
+  it("a home directory the user cannot read is one line naming Yeoman's file there, changing nothing", function () {
+    if (process.getuid?.() !== 0) this.skip(); // running as another user, with root's home, needs root
+    const copy = path.join(makeTempDir('defects-home-root'), 'shop');
+    cpSync(project, copy, { recursive: true });
+    const before = snapshotTree(copy);
+    const run = forgeAsUser(['add', 'auth', '--auth', 'jwt'], copy, '/root');
+    expect(run.status, run.stderr).to.equal(2);
+    expect(run.stderr).to.equal(
+      'fastapi-forge: cannot read /root/.yo-rc-global.json (outside the project): permission denied (EACCES); nothing was changed\n',
+    );
+    expect(snapshotTree(copy)).to.deep.equal(before);
+  });
+
+  it('a renamed package folder made again, empty, under its old name stops the run in one line', () => {
+    const copy = path.join(makeTempDir('defects-renamed-empty'), 'shop');
+    cpSync(project, copy, { recursive: true });
+    renameSync(path.join(copy, 'src/shop'), path.join(copy, 'src/store'));
+    mkdirSync(path.join(copy, 'src/shop'));
+    const before = snapshotTree(copy);
+    const run = forge(['add', 'auth', '--auth', 'jwt'], copy);
+    expect(run.status).to.equal(2);
+    expect(run.stderr).to.equal(
+      'fastapi-forge: src/shop, a package folder recorded in .yo-rc.json and .forge/, holds none of its files (src/store holds its files: was it renamed?); renaming a package is not supported: put it back as src/shop and run again\n',
+    );
+    expect(snapshotTree(copy)).to.deep.equal(before);
+    expect(readdirSync(path.join(copy, 'src/shop'))).to.deep.equal([]);
+  });
+});
+
+describe('a project and the files it cannot do without', function () {
+  this.timeout(120_000);
+  let project: string;
+
+  before(() => {
+    // Under a folder whose name starts with ".": its config must be written like any other file.
+    const parent = path.join(makeTempDir('defects-dot'), '.work');
+    mkdirSync(parent);
+    const created = forge(['new', 'svc', '--db', 'none', '--auth', 'none', '--agent-sdk', 'none'], parent);
+    expect(created.status, created.stderr).to.equal(0);
+    project = path.join(parent, 'svc');
+  });
+
+  it('a pyproject.toml that is not TOML is one line naming the file and the line, changing nothing', () => {
+    const pyproject = path.join(project, 'pyproject.toml');
+    const original = readFileSync(pyproject, 'utf8');
+    writeFileSync(pyproject, `${original}\n[[[\n`);
+    const before = snapshotTree(project);
+    const run = forge(['add', 'db', '--db', 'postgres'], project);
+    const lines = original.split('\n').length + 1;
+    expect(run.status).to.equal(2);
+    expect(run.stderr).to.match(
+      new RegExp(
+        `^fastapi-forge: pyproject\\.toml:${lines}: not valid TOML \\(.*\\); fix it and run again\\n$`,
+      ),
+    );
+    expect(snapshotTree(project)).to.deep.equal(before);
+    writeFileSync(pyproject, original);
+  });
+
+  it('a deleted pyproject.toml, or a broken symlink in its place, is refused in one line naming --restore', () => {
+    const pyproject = path.join(project, 'pyproject.toml');
+    const original = readFileSync(pyproject, 'utf8');
+    const refusal =
+      'fastapi-forge: pyproject.toml is missing (deleted, or a broken symlink) and the project needs it: run again with --restore pyproject.toml to get it back, or restore it yourself; nothing was changed\n';
+    rmSync(pyproject);
+    const before = snapshotTree(project);
+    const deleted = forge(['add', 'db', '--db', 'postgres'], project);
+    expect(deleted.status).to.equal(2);
+    expect(deleted.stderr).to.equal(refusal);
+    expect(snapshotTree(project)).to.deep.equal(before);
+    symlinkSync('nowhere.toml', pyproject);
+    const dangling = forge(['add', 'db', '--db', 'postgres'], project);
+    expect(dangling.status).to.equal(2);
+    expect(dangling.stderr).to.equal(refusal);
+    expect(lstatSync(pyproject).isSymbolicLink()).to.equal(true);
+    rmSync(pyproject);
+    const restored = forge(['add', 'api', '--restore', 'pyproject.toml'], project);
+    expect(restored.status, restored.stderr).to.equal(0);
+    expect(readFileSync(pyproject, 'utf8')).to.equal(original);
+  });
+
+  it('under a folder whose name starts with ".", `add` records what it added in .yo-rc.json', () => {
+    const run = forge(['add', 'db', '--db', 'postgres'], project);
+    expect(run.status, run.stderr).to.equal(0);
+    expect(run.stderr).to.not.include('.yo-rc.json. Run again');
+    expect(run.stderr).to.not.match(/^ +(conflict|skip) \.yo-rc\.json$/m);
+    expect(readConfig(project).db).to.equal('postgres');
+    expect(existsSync(path.join(project, 'src/svc/db/session.py'))).to.equal(true);
+    const again = forge(['add', 'db', '--db', 'postgres'], project);
+    expect(again.status, again.stderr).to.equal(0);
+    expect(again.stderr).to.not.match(/^ +(conflict|skip|force|create) /m);
   });
 });

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
+import { lockIsMissing } from '../../lib/progress.js';
 import { toolingContext, workspaceMembers } from '../../lib/tooling.js';
 import { DEFAULT_MAKE_TARGETS, makeTempDir, runForge, snapshotTree } from '../helpers.js';
 
@@ -104,6 +105,10 @@ describe('project tooling: CI workflow, pre-commit, Makefile, .python-version, .
         all.map((member) => `uv run --no-sync --directory ${member} mypy`),
       );
       expect(read(dir, 'Makefile')).to.include(`MEMBERS := ${all.join(' ')}\n`);
+      // `make migrate` applies the migrations of every member that has its own, each service's among them.
+      const migrated = all.filter((member) => existsSync(path.join(dir, member, 'alembic.ini')));
+      expect(migrated).to.include(members.filter((member) => member.startsWith('services/')).at(-1));
+      expect(read(dir, 'Makefile')).to.include(`MIGRATED := ${migrated.join(' ')}\n`);
     };
     expect(members).to.deep.equal(['libs', 'services/orders', 'gateway']);
     expectMembers();
@@ -124,5 +129,23 @@ describe('project tooling: CI workflow, pre-commit, Makefile, .python-version, .
     expect(context.images).to.deep.equal([{ name: 'my-shop', dockerfile: 'Dockerfile' }]);
     expect(context.postgres).to.equal(true);
     expect(context.migrations).to.equal(false);
+  });
+});
+
+describe('a lock cut off by a killed run', () => {
+  it('is missing when uv.lock is absent, empty or cut short; a complete lock and no pyproject are fine', () => {
+    const dir = makeTempDir('lock-state');
+    expect(lockIsMissing(dir), 'no pyproject.toml: nothing to lock').to.equal(false);
+    writeFileSync(path.join(dir, 'pyproject.toml'), '[project]\nname = "shop"\n');
+    expect(lockIsMissing(dir), 'no uv.lock').to.equal(true);
+    const complete = 'version = 1\nrevision = 3\nrequires-python = ">=3.11"\n\n[[package]]\nname = "shop"\n';
+    for (const partial of ['', complete.slice(0, 12), 'version = 1\nrevision = 3\n']) {
+      writeFileSync(path.join(dir, 'uv.lock'), partial);
+      expect(lockIsMissing(dir), JSON.stringify(partial)).to.equal(true);
+    }
+    writeFileSync(path.join(dir, 'uv.lock'), complete);
+    expect(lockIsMissing(dir)).to.equal(false);
+    rmSync(path.join(dir, 'uv.lock'));
+    expect(lockIsMissing(dir)).to.equal(true);
   });
 });

@@ -9,7 +9,7 @@ import { envVarsOf, requirementsOf } from '../../lib/merge.js';
 import { type Migration, expandPath, migrationsBetween } from '../../lib/migrations.js';
 import { findBase, firstVersion, mergeThreeWay, refuseDirtyTree, storedBasePath } from '../../lib/upgrade.js';
 import { PACKAGE_VERSION } from '../../lib/version.js';
-import { generatorPath, makeTempDir } from '../helpers.js';
+import { CLI, generatorPath, makeTempDir, snapshotTree } from '../helpers.js';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 const git = (cwd: string, ...args: string[]) => {
@@ -164,5 +164,62 @@ describe('upgrade: files the user deleted', () => {
       'src/demo/new.py': sha256('x = 0\n'),
     });
     expect(readFileSync(path.join(root, '.yo-resolve'), 'utf8')).to.match(/^src\/demo\/new\.py skip #/);
+  });
+});
+
+describe('upgrade: files the new version no longer generates', function () {
+  this.timeout(120_000);
+  const forge = (args: string[], cwd: string) =>
+    spawnSync(process.execPath, [CLI, ...args, '--yes', '--skip-install'], {
+      cwd,
+      encoding: 'utf8',
+      input: '',
+    });
+
+  it('removes one you left as generated, keeps one you edited as yours, and --dry-run lists the removal', () => {
+    const parent = makeTempDir('upgrade-dropped');
+    expect(
+      forge(['new', 'shop', '--db', 'none', '--auth', 'none', '--agent-sdk', 'none'], parent).status,
+    ).to.equal(0);
+    const project = path.join(parent, 'shop');
+    // What an earlier version generated and this one does not: a test, a module the user then edited, and
+    // a file the user deleted.
+    const checksumsFile = path.join(project, '.forge/checksums.json');
+    const checksums = JSON.parse(readFileSync(checksumsFile, 'utf8')) as Record<string, string>;
+    const oldTest = 'def test_old() -> None:\n    assert False\n';
+    writeFileSync(path.join(project, 'tests/test_old.py'), oldTest);
+    writeFileSync(path.join(project, 'src/shop/old.py'), 'X = 1  # mine\n');
+    const records = {
+      'tests/test_old.py': sha256(oldTest),
+      'src/shop/old.py': sha256('X = 1\n'),
+      'src/shop/gone.py': sha256('Y = 1\n'),
+    };
+    writeFileSync(checksumsFile, JSON.stringify({ ...checksums, ...records }));
+    const before = snapshotTree(project);
+
+    const dry = forge(['upgrade', '--dry-run'], project);
+    expect(dry.status, dry.stderr).to.equal(0);
+    expect(dry.stdout).to.include('--- a/tests/test_old.py');
+    expect(dry.stdout + dry.stderr).to.include('removed tests/test_old.py: fastapi-forge');
+    expect(snapshotTree(project)).to.deep.equal(before);
+
+    const run = forge(['upgrade'], project);
+    expect(run.status, run.stderr).to.equal(0);
+    expect(existsSync(path.join(project, 'tests/test_old.py'))).to.equal(false);
+    expect(readFileSync(path.join(project, 'src/shop/old.py'), 'utf8')).to.equal('X = 1  # mine\n');
+    expect(run.stderr).to.include(
+      `fastapi-forge: ${PACKAGE_VERSION} no longer generates 1 file(s) you edited; they are kept as yours (delete them if you no longer need them): src/shop/old.py\n`,
+    );
+    // The edited file is the user's now; the deleted one keeps its record, so it stays deleted.
+    expect(JSON.parse(readFileSync(checksumsFile, 'utf8'))).to.deep.equal({
+      ...checksums,
+      'src/shop/gone.py': records['src/shop/gone.py'],
+    });
+
+    const after = snapshotTree(project);
+    const again = forge(['upgrade'], project);
+    expect(again.status, again.stderr).to.equal(0);
+    expect(again.stdout + again.stderr).to.not.include('no longer generates');
+    expect(snapshotTree(project)).to.deep.equal(after);
   });
 });

@@ -1,0 +1,138 @@
+import type { Contribution } from '../../lib/contributions.js';
+
+/** The secrets a deployed environment of each kind is given, as the preflight test sets them. */
+const DEPLOYED_SECRETS: Record<string, { env: string; value: string }[]> = {
+  jwt: [
+    { env: 'JWT_ISSUER', value: '"https://auth.example.com"' },
+    { env: 'JWT_SECRET', value: '"tests-only-deployed-secret-of-32-bytes-or-more"' },
+  ],
+  apikey: [{ env: 'API_KEYS', value: `'{"ci": "tests-only-deployed-key-123"}'` }],
+  oidc: [{ env: 'OIDC_ISSUER', value: '"https://login.example.com"' }],
+};
+
+/** The settings class of each authentication kind. */
+const SETTINGS: Record<string, string> = {
+  jwt: 'JwtSettings',
+  apikey: 'ApiKeySettings',
+  oidc: 'OidcSettings',
+};
+
+/**
+ * Authentication's part of the core's wiring, from the config alone: the authenticator resource, the
+ * settings class of its kind, the security dependencies of protected routers, and its test fixtures. Where
+ * agents are served it adds the browser tickets their stream and WebSocket accept.
+ */
+export function authWiring(context: { auth: string; agents: boolean; users: boolean }): Contribution {
+  if (context.auth === 'none') return {};
+  const tickets = context.agents;
+  // With stored users, only an active user's token authenticates.
+  const authenticate = context.users
+    ? {
+        module: '<package>.auth.stored_users',
+        names: ['authenticate_active_user as authenticate'],
+        wrap: true,
+      }
+    : { module: '<package>.auth.dependencies', names: ['authenticate'] };
+  return {
+    imports: {
+      lifespan: [
+        { module: '<package>.auth', names: ['Authenticator', 'authenticator_resource'] },
+        ...(tickets
+          ? [{ module: '<package>.auth.tickets', names: ['TicketStore', 'ticket_store_resource'] }]
+          : []),
+      ],
+      dependencies: [{ module: 'fastapi', names: ['Security'] }, authenticate],
+      routes: [
+        authenticate,
+        {
+          module: context.users ? '<package>.auth.stored_users' : '<package>.auth',
+          names: ['security_schemes'],
+        },
+        { module: '<package>.openapi', names: ['document_security', 'edit_openapi'] },
+      ],
+      conftest: context.auth === 'oidc' ? [{ module: 'tests.fake_idp', names: ['DEPLOYED_ISSUER'] }] : [],
+    },
+    lifespan: [
+      {
+        order: 30,
+        state: [{ name: 'authenticator', type: 'Authenticator' }],
+        setup: `authenticator = await resources.enter_async_context(
+    authenticator_resource(settings, readiness)
+)`,
+      },
+      ...(tickets
+        ? [
+            {
+              order: 40,
+              state: [{ name: 'tickets', type: 'TicketStore' }],
+              setup: 'tickets = await resources.enter_async_context(ticket_store_resource(settings))',
+            },
+          ]
+        : []),
+    ],
+    settings: [{ className: SETTINGS[context.auth] ?? '', module: '<package>.settings.auth', order: 30 }],
+    routers: [
+      ...(tickets ? [{ order: 60, module: 'tickets', protectedRouter: 'tickets.router' }] : []),
+      {
+        order: 10,
+        stage: 'finally' as const,
+        include: `# Every route protected by \`authenticate\`, ours and those added later, wherever included.
+edit_openapi(app, document_security(app, security_schemes(settings), authenticate))`,
+      },
+    ],
+    coreSettingsFields: tickets
+      ? [
+          `    # Browser tickets for the agents' stream and socket (docs/browser-clients.md): used at once
+    # by the page that asked, so seconds, not minutes; without REDIS_URL, at most this many are
+    # kept in memory (the oldest go first).
+    auth_ticket_ttl_seconds: float = Field(default=30.0, gt=0, le=300)
+    auth_ticket_memory_max: int = Field(default=10_000, ge=10)`,
+        ]
+      : [],
+    protectedResponses: [{ status: 401, doc: 'Missing, invalid or expired credentials' }],
+    deployed: [{ order: 30, secrets: DEPLOYED_SECRETS[context.auth] ?? [] }],
+    // There is no safe default identity provider: development names its own.
+    requiredInDevelopment:
+      context.auth === 'oidc'
+        ? [
+            {
+              env: 'OIDC_ISSUER',
+              what: 'identity provider',
+              productionComment:
+                "A deployed service reaches its identity provider over https; the tests' own provider is local.",
+              testImport: { module: 'tests.fake_idp', names: ['DEPLOYED_ISSUER'] },
+              testSetting: 'oidc_issuer',
+              testValue: 'DEPLOYED_ISSUER',
+            },
+          ]
+        : [],
+    security: {
+      // `authenticate` also counts the caller's request against the rate limit: one dependency to solve.
+      protectedBy: '[Security(authenticate)]',
+      protectedDoc: `who the caller is,
+    whose request \`authenticate\` counts against the rate limit. The credentials are declared in
+    OpenAPI by routes/__init__.py.`,
+      principal: 'CurrentPrincipal = Annotated[Principal, Security(authenticate)]',
+    },
+    testPlugins: [
+      {
+        module: 'tests.auth_support',
+        comment: "The configured authentication's fixtures: auth_settings, auth_headers, auth_subject, ...",
+        order: 10,
+      },
+    ],
+    conftest:
+      context.auth === 'oidc'
+        ? [
+            {
+              part: 'settings',
+              order: 10,
+              code: `        # Staging and production refuse the tests' plain-http provider: settings made for them
+        # name an https one instead, unless the test names its own.
+        if values["environment"] not in ("development", "test") and "oidc_issuer" not in overrides:
+            values["oidc_issuer"] = DEPLOYED_ISSUER`,
+            },
+          ]
+        : [],
+  };
+}

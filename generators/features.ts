@@ -1,0 +1,23 @@
+import { Contributions } from '../lib/contributions.js';
+import type { ResourceView } from '../lib/resource-views.js';
+import { agentsWiring } from './agents/wiring.js';
+import { coreContribution, wiringView } from './api/wiring.js';
+import { authWiring } from './auth/wiring.js';
+import { dbWiring } from './db/wiring.js';
+import { observabilityWiring } from './observability/wiring.js';
+
+/**
+ * The core's wiring for a template context, from each built-in feature's pure contribution function. A run
+ * collects the same contributions from its generators; this is for modules rendered outside the core's own
+ * run, such as the shared package of a workspace, whose context turns features off.
+ */
+export function wiringFromContext(context: Record<string, unknown>): ReturnType<typeof wiringView> {
+  const contributions = new Contributions();
+  const features = context as never;
+  contributions.add('api', coreContribution());
+  contributions.add('auth', authWiring(features));
+  contributions.add('agents', agentsWiring(features));
+  contributions.add('db', dbWiring(features));
+  contributions.add('observability', observabilityWiring(features));
+  return wiringView(contributions, String(context.packageName), (context.resources ?? []) as ResourceView[]);
+}

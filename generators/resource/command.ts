@@ -1,0 +1,26 @@
+import type { GeneratorCommand } from '../../lib/command.js';
+
+/** What `fastapi-forge add resource`, `list`, `--help` and `yo fastapi-forge:resource` say and take. */
+const command: GeneratorCommand = {
+  name: 'resource',
+  description:
+    'A resource in the SQL database: model, migration, schemas, repository, service, CRUD routes and tests',
+  args: [{ name: 'name', description: 'resource name, e.g. Order or OrderItem' }],
+  options: [
+    {
+      flag: 'field',
+      type: 'list',
+      placeholder: 'name:type',
+      description:
+        'a field, name:type with ? for optional and ! for unique; types: str[:length], text, int, decimal, bool, datetime, date, uuid, enum(a,b), json; repeatable',
+    },
+    {
+      flag: 'belongs-to',
+      type: 'value',
+      placeholder: 'resource',
+      description: 'the resource it belongs to (many-to-one)',
+    },
+  ],
+};
+
+export default command;

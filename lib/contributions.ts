@@ -1,0 +1,311 @@
+/**
+ * The contribution API: how features meet in the generated project without the core knowing them.
+ *
+ * A run holds every generator the stored config calls for (the generator the user ran composes them, see
+ * `configuredGenerators`). Each registers what it needs in the project's wiring modules in the
+ * `contributing` priority ({@link Contribution}: imports, lifespan resources, settings classes, routers,
+ * dependencies, middleware, test plugins and settings). In the later `writing` priority the core renders its
+ * wiring modules (lifespan, dependencies, settings, routes, middleware, conftest) once, from everything
+ * collected, so its templates branch on contributions, never on a feature. A plugin package contributes the
+ * same way (docs/contributions.md).
+ */
+
+import { runState } from './run-state.js';
+
+/** The wiring modules of the core that contributions reach. */
+export type WiringModule =
+  'lifespan' | 'dependencies' | 'settings' | 'routes' | 'middleware' | 'conftest' | 'logging';
+
+/** An isort section: the project's own package and `tests` are sections of their own, after the others. */
+export type ImportSection = 'stdlib' | 'thirdParty' | 'firstParty' | 'tests';
+
+/**
+ * `from <module> import <names>` (or `import <module>` without names). A name may be `a as b`; such a name is
+ * imported in a statement of its own, as ruff's isort does. `wrap` keeps the statement one name per line
+ * (a magic trailing comma) even where it would fit on one line. `<package>` in a module stands for the
+ * project's Python package.
+ */
+export interface PyImport {
+  module: string;
+  names?: string[];
+  section?: ImportSection;
+  wrap?: boolean;
+}
+
+/** Something started in the lifespan's exit stack, and what it adds to the typed state. */
+export interface LifespanResource {
+  /** Where its setup runs; smaller first (the core's rate limiter is 20). */
+  order: number;
+  /** Where its fields sit in the State class and the yielded state; `order` when not given. */
+  stateOrder?: number;
+  /** `name: Type` fields of the state; each field's value is the local variable of the same name. */
+  state?: { name: string; type: string }[];
+  /** Python statements in the exit stack's block, unindented; may be empty (state only). */
+  setup?: string;
+}
+
+export interface Router {
+  order: number;
+  /** The module of `<package>.routes` it is imported from. */
+  module?: string;
+  /** Statements that include it, unindented; protected routers get `dependencies` and `responses`. */
+  include?: string;
+  /** Protected routers: the expression of the router, included with the protected dependencies. */
+  protectedRouter?: string;
+  /** Included before the protected ones (public), or after all of them (`finally`: e.g. OpenAPI edits). */
+  stage?: 'public' | 'protected' | 'finally';
+  /** For the docstring: what a public router serves (", and metrics"). */
+  label?: string;
+}
+
+export interface Middleware {
+  /** Innermost first: the core's size limits are 10, CORS 20, the request context 30. */
+  order: number;
+  /** Statements in `install_middleware`, unindented. */
+  code: string;
+  /** Its name in the docstring's request path. */
+  label: string;
+}
+
+/** A dependency provider function and the `Annotated` alias routes use. */
+export interface Dependency {
+  order: number;
+  provider?: string;
+  alias?: string;
+}
+
+export interface Contribution {
+  imports?: Partial<Record<WiringModule, PyImport[]>>;
+  lifespan?: LifespanResource[];
+  /** A settings class mixed into `ForgeSettings`; smaller `order` first (subclasses before their bases). */
+  settings?: { className: string; module: string; order: number; wrap?: boolean }[];
+  /** Methods of the settings listing what staging and production lack (`deployed_database_problems`). */
+  deployedChecks?: { method: string; order: number }[];
+  routers?: Router[];
+  /** Statuses any protected route may answer, documented in OpenAPI. */
+  protectedResponses?: { status: number; doc: string }[];
+  dependencies?: Dependency[];
+  /**
+   * Replaces the protected routers' dependencies, what `protected`'s docstring says they do (the rest of
+   * its first sentence, wrapped as it lands), and the current principal (authentication).
+   */
+  security?: { protectedBy: string; protectedDoc: string; principal: string };
+  middleware?: Middleware[];
+  /** Paths the request context does not access-log, with why. */
+  quietPaths?: { expression: string; comment: string; imports?: PyImport[] }[];
+  /**
+   * What staging and production need that development does without: outside services (a setting the tests'
+   * DEPLOYED_SERVICES give, and its variable where one must be set), the secrets of a deployed environment
+   * in the preflight test, and whether a model provider's API key is required.
+   */
+  deployed?: {
+    /** Where its services are listed; smaller first. */
+    order: number;
+    services?: { setting: string; value: string; env?: string; comment?: string }[];
+    secrets?: { env: string; value: string }[];
+    providerKey?: boolean;
+  }[];
+  /** A setting development cannot do without (no safe default): the tests expect the start to name it. */
+  requiredInDevelopment?: {
+    env: string;
+    /** What it names, in test names and comments: `identity provider`. */
+    what: string;
+    testImport: PyImport;
+    testSetting: string;
+    testValue: string;
+    /** Why deployed settings in the tests give their own value. */
+    productionComment: string;
+  }[];
+  /** structlog processors every log line passes, after the context variables are merged. */
+  logProcessors?: { expression: string; comment: string }[];
+  /** Fields of the core settings (`CoreSettings`), for settings the core's own modules read. */
+  coreSettingsFields?: string[];
+  /**
+   * Probes of the log-redaction test: statements run with credentials while an outside service is down,
+   * unindented, appending to `statuses`; `unreachable` names what they reach in its comment.
+   */
+  redactionProbes?: { order: number; code: string; imports?: PyImport[]; unreachable?: string }[];
+  /** Text of the README's generated section at a slot (`setup`, `make-run`, `make-data`, `sections`). */
+  readme?: { slot: string; order: number; text: string }[];
+  /** Pytest plugins loaded by conftest.py, with what they provide. */
+  testPlugins?: { module: string; comment: string; order: number }[];
+  /** Fixtures giving each feature's settings in tests, merged in `order`. */
+  testSettings?: { fixture: string; order: number }[];
+  /** Python code for conftest.py's parts; see templates/api/tests/conftest.py.ejs. */
+  conftest?: { part: string; code: string; order: number }[];
+}
+
+/** Everything one run's generators contributed. */
+export class Contributions {
+  private readonly made: { source: string; contribution: Contribution }[] = [];
+
+  private composition: readonly string[] = [];
+
+  add(source: string, contribution: Contribution): void {
+    this.made.push({ source, contribution });
+  }
+
+  /**
+   * The run's composition order (the generators' namespaces). Contributions are then read in that order
+   * whichever generator the user ran, which contributes first: equal `order`s (a plugin's among the
+   * features') land in one place in every run, so running again changes nothing.
+   */
+  composeInOrder(namespaces: readonly string[]): void {
+    this.composition = namespaces;
+  }
+
+  /** The contributions in the composition order; a source outside it after those in it, as they came. */
+  private get items(): { source: string; contribution: Contribution }[] {
+    const rank = (source: string): number => {
+      const index = this.composition.indexOf(source);
+      return index < 0 ? this.composition.length : index;
+    };
+    return [...this.made].sort((a, b) => rank(a.source) - rank(b.source));
+  }
+
+  /** The sources that contributed, in the composition order, else in the order they did. */
+  get sources(): string[] {
+    return [...new Set(this.items.map((item) => item.source))];
+  }
+
+  /** Every contribution of one kind, in the composition order, else in the order they were made. */
+  all<K extends keyof Contribution>(kind: K): NonNullable<Contribution[K]> extends (infer T)[] ? T[] : never {
+    return this.items.flatMap((item) => (item.contribution[kind] ?? []) as never[]) as never;
+  }
+
+  /** Every contribution of one kind with an `order`, smallest first (stable). */
+  ordered<K extends keyof Contribution>(
+    kind: K,
+    key: (item: { order: number; stateOrder?: number }) => number = (item) => item.order,
+  ): NonNullable<Contribution[K]> extends (infer T)[] ? T[] : never {
+    const items = this.all(kind) as { order: number }[];
+    return [...items].sort((a, b) => key(a) - key(b)) as never;
+  }
+
+  /** The last contribution of a kind that is not a list (a later one replaces an earlier one). */
+  latest<K extends keyof Contribution>(kind: K): Contribution[K] | undefined {
+    return this.items
+      .map((item) => item.contribution[kind])
+      .filter((value) => value !== undefined)
+      .at(-1);
+  }
+
+  imports(module: WiringModule): PyImport[] {
+    return this.items.flatMap((item) => item.contribution.imports?.[module] ?? []);
+  }
+}
+
+/** The contributions of the run whose generators share `env`, a plugin's included (lib/run-state.ts). */
+export const contributionsOf = (env: object): Contributions =>
+  runState(env, 'contributions', () => new Contributions());
+
+const SECTIONS: ImportSection[] = ['stdlib', 'thirdParty', 'firstParty', 'tests'];
+
+const LINE_LENGTH = 100;
+
+/** ruff's isort order of imported names: constants, then classes, then the rest, each case-insensitively. */
+function nameKey(name: string): [number, string] {
+  const bare = name.split(' as ')[0] ?? name;
+  const kind = bare.length > 1 && bare === bare.toUpperCase() ? 0 : /^[A-Z]/.test(bare) ? 1 : 2;
+  return [kind, bare.toLowerCase()];
+}
+
+function compareNames(a: string, b: string): number {
+  const [ka, na] = nameKey(a);
+  const [kb, nb] = nameKey(b);
+  return ka - kb || (na < nb ? -1 : na > nb ? 1 : 0);
+}
+
+function sectionOf(imported: PyImport, packageName: string): ImportSection {
+  if (imported.section) return imported.section;
+  if (imported.module === packageName || imported.module.startsWith(`${packageName}.`)) return 'firstParty';
+  if (imported.module === 'tests' || imported.module.startsWith('tests.')) return 'tests';
+  return 'thirdParty';
+}
+
+/**
+ * Import statements as ruff's isort writes them: by section, `import x` before `from x import y`, modules
+ * and names sorted, names of one module merged (an aliased name alone in its statement), a statement longer
+ * than the line one name per line.
+ */
+export function renderImports(imports: readonly PyImport[], packageName: string): string {
+  const statements = new Map<
+    string,
+    {
+      section: ImportSection;
+      module: string;
+      names: Set<string>;
+      wrap: boolean;
+      alias: boolean;
+      plain: boolean;
+    }
+  >();
+  for (const imported of imports) {
+    const module = imported.module.replace('<package>', packageName);
+    const section = sectionOf({ ...imported, module }, packageName);
+    const names = imported.names ?? [];
+    if (names.length === 0) {
+      statements.set(`import ${module}`, {
+        section,
+        module,
+        names: new Set(),
+        wrap: false,
+        alias: false,
+        plain: true,
+      });
+      continue;
+    }
+    for (const name of names) {
+      const alias = name.includes(' as ');
+      const key = alias ? `from ${module} import ${name}` : `from ${module} import`;
+      const statement = statements.get(key) ?? {
+        section,
+        module,
+        names: new Set<string>(),
+        wrap: false,
+        alias,
+        plain: false,
+      };
+      statement.names.add(name);
+      statement.wrap ||= Boolean(imported.wrap);
+      statements.set(key, statement);
+    }
+  }
+  const blocks: string[] = [];
+  for (const section of SECTIONS) {
+    const inSection = [...statements.values()].filter((statement) => statement.section === section);
+    if (inSection.length === 0) continue;
+    inSection.sort(
+      (a, b) =>
+        Number(a.plain ? 0 : 1) - Number(b.plain ? 0 : 1) ||
+        compareModules(a.module, b.module) ||
+        Number(a.alias ? 0 : 1) - Number(b.alias ? 0 : 1),
+    );
+    blocks.push(
+      inSection
+        .map((statement) => {
+          if (statement.plain) return `import ${statement.module}`;
+          const names = [...statement.names].sort(compareNames);
+          const line = `from ${statement.module} import ${names.join(', ')}`;
+          if (!statement.wrap && line.length <= LINE_LENGTH) return line;
+          return `from ${statement.module} import (\n${names.map((name) => `    ${name},\n`).join('')})`;
+        })
+        .join('\n'),
+    );
+  }
+  return blocks.join('\n\n');
+}
+
+function compareModules(a: string, b: string): number {
+  const [la, lb] = [a.toLowerCase(), b.toLowerCase()];
+  return la < lb ? -1 : la > lb ? 1 : 0;
+}
+
+/** Indents every non-empty line of `code`. */
+export function indent(code: string, spaces: number): string {
+  const pad = ' '.repeat(spaces);
+  return code
+    .split('\n')
+    .map((line) => (line === '' ? line : `${pad}${line}`))
+    .join('\n');
+}

@@ -1,0 +1,475 @@
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { CLI, makeTempDir, snapshotTree } from '../helpers.js';
+import { nowSeconds, randomSecret, signJwt } from './fakes.js';
+import { type RunningServer, UV, requestJson, run, startServer } from './processes.js';
+import { freshDatabase, generateProject, verifyProject } from './projects.js';
+
+const PROJECT = 'e2e-res';
+/** The Authorization header of an hour-long token of `subject`, signed as the served app expects. */
+const bearer = (secret: string, issuer: string, subject: string): Record<string, string> => ({
+  authorization: `Bearer ${signJwt({ sub: subject, iss: issuer, aud: PROJECT, iat: nowSeconds(), exp: nowSeconds() + 3600 }, { secret })}`,
+});
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+const PACKAGE = 'e2e_res';
+/** Three resources with a relation, covering every field type and the optional and unique variants. */
+const RESOURCES: string[][] = [
+  [
+    'Customer',
+    '--field',
+    'name:str:120',
+    '--field',
+    'email:str!',
+    '--field',
+    'vip:bool',
+    '--field',
+    'bio:text?',
+  ],
+  [
+    'Order',
+    '--field',
+    'total:decimal',
+    '--field',
+    'status:enum(new,paid,shipped)',
+    '--field',
+    'placed_on:date',
+    '--field',
+    'due_at:datetime?',
+    '--field',
+    'qty:int',
+    '--belongs-to',
+    'customer',
+  ],
+  [
+    'Tag',
+    '--field',
+    'label:str:40!',
+    '--field',
+    'ref:uuid?',
+    '--field',
+    'data:json?',
+    '--field',
+    'rank:int?',
+  ],
+];
+
+/** The same three resources as a system spec: the project is generated from it. */
+const SPEC = `project:
+  name: ${PROJECT}
+  appType: microservice
+  db: postgres
+  auth: jwt
+resources:
+  Customer:
+    fields:
+      name: str:120
+      email: str!
+      vip: bool
+      bio: text?
+  Order:
+    belongsTo: Customer
+    fields:
+      total: decimal
+      status: enum(new,paid,shipped)
+      placed_on: date
+      due_at: datetime?
+      qty: int
+  Tag:
+    fields:
+      label: str:40!
+      ref: uuid?
+      data: json?
+      rank: int?
+`;
+
+const forge = (dir: string, args: string[]): string =>
+  run(process.execPath, [CLI, ...args, '--yes', '--skip-install'], dir).output;
+
+const addResource = (dir: string, args: string[]): string =>
+  run(process.execPath, [CLI, 'add', 'resource', ...args, '--yes', '--skip-install'], dir).output;
+
+type Json = Record<string, unknown>;
+
+/** A project's files but its spec. */
+const withoutSpec = (tree: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(tree).filter(([file]) => file !== 'forge.yaml'));
+
+describe('resources end to end: a project from a spec, PostgreSQL migrated, CRUD to two users, the spec changed and applied', function () {
+  this.timeout(10 * 60_000);
+  let dir: string;
+  const databases: { drop: () => void }[] = [];
+  let server: RunningServer | undefined;
+
+  before(() => {
+    const parent = makeTempDir('e2e');
+    writeFileSync(path.join(parent, 'forge.yaml'), SPEC);
+    forge(parent, ['new', '--spec', 'forge.yaml']);
+    dir = path.join(parent, PROJECT);
+  });
+
+  after(async () => {
+    await server?.stop();
+    for (const database of databases) database.drop();
+  });
+
+  it('passes ruff, mypy --strict and its own tests on PostgreSQL; the same resources added again, or the spec applied again, change nothing', () => {
+    const server = freshDatabase('forge_res');
+    databases.push(server);
+    // The project's tests create (and drop) their own databases on this server.
+    const summary = verifyProject(dir, { TEST_DATABASE_URL: server.url, REDIS_URL });
+    console.log(`      ${PROJECT}: ${summary}`);
+    expect(summary).to.match(/^\d+ passed/);
+    const before = snapshotTree(dir);
+    // The spec made what `add resource` makes.
+    for (const args of RESOURCES) addResource(dir, args);
+    expect(snapshotTree(dir)).to.deep.equal(before);
+    // `new --spec` left the spec in the project, as written: `apply` there finds it.
+    expect(readFileSync(path.join(dir, 'forge.yaml'), 'utf8')).to.equal(SPEC);
+    expect(forge(dir, ['apply'])).to.include('The project matches the spec.');
+    expect(snapshotTree(dir)).to.deep.equal(before);
+  });
+
+  it('migrates PostgreSQL after the existing revisions, and autogenerate then finds nothing to change', () => {
+    const database = freshDatabase('forge_res');
+    databases.push(database);
+    const env = { DATABASE_URL: database.url };
+    const upgrade = run(UV, ['run', '--no-sync', 'alembic', 'upgrade', 'head'], dir, env).output;
+    expect(upgrade).to.match(/0002 -> 0005, The customers resource/);
+    expect(upgrade).to.match(/0005 -> 0006, The orders resource/);
+    expect(upgrade).to.match(/0006 -> 0007, The tags resource/);
+    run(UV, ['run', '--no-sync', 'alembic', 'revision', '--autogenerate', '-m', 'nothing left'], dir, env);
+    const versions = path.join(dir, 'src', PACKAGE, 'migrations', 'versions');
+    const generated = readdirSync(versions).find((file) => file.includes('nothing_left'));
+    expect(generated, 'autogenerate wrote no revision').to.be.a('string');
+    const script = readFileSync(path.join(versions, String(generated)), 'utf8');
+    rmSync(path.join(versions, String(generated)));
+    expect(script.match(/^\s*op\./gm), script).to.equal(null);
+  });
+
+  it('serves every route over HTTP to two users: ownership, 250 rows page by page, filters and sorts', async () => {
+    const database = freshDatabase('forge_res');
+    databases.push(database);
+    run(UV, ['run', '--no-sync', 'alembic', 'upgrade', 'head'], dir, { DATABASE_URL: database.url });
+    const secret = randomSecret();
+    const issuer = 'https://auth.example.com';
+    server = await startServer(dir, PACKAGE, {
+      ENVIRONMENT: 'production',
+      CORS_ORIGINS: 'https://app.example.com',
+      RATE_LIMIT: '100000/minute',
+      API_DOCS: 'true',
+      JWT_SECRET: secret,
+      JWT_ISSUER: issuer,
+      DATABASE_URL: database.url,
+    });
+    const alice = bearer(secret, issuer, 'alice');
+    const bob = bearer(secret, issuer, 'bob');
+    const api = server;
+    const call = async (method: string, route: string, headers: Record<string, string>, body?: Json) =>
+      requestJson(api, method, route, headers, body);
+
+    // Create, read, change, delete; the other user sees nothing of it.
+    const customer = await call('POST', '/customers', alice, {
+      name: 'Ada',
+      email: 'ada@example.com',
+      vip: true,
+    });
+    expect(customer.status, JSON.stringify(customer.body)).to.equal(201);
+    const customerUrl = `/customers/${String(customer.body.id)}`;
+    expect((await call('GET', customerUrl, alice)).body).to.deep.equal(customer.body);
+    for (const [method, body] of [['GET'], ['PATCH', { vip: false }], ['DELETE']] as [string, Json?][]) {
+      const answer = await call(method, customerUrl, bob, body);
+      expect(answer.status, `${method} by another user`).to.equal(404);
+      expect(answer.body.code).to.equal('not_found');
+    }
+    expect((await call('GET', '/customers', bob)).body.items).to.deep.equal([]);
+    const patched = await call('PATCH', customerUrl, alice, { bio: 'Counts', vip: false });
+    expect(patched.status, JSON.stringify(patched.body)).to.equal(200);
+    expect(patched.body).to.include({ name: 'Ada', bio: 'Counts', vip: false });
+    const duplicate = await call('POST', '/customers', alice, {
+      name: 'Other',
+      email: 'ada@example.com',
+      vip: false,
+    });
+    expect(duplicate.status).to.equal(409);
+    // Unique per owner: another user may use the same e-mail.
+    expect(
+      (await call('POST', '/customers', bob, { name: 'B', email: 'ada@example.com', vip: false })).status,
+    ).to.equal(201);
+
+    // Orders belong to a customer: a nested read, and bob cannot attach one to alice's customer.
+    const order = await call('POST', '/orders', alice, {
+      total: '19.99',
+      status: 'paid',
+      placed_on: '2026-03-01',
+      qty: 2,
+      customer_id: customer.body.id,
+    });
+    expect(order.status, JSON.stringify(order.body)).to.equal(201);
+    expect(order.body.customer).to.deep.equal(patched.body);
+    expect(order.body.total).to.equal('19.99');
+    const stolen = await call('POST', '/orders', bob, {
+      total: '1.00',
+      status: 'new',
+      placed_on: '2026-03-01',
+      qty: 1,
+      customer_id: customer.body.id,
+    });
+    expect(stolen.status).to.equal(404);
+    expect((await call('DELETE', customerUrl, alice)).status, 'a customer with orders').to.equal(409);
+    const ofCustomer = await call('GET', `${customerUrl}/orders`, alice);
+    expect((ofCustomer.body.items as Json[]).map((item) => item.id)).to.deep.equal([order.body.id]);
+
+    // 250 orders, paged 100 at a time, every one once.
+    const statuses = ['new', 'paid', 'shipped'];
+    for (let n = 0; n < 250; n++) {
+      const created = await call('POST', '/orders', alice, {
+        total: `${n}.25`,
+        status: statuses[n % 3],
+        placed_on: `2026-01-${String((n % 28) + 1).padStart(2, '0')}`,
+        qty: n,
+        customer_id: customer.body.id,
+      });
+      expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    }
+    const walk = async (query: string): Promise<{ items: Json[]; pages: number }> => {
+      const items: Json[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const after: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+        const page = await call('GET', `/orders?limit=100${query}${after}`, alice);
+        expect(page.status, JSON.stringify(page.body)).to.equal(200);
+        items.push(...(page.body.items as Json[]));
+        cursor = page.body.next_cursor as string | null;
+        pages++;
+      } while (cursor !== null);
+      return { items, pages };
+    };
+    const all = await walk('');
+    expect(all.pages).to.equal(3);
+    expect(all.items).to.have.length(251);
+    expect(new Set(all.items.map((item) => item.id)).size).to.equal(251);
+    expect((await call('GET', '/orders', bob)).body.items).to.deep.equal([]);
+
+    // Sorted across pages: by an exact decimal ascending, by an integer descending.
+    const byTotal = await walk('&sort=total');
+    const totals = byTotal.items.map((item) => Number(item.total));
+    expect(totals).to.deep.equal([...totals].sort((a, b) => a - b));
+    const byQuantity = await walk('&sort=-qty');
+    const quantities = byQuantity.items.map((item) => Number(item.qty));
+    expect(quantities).to.deep.equal([...quantities].sort((a, b) => b - a));
+    // Filters: an enum and a date.
+    const shipped = await walk('&status=shipped');
+    expect(shipped.items).to.have.length(83);
+    expect(shipped.items.every((item) => item.status === 'shipped')).to.equal(true);
+    const onTheFirst = await walk('&placed_on=2026-01-01');
+    expect(onTheFirst.items.map((item) => item.qty).sort((a, b) => Number(a) - Number(b))).to.deep.equal(
+      Array.from({ length: 9 }, (_, index) => index * 28),
+    );
+    const badSort = await call('GET', '/orders?sort=owner', alice);
+    expect(badSort.status).to.equal(422);
+
+    // Deleting: an order, then the customer once it has none.
+    for (const item of all.items)
+      expect((await call('DELETE', `/orders/${String(item.id)}`, alice)).status).to.equal(204);
+    expect((await call('DELETE', customerUrl, alice)).status).to.equal(204);
+    expect((await call('GET', customerUrl, alice)).status).to.equal(404);
+
+    // The API documents the routes.
+    const openapi = await call('GET', '/openapi.json', alice);
+    const paths = Object.keys(openapi.body.paths as Json);
+    expect(paths).to.include.members([
+      '/customers',
+      '/customers/{customer_id}',
+      '/customers/{customer_id}/orders',
+      '/orders',
+      '/orders/{order_id}',
+      '/tags',
+      '/tags/{tag_id}',
+    ]);
+  });
+
+  it('applies a changed spec (a field added with a default, one renamed, a relation added): the old rows are kept, autogenerate finds nothing', async () => {
+    await server?.stop();
+    run(UV, ['sync', '--quiet'], dir);
+    const database = freshDatabase('forge_res');
+    databases.push(database);
+    const env = { DATABASE_URL: database.url };
+    run(UV, ['run', '--no-sync', 'alembic', 'upgrade', 'head'], dir, env);
+    const secret = randomSecret();
+    const issuer = 'https://auth.example.com';
+    const serve = () =>
+      startServer(dir, PACKAGE, {
+        ENVIRONMENT: 'production',
+        CORS_ORIGINS: 'https://app.example.com',
+        JWT_SECRET: secret,
+        JWT_ISSUER: issuer,
+        DATABASE_URL: database.url,
+      });
+    const alice = bearer(secret, issuer, 'alice');
+    const bob = bearer(secret, issuer, 'bob');
+
+    // Rows of the first version, written by its API.
+    let api = await serve();
+    server = api;
+    const call = async (method: string, route: string, headers: Record<string, string>, body?: Json) =>
+      requestJson(api, method, route, headers, body);
+    const ada = await call('POST', '/customers', alice, {
+      name: 'Ada',
+      email: 'ada@example.com',
+      vip: true,
+      bio: 'First',
+    });
+    const bea = await call('POST', '/customers', bob, { name: 'Bea', email: 'bea@example.com', vip: false });
+    const tag = await call('POST', '/tags', alice, { label: 'red' });
+    const order = await call('POST', '/orders', alice, {
+      total: '5.00',
+      status: 'new',
+      placed_on: '2026-02-01',
+      qty: 1,
+      customer_id: ada.body.id,
+    });
+    for (const created of [ada, bea, tag, order])
+      expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    await api.stop();
+
+    // The exported spec is the project: applying it changes nothing.
+    const before = withoutSpec(snapshotTree(dir));
+    // Over the spec `new --spec` copied in, which export spells its own way.
+    run(process.execPath, [CLI, 'export', '--force'], dir);
+    const exported = readFileSync(path.join(dir, 'forge.yaml'), 'utf8');
+    expect(forge(dir, ['apply'])).to.include('The project matches the spec.');
+    expect(withoutSpec(snapshotTree(dir))).to.deep.equal(before);
+
+    const changed = exported
+      .replace(
+        '      bio: text?\n',
+        '      about:\n        type: text?\n        renamedFrom: bio\n      tier:\n        type: str:20\n        default: basic\n',
+      )
+      .replace('      name: str:120\n', '      name: str:200\n')
+      .replace('  Tag:\n    fields:', '  Tag:\n    belongsTo: Customer?\n    fields:')
+      // A unique field renamed (its constraint with it) and one removed.
+      .replace(
+        '      label: str:40!\n      ref: uuid?\n',
+        '      title:\n        type: str:40!\n        renamedFrom: label\n',
+      );
+    expect(changed).to.not.equal(exported);
+    writeFileSync(path.join(dir, 'forge.yaml'), changed);
+    expect(forge(dir, ['apply'])).to.include('Applied: Customer changed, Tag changed.');
+    const applied = snapshotTree(dir);
+    // The revisions a database has applied are the same files; the changes are new revisions after them.
+    for (const [file, content] of Object.entries(before)) {
+      if (file.includes('/migrations/versions/')) expect(applied[file], file).to.equal(content);
+    }
+    expect(forge(dir, ['apply'])).to.include('The project matches the spec.');
+    expect(snapshotTree(dir)).to.deep.equal(applied);
+
+    const upgrade = run(UV, ['run', '--no-sync', 'alembic', 'upgrade', 'head'], dir, env).output;
+    expect(upgrade).to.match(
+      /0007 -> 0008, The customers resource: bio renamed to about, name changed, tier added/,
+    );
+    expect(upgrade).to.match(
+      /0008 -> 0009, The tags resource: ref removed, label renamed to title, belongs to customer/,
+    );
+    run(UV, ['run', '--no-sync', 'alembic', 'revision', '--autogenerate', '-m', 'nothing left'], dir, env);
+    const versions = path.join(dir, 'src', PACKAGE, 'migrations', 'versions');
+    const generated = readdirSync(versions).find((file) => file.includes('nothing_left'));
+    expect(generated, 'autogenerate wrote no revision').to.be.a('string');
+    const script = readFileSync(path.join(versions, String(generated)), 'utf8');
+    rmSync(path.join(versions, String(generated)));
+    expect(script.match(/^\s*op\./gm), script).to.equal(null);
+    const tests = freshDatabase('forge_res');
+    databases.push(tests);
+    const summary = verifyProject(dir, { TEST_DATABASE_URL: tests.url, REDIS_URL });
+    console.log(`      ${PROJECT} after apply: ${summary}`);
+
+    // The old rows, served by the new version: renamed, backfilled, and still each owner's own.
+    api = await serve();
+    server = api;
+    const adaNow = await call('GET', `/customers/${String(ada.body.id)}`, alice);
+    expect(adaNow.body).to.include({ name: 'Ada', about: 'First', tier: 'basic', vip: true });
+    expect(adaNow.body).to.not.have.property('bio');
+    expect((await call('GET', `/customers/${String(ada.body.id)}`, bob)).status).to.equal(404);
+    const beaKept = Object.fromEntries(Object.entries(bea.body).filter(([key]) => key !== 'bio'));
+    expect((await call('GET', '/customers', bob)).body.items).to.deep.equal([
+      { ...beaKept, about: null, tier: 'basic' },
+    ]);
+    const orderNow = await call('GET', `/orders/${String(order.body.id)}`, alice);
+    expect(orderNow.body.customer).to.deep.equal(adaNow.body);
+    // The relation added: old tags have none, new ones may have one of the caller's customers.
+    const tagNow = await call('GET', `/tags/${String(tag.body.id)}`, alice);
+    expect(tagNow.body).to.include({ title: 'red', customer_id: null, customer: null });
+    expect(tagNow.body).to.not.have.any.keys('label', 'ref');
+    // Still unique among each caller's tags, under its new name.
+    expect((await call('POST', '/tags', alice, { title: 'red' })).status).to.equal(409);
+    const linked = await call('PATCH', `/tags/${String(tag.body.id)}`, alice, { customer_id: ada.body.id });
+    expect(linked.status, JSON.stringify(linked.body)).to.equal(200);
+    expect(linked.body.customer).to.deep.equal(adaNow.body);
+    const stolen = await call('POST', '/tags', bob, { title: 'blue', customer_id: ada.body.id });
+    expect(stolen.status).to.equal(404);
+    const longer = await call('POST', '/customers', alice, {
+      name: 'N'.repeat(200),
+      email: 'n@example.com',
+      vip: false,
+      tier: 'gold',
+    });
+    expect(longer.status, JSON.stringify(longer.body)).to.equal(201);
+    const ofAda = await call('GET', `/customers/${String(ada.body.id)}/tags`, alice);
+    expect((ofAda.body.items as Json[]).map((item) => item.id)).to.deep.equal([tag.body.id]);
+  });
+});
+
+describe('resources with the longest names: the generated code passes ruff, mypy --strict and its tests', function () {
+  this.timeout(10 * 60_000);
+
+  it('formats every line as ruff does, within 100 columns', () => {
+    const project = 'abcdefghij-abcdefghij-abcdefghij-abcdefg';
+    const dir = generateProject(project, [
+      '--app-type',
+      'microservice',
+      '--db',
+      'postgres',
+      '--auth',
+      'apikey',
+    ]);
+    // 24 characters: the longest resource, field and enum value names.
+    const long = (suffix: string) => `abcdefghij_abcdefghij_${suffix}`;
+    addResource(dir, [
+      'AbcdefghijAbcdefghijAb',
+      ...[
+        'str:3000',
+        'enum(abcdefghij_abcdefghij_ab,bcdefghij_abcdefghij_abc)',
+        'decimal?',
+        'str:10!',
+        'datetime',
+      ].flatMap((type, index) => ['--field', `${long(`a${index}`)}:${type}`]),
+    ]);
+    addResource(dir, [
+      'Bcd',
+      ...['datetime', 'json?', 'uuid!', 'date', 'bool', 'int?', 'text'].flatMap((type, index) => [
+        '--field',
+        `${long(`b${index}`)}:${type}`,
+      ]),
+      '--belongs-to',
+      'AbcdefghijAbcdefghijAb',
+    ]);
+    addResource(dir, ['Efghij_Abcdefghij_Abcdef', '--field', `${long('c0')}:int`, '--belongs-to', 'bcd']);
+    run(UV, ['sync', '--quiet'], dir);
+    run(UV, ['run', '--no-sync', 'ruff', 'check', '.'], dir);
+    run(UV, ['run', '--no-sync', 'ruff', 'format', '--check', '.'], dir);
+    run(UV, ['run', '--no-sync', 'mypy', '--strict', 'src', 'tests'], dir);
+    const tests = [
+      'tests/test_abcdefghij_abcdefghij_abs.py',
+      'tests/test_bcds.py',
+      'tests/test_efghij_abcdefghij_abcdefs.py',
+    ];
+    const pytest = run(
+      UV,
+      ['run', '--no-sync', 'pytest', '-q', '-p', 'no:cacheprovider', ...tests, 'tests/test_migrations.py'],
+      dir,
+    );
+    expect(pytest.output.trim().split('\n').pop()).to.match(/^\d+ passed/);
+  });
+});

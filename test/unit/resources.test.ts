@@ -1,0 +1,347 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { expect } from 'chai';
+import {
+  buildResourceSpec,
+  fieldText,
+  nextRevision,
+  parseField,
+  parseResourceName,
+  pluralize,
+  readRevision,
+} from '../../lib/resources.js';
+import { resourceView } from '../../lib/resource-views.js';
+import { CLI, makeTempDir, readConfig, runForge, snapshotTree } from '../helpers.js';
+
+const forge = (args: string[], cwd: string) => {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', input: '' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+};
+
+const NO_REVISION = { revision: '', downRevision: '' };
+
+/** An Alembic script reduced to the lines the revision reader looks at. */
+const script = (revision: string, down: string | null) =>
+  `revision: str = "${revision}"\ndown_revision: str | Sequence[str] | None = ${down === null ? 'None' : `"${down}"`}\n`;
+
+describe('resources: the --field and resource-name syntax', () => {
+  it('reads every field type, with a length, enum values, and the optional and unique marks', () => {
+    expect(parseField('title:str')).to.deep.equal({
+      name: 'title',
+      type: 'str',
+      length: 255,
+      optional: false,
+      unique: false,
+    });
+    expect(parseField('code:str:12!')).to.include({ type: 'str', length: 12, unique: true, optional: false });
+    expect(parseField('status:enum(new, paid,shipped)?')).to.deep.equal({
+      name: 'status',
+      type: 'enum',
+      values: ['new', 'paid', 'shipped'],
+      optional: true,
+      unique: false,
+    });
+    for (const type of ['text', 'int', 'decimal', 'bool', 'datetime', 'date', 'uuid', 'json']) {
+      expect(parseField(`f:${type}?`)).to.deep.include({ type, optional: true });
+    }
+    expect(parseField('sku:str:40?!')).to.include({ optional: true, unique: true });
+  });
+
+  it('spells a field back as --field takes it', () => {
+    for (const text of ['a:str:255', 'b:enum(x,y)?!', 'c:json?', 'd:int!']) {
+      expect(fieldText(parseField(text))).to.equal(text);
+    }
+  });
+
+  it('refuses bad names, keywords, unknown types and broken marks with a one-line reason', () => {
+    const cases: [string, RegExp][] = [
+      ['Title:str', /field name is lowercase/],
+      ['9lives:int', /field name is lowercase/],
+      ['class:str', /Python keyword/],
+      ['select:int', /SQL keyword/],
+      ['order:int', /SQL keyword/],
+      ['id:uuid', /taken by every resource/],
+      ['owner:str', /taken by every resource/],
+      ['sort:str', /taken by every resource/],
+      ['model_name:str', /shadow an attribute of Pydantic's BaseModel/],
+      ['json:json', /shadow an attribute of Pydantic's BaseModel/],
+      ['schema:str', /shadow an attribute of Pydantic's BaseModel/],
+      ['validate:bool', /shadow an attribute of Pydantic's BaseModel/],
+      ['copy:text', /shadow an attribute of Pydantic's BaseModel/],
+      ['dict:json', /shadow an attribute of Pydantic's BaseModel/],
+      ['price:money', /unknown type "money"/],
+      ['price:float', /unknown type "float"/],
+      ['title:str:0', /length is 1 to 10000/],
+      ['status:enum(new)', /two or more values/],
+      ['status:enum(new,new)', /repeated/],
+      ['status:enum(New,old)', /lowercase/],
+      ['status:enum(new,class)', /Python keyword/],
+      ['title', /write name:type/],
+      ['title:str??', /repeated \? or !/],
+      ['payload:json!', /cannot be unique/],
+    ];
+    for (const [text, reason] of cases) {
+      expect(() => parseField(text), text).to.throw(reason);
+      try {
+        parseField(text);
+      } catch (error) {
+        expect((error as Error).name).to.equal('ForgeUserError');
+        expect((error as Error).message).to.not.include('\n');
+      }
+    }
+  });
+
+  it('takes resource names in either case and refuses keywords and names the project uses', () => {
+    expect(parseResourceName('Order')).to.equal('Order');
+    expect(parseResourceName('order_item')).to.equal('OrderItem');
+    expect(parseResourceName('OrderItem')).to.equal('OrderItem');
+    expect(() => parseResourceName('class')).to.throw(/Python keyword/);
+    expect(() => parseResourceName('User')).to.throw(/taken by the project/);
+    expect(() => parseResourceName('Note')).to.throw(/taken by the project/);
+    expect(() => parseResourceName('my-order')).to.throw(/letters, digits/);
+    expect(() => parseResourceName(undefined)).to.throw(/resource name is required/);
+    expect(() => parseResourceName('A'.repeat(25))).to.throw(/longer than 24/);
+    // Modules of every resource, names the resources' modules import, and the files they share.
+    expect(() => parseResourceName('CustomerRow')).to.throw(/modules of every resource end in/);
+    expect(() => parseResourceName('BillingService')).to.throw(/modules of every resource end in/);
+    for (const name of [
+      'ColumnTypes',
+      'ResourceSchemas',
+      'Field',
+      'Query',
+      'Literal',
+      'Depends',
+      'BaseModel',
+    ]) {
+      expect(() => parseResourceName(name), name).to.throw(/taken by the project/);
+    }
+  });
+
+  it('names tables in the plural', () => {
+    expect(['category', 'box', 'order_item', 'day', 'address'].map(pluralize)).to.deep.equal([
+      'categories',
+      'boxes',
+      'order_items',
+      'days',
+      'addresses',
+    ]);
+  });
+});
+
+describe('resources: a resource spec against the project', () => {
+  const customer = buildResourceSpec('Customer', ['name:str'], undefined, [], {
+    revision: '0005',
+    downRevision: '0002',
+  });
+
+  it('refuses repeated fields, missing fields and relations to resources that do not exist', () => {
+    expect(() => buildResourceSpec('Order', ['a:int', 'a:str'], undefined, [], NO_REVISION)).to.throw(
+      /field "a" is repeated/,
+    );
+    expect(() => buildResourceSpec('Order', [], undefined, [], NO_REVISION)).to.throw(/at least one --field/);
+    expect(() => buildResourceSpec('Order', ['a:int'], 'supplier', [customer], NO_REVISION)).to.throw(
+      /--belongs-to supplier: no such resource in this project \(its resources: Customer\)/,
+    );
+    expect(() =>
+      buildResourceSpec('Order', ['customer_id:uuid'], 'customer', [customer], NO_REVISION),
+    ).to.throw(/taken by its parent Customer/);
+    expect(() => buildResourceSpec('Customer', ['a:int'], 'customer', [customer], NO_REVISION)).to.throw(
+      /cannot belong to itself/,
+    );
+    const category = buildResourceSpec('Category', ['a:int'], undefined, [], NO_REVISION);
+    expect(() => buildResourceSpec('Categorie', ['a:int'], undefined, [category], NO_REVISION)).to.throw(
+      /resource Categorie: its table categories is that of Category/,
+    );
+  });
+
+  it('refuses a constraint name longer than PostgreSQL keeps', () => {
+    const parent = buildResourceSpec('AbcdefghijAbcdefghijAb', ['a:int'], undefined, [], NO_REVISION);
+    expect(() =>
+      buildResourceSpec('BcdefghijAbcdefghijAbc', ['a:int'], parent.name, [parent], NO_REVISION),
+    ).to.throw(/fk_bcdefghij_abcdefghij_abcs_abcdefghij_abcdefghij_ab_id_\w+ is longer than PostgreSQL's 63/);
+  });
+
+  it('relates a child to its parent both ways', () => {
+    const order = buildResourceSpec('Order', ['total:decimal'], 'Customer', [customer], NO_REVISION);
+    const all = [customer, order];
+    expect(resourceView(order, all).parent).to.include({
+      column: 'customer_id',
+      table: 'customers',
+      foreignKey: 'fk_orders_customer_id_customers',
+    });
+    expect(resourceView(customer, all).children.map((child) => child.table)).to.deep.equal(['orders']);
+  });
+});
+
+describe('resources: where a new migration goes', () => {
+  it('follows the single head, numbered after every numbered revision and the features', () => {
+    expect(nextRevision([script('0001', null), script('0002', '0001')])).to.deep.equal({
+      revision: '0005',
+      downRevision: '0002',
+    });
+    expect(
+      nextRevision([script('0001', null), script('0005', '0001'), script('0006', '0005')]),
+    ).to.deep.equal({
+      revision: '0007',
+      downRevision: '0006',
+    });
+  });
+
+  it("chains after the user's own revision when that is the head", () => {
+    const scripts = [script('0001', null), script('0005', '0001'), script('a1b2c3d4e5f6', '0005')];
+    expect(nextRevision(scripts)).to.deep.equal({ revision: '0006', downRevision: 'a1b2c3d4e5f6' });
+  });
+
+  it('reads a revision written without annotations, as older Alembic templates and people write them', () => {
+    const plain = [
+      "'''Add an index.'''",
+      "revision = 'b2c3d4e5f6a7'",
+      "down_revision = '0005'",
+      'branch_labels = None',
+      '',
+    ].join('\n');
+    const scripts = [script('0001', null), script('0005', '0001'), plain];
+    expect(nextRevision(scripts)).to.deep.equal({ revision: '0006', downRevision: 'b2c3d4e5f6a7' });
+    const merged = 'revision="c3"\ndown_revision = ("0005", "b2c3d4e5f6a7")\n';
+    expect(readRevision(merged)).to.deep.equal({ revision: 'c3', parents: ['0005', 'b2c3d4e5f6a7'] });
+  });
+
+  it('refuses to pick one of several heads', () => {
+    const scripts = [script('0001', null), script('0002', '0001'), script('abc', '0001')];
+    expect(() => nextRevision(scripts)).to.throw(/2 heads \(0002, abc\); merge them first/);
+  });
+});
+
+describe('add resource from the CLI', function () {
+  this.timeout(120_000);
+
+  const project = (flags: string[]): string => {
+    const cwd = makeTempDir('resources');
+    const created = forge(
+      ['new', 'shop', '--yes', '--skip-install', '--app-type', 'microservice', ...flags],
+      cwd,
+    );
+    expect(created.status, created.stderr).to.equal(0);
+    return path.join(cwd, 'shop');
+  };
+
+  it('refuses bad input in one line with a non-zero exit and writes nothing', () => {
+    const dir = project(['--db', 'postgres', '--auth', 'none']);
+    const before = snapshotTree(dir);
+    const bad: [string[], RegExp][] = [
+      [['Order', '--field', 'total:money'], /unknown type "money"/],
+      [['Order', '--field', 'a:int', '--field', 'a:str'], /field "a" is repeated/],
+      [['Order', '--field', 'from:int'], /Python keyword/],
+      [['Order', '--field', 'a:int', '--belongs-to', 'customer'], /no such resource/],
+      [['class', '--field', 'a:int'], /Python keyword/],
+      [['Order'], /at least one --field/],
+    ];
+    for (const [args, reason] of bad) {
+      const result = forge(['add', 'resource', ...args, '--yes', '--skip-install'], dir);
+      expect(result.status, args.join(' ')).to.equal(2);
+      expect(result.stderr.trim().split('\n'), result.stderr).to.have.length(1);
+      expect(result.stderr).to.match(reason);
+    }
+    expect(snapshotTree(dir)).to.deep.equal(before);
+  });
+
+  it('needs the SQL database', () => {
+    const dir = project(['--db', 'none', '--auth', 'none']);
+    const before = snapshotTree(dir);
+    const result = forge(['add', 'resource', 'Order', '--field', 'a:int', '--yes', '--skip-install'], dir);
+    expect(result.status).to.equal(2);
+    expect(result.stderr).to.match(
+      /a resource needs the SQL database: add it first with `fastapi-forge add db/,
+    );
+    expect(snapshotTree(dir)).to.deep.equal(before);
+  });
+
+  it('sends a change of a resource it has to the spec, and changes nothing when run again with the same fields', () => {
+    const dir = project(['--db', 'postgres', '--auth', 'none']);
+    const add = (fields: string[]) =>
+      forge(
+        ['add', 'resource', 'Order', ...fields.flatMap((f) => ['--field', f]), '--yes', '--skip-install'],
+        dir,
+      );
+    expect(add(['total:decimal', 'status:enum(new,paid)']).status).to.equal(0);
+    const before = snapshotTree(dir);
+    expect(add(['total:decimal', 'status:enum(new,paid)']).status).to.equal(0);
+    expect(snapshotTree(dir)).to.deep.equal(before);
+    const changed = add(['total:decimal']);
+    expect(changed.status).to.equal(2);
+    expect(changed.stderr).to.match(
+      /exists with other fields or relations; change it in the system spec: `fastapi-forge export`, edit forge.yaml, then `fastapi-forge apply`/,
+    );
+    expect(snapshotTree(dir)).to.deep.equal(before);
+  });
+
+  it('documents its options in --help and in list', () => {
+    const cwd = makeTempDir('resources-help');
+    const help = forge(['add', 'resource', '--help'], cwd);
+    expect(help.status).to.equal(0);
+    expect(help.stdout).to.include('--field <name:type>');
+    expect(help.stdout).to.include('--belongs-to <resource>');
+    expect(forge(['list'], cwd).stdout).to.match(/^resource\s+A resource in the SQL database/m);
+  });
+});
+
+describe('the resource generator run by Yeoman (`yo fastapi-forge:resource`)', function () {
+  this.timeout(120_000);
+
+  it('takes one --field or several as yo passes them, and chains each migration after the last', async () => {
+    const app = await runForge('app', { appType: 'microservice', db: 'postgres', auth: 'none' })
+      .cd(makeTempDir('resources-yo'))
+      .withArguments(['shop']);
+    await runForge('resource', { field: 'name:str:80' }).cd(app.cwd).withArguments(['Customer']);
+    const order = await runForge('resource', {
+      field: ['total:decimal', 'status:enum(new,paid)'],
+      'belongs-to': 'customer',
+    })
+      .cd(app.cwd)
+      .withArguments(['Order']);
+    order.assertFile([
+      'src/shop/migrations/versions/0005_customers.py',
+      'src/shop/migrations/versions/0006_orders.py',
+      'src/shop/routes/orders.py',
+      'tests/test_orders.py',
+    ]);
+    order.assertFileContent(
+      'src/shop/migrations/versions/0006_orders.py',
+      'down_revision: str | Sequence[str] | None = "0005"',
+    );
+    order.assertFileContent(
+      'src/shop/routes/__init__.py',
+      /app.include_router\(\s+orders.router_by_customer,/,
+    );
+    const config = readConfig(app.cwd);
+    expect(config.migrations).to.deep.equal(['resource:customers', 'resource:orders']);
+    expect(
+      (config.resources as { name: string; belongsTo?: string }[]).map((r) => [r.name, r.belongsTo]),
+    ).to.deep.equal([
+      ['Customer', undefined],
+      ['Order', 'Customer'],
+    ]);
+  });
+
+  it('lets a feature added later follow the resources: its migration after theirs, their tests with it', async () => {
+    const app = await runForge('app', { appType: 'microservice', db: 'postgres', auth: 'none' })
+      .cd(makeTempDir('resources-chain'))
+      .withArguments(['shop']);
+    await runForge('resource', { field: 'name:str' }).cd(app.cwd).withArguments(['Item']);
+    const auth = await runForge('auth', { auth: 'jwt' }).cd(app.cwd);
+    auth.assertFileContent(
+      'src/shop/migrations/versions/0005_items.py',
+      'down_revision: str | Sequence[str] | None = "0001"',
+    );
+    auth.assertFileContent(
+      'src/shop/migrations/versions/0002_users.py',
+      'down_revision: str | Sequence[str] | None = "0005"',
+    );
+    expect(readConfig(app.cwd).migrations).to.deep.equal(['resource:items', 'users']);
+    // The resource's tests follow the authentication: with it, a second caller is refused.
+    auth.assertFileContent(
+      'tests/test_items.py',
+      'async def test_another_caller_can_neither_see_nor_change_it(',
+    );
+  });
+});

@@ -1,0 +1,619 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { renderChange } from '../../lib/change-migrations.js';
+import { type DesiredResource, planApply } from '../../lib/resource-changes.js';
+import {
+  type ResourceField,
+  type ResourceSpec,
+  parseField,
+  validateStoredResources,
+} from '../../lib/resources.js';
+import { MAX_SPEC_BYTES, readSpec, readSpecText } from '../../lib/spec-file.js';
+import { CLI, makeTempDir, readConfig, snapshotTree } from '../helpers.js';
+
+const forge = (args: string[], cwd: string) => {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', input: '' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+};
+
+const SPEC = `project:
+  name: shop
+  appType: microservice
+  db: postgres
+  auth: jwt
+resources:
+  Customer:
+    fields:
+      name: str:120
+      nick: str:40?
+      email: str!
+  Order:
+    belongsTo: Customer
+    fields:
+      total: decimal
+`;
+
+const WORKSPACE = `project:
+  name: shop
+  tier: 3
+services:
+  - orders
+  - payments
+`;
+
+/** Nine aliases of nine of the one before, seven deep: 9^7 strings once expanded. */
+const ALIAS_BOMB = [
+  'a: &a [x, x, x, x, x, x, x, x, x]',
+  ...'bcdefg'.split('').map((name, index) => {
+    const before = 'abcdef'[index] ?? '';
+    return `${name}: &${name} [${Array(9).fill(`*${before}`).join(', ')}]`;
+  }),
+  '',
+].join('\n');
+
+/** A script of the project as the revision reader sees it. */
+const script = (revision: string, down: string) =>
+  `revision: str = "${revision}"\ndown_revision: str | Sequence[str] | None = "${down}"\n`;
+const SCRIPTS = [script('0001', ''), script('0005', '0001'), script('0006', '0005')];
+
+const stored = (): ResourceSpec[] => [
+  {
+    name: 'Customer',
+    fields: ['name:str:120', 'nick:str:40?', 'email:str!'].map(parseField),
+    revision: '0005',
+    downRevision: '0001',
+  },
+  {
+    name: 'Order',
+    fields: ['total:decimal'].map(parseField),
+    belongsTo: 'Customer',
+    revision: '0006',
+    downRevision: '0005',
+  },
+];
+
+const desired = (edit: (resources: DesiredResource[]) => void = () => {}): DesiredResource[] => {
+  const resources: DesiredResource[] = stored().map(({ name, fields, belongsTo }) => ({
+    name,
+    fields,
+    ...(belongsTo ? { belongsTo } : {}),
+    renames: {},
+  }));
+  edit(resources);
+  return resources;
+};
+
+const customer = (resources: DesiredResource[]) => resources[0] as DesiredResource;
+
+describe('the system spec: forge.yaml read and checked', () => {
+  it('reads the project, its resources, their fields, defaults, renames and relations', () => {
+    const spec = readSpec(
+      `${SPEC}  Tag:\n    belongsTo: Customer?\n    fields:\n      label:\n        type: str:20\n        default: red\n        renamedFrom: name\n`,
+      'forge.yaml',
+    );
+    expect(spec.project).to.deep.equal({
+      name: 'shop',
+      appType: 'microservice',
+      db: 'postgres',
+      auth: 'jwt',
+    });
+    expect(spec.resources.map((resource) => resource.name)).to.deep.equal(['Customer', 'Order', 'Tag']);
+    expect(spec.resources[2]).to.deep.include({
+      belongsTo: 'Customer',
+      optionalParent: true,
+      renames: { label: 'name' },
+    });
+    expect(spec.resources[2]?.fields[0]).to.include({
+      name: 'label',
+      type: 'str',
+      length: 20,
+      default: 'red',
+    });
+  });
+
+  it('refuses a bad spec in one line naming the file, the line and the field', () => {
+    const cases: [string, string, RegExp][] = [
+      [
+        SPEC.replace('total: decimal', 'total: money'),
+        'unknown type',
+        /^forge\.yaml:15: resources\.Order\.fields\.total: unknown type "money"/,
+      ],
+      [
+        SPEC.replace('email: str!', 'class: str'),
+        'a Python keyword',
+        /^forge\.yaml:11: resources\.Customer\.fields\.class: .*Python keyword/,
+      ],
+      [
+        SPEC.replace('email: str!', 'select: int'),
+        'an SQL keyword',
+        /^forge\.yaml:11: resources\.Customer\.fields\.select: .*SQL keyword/,
+      ],
+      [
+        SPEC.replace('belongsTo: Customer', 'belongsTo: Client'),
+        'an unknown relation',
+        /^forge\.yaml:13: resources\.Order\.belongsTo: no resource Client in the spec/,
+      ],
+      [
+        SPEC.replace('      email: str!\n', '      email: str!\n      name: text\n'),
+        'a repeated field',
+        /^forge\.yaml:12: not valid YAML: Map keys must be unique/,
+      ],
+      [
+        `${SPEC}  customer:\n    fields:\n      a: int\n`,
+        'the same resource twice',
+        /^forge\.yaml:16: resources\.customer: write the resource name as Customer/,
+      ],
+      [
+        `${SPEC}  Client:\n    fields:\n      a: int\n  CLIENT:\n    fields:\n      b: int\n`,
+        'a name spelt twice',
+        /^forge\.yaml:19: resources\.CLIENT: write the resource name as Client/,
+      ],
+      [
+        SPEC.replace('  Order:', '  Import:'),
+        'a resource named after a Python keyword',
+        /^forge\.yaml:12: resources\.Import: .*Python keyword/,
+      ],
+      [
+        SPEC.replace('auth: jwt', 'auth: ldap'),
+        'an unknown option value',
+        /^forge\.yaml:5: project\.auth: invalid value "ldap"/,
+      ],
+      [
+        SPEC.replace('      total: decimal', '      total: {type: decimal, default: lots}'),
+        'a default of the wrong type',
+        /^forge\.yaml:15: resources\.Order\.fields\.total\.default: the default of a decimal field is a number/,
+      ],
+      [
+        SPEC.replace('  Customer:\n', '  Customer:\n    belongsTo: Order\n'),
+        'relations in a cycle',
+        /^forge\.yaml:8: resources\.Customer\.belongsTo: the relations of Customer, Order form a cycle/,
+      ],
+      [
+        SPEC.replace('    belongsTo: Customer', '    owner: Customer'),
+        'an unknown key',
+        /^forge\.yaml:13: resources\.Order\.owner: unknown key/,
+      ],
+      [
+        SPEC.replace('  Order:', '  Order: [').replace('total: decimal', 'total: decimal'),
+        'malformed YAML',
+        /^forge\.yaml:\d+: not valid YAML: /,
+      ],
+      [
+        SPEC.replace('email: str!', 'json: json?'),
+        'a field shadowing a method of BaseModel',
+        /^forge\.yaml:11: resources\.Customer\.fields\.json: the name "json" would shadow an attribute of Pydantic's BaseModel/,
+      ],
+      [
+        SPEC.replace('email: str!', 'model_version: int'),
+        "a field in Pydantic's namespace",
+        /^forge\.yaml:11: resources\.Customer\.fields\.model_version: .*Pydantic's BaseModel/,
+      ],
+      [
+        WORKSPACE.replace('  - payments', '  - orders'),
+        'a service listed twice',
+        /^forge\.yaml:6: services\.1: orders is listed twice$/,
+      ],
+      [
+        WORKSPACE.replace('  - payments', '  - Pay-Ments'),
+        'an invalid service name',
+        /^forge\.yaml:6: services\.1: invalid service name "Pay-Ments": use lowercase letters/,
+      ],
+      [
+        WORKSPACE.replace('  - payments', '  - json'),
+        'a service shadowing a Python module',
+        /^forge\.yaml:6: services\.1: service name "json" gives the Python package "json", which would shadow a module/,
+      ],
+      [
+        WORKSPACE.replace('  - payments', '  - shop_libs'),
+        "a service named after one of the project's packages",
+        /^forge\.yaml:6: services\.1: invalid service name "shop_libs"/,
+      ],
+      [
+        `${ALIAS_BOMB}${WORKSPACE}`,
+        'an alias bomb',
+        /^forge\.yaml: its aliases \(\*name\) expand too far; write the values out$/,
+      ],
+    ];
+    for (const [text, what, reason] of cases) {
+      expect(() => readSpec(text, 'forge.yaml'), what).to.throw(reason);
+      try {
+        readSpec(text, 'forge.yaml');
+      } catch (error) {
+        expect(String((error as Error).message).includes('\n'), what).to.equal(false);
+      }
+    }
+  });
+});
+
+describe('a spec file read: one line for what is not a spec, read no further than the limit', () => {
+  const refused = (file: string, reason: RegExp) => {
+    expect(() => readSpecText(file), file).to.throw(reason);
+    try {
+      readSpecText(file);
+    } catch (error) {
+      expect((error as Error).name).to.equal('ForgeUserError');
+    }
+  };
+
+  it('reads UTF-8 up to 1 MiB, and refuses a missing file, a directory, other encodings and more', () => {
+    const dir = makeTempDir('spec-read');
+    const at = (name: string, content: string | Buffer) => {
+      writeFileSync(path.join(dir, name), content);
+      return path.join(dir, name);
+    };
+    const text = `# café\n${SPEC}`;
+    expect(readSpecText(at('forge.yaml', text))).to.equal(text);
+    expect(readSpecText(at('limit.yaml', '#'.repeat(MAX_SPEC_BYTES)))).to.have.length(MAX_SPEC_BYTES);
+
+    refused(path.join(dir, 'none.yaml'), /none\.yaml: no such file$/);
+    refused(dir, /: a directory, not a spec file$/);
+    refused(
+      at('latin1.yaml', Buffer.from('project:\n  name: caf\xe9\n', 'latin1')),
+      /latin1\.yaml: not UTF-8 text$/,
+    );
+    refused(at('large.yaml', '#'.repeat(MAX_SPEC_BYTES + 1)), /large\.yaml: larger than 1 MiB/);
+    // An endless source ends at the limit.
+    refused('/dev/zero', /^\/dev\/zero: larger than 1 MiB, too large for a spec$/);
+  });
+
+  it('expands a few aliases', () => {
+    const shared = SPEC.replace('name: str:120', 'name: &short str:120').replace(
+      'nick: str:40?',
+      'nick: *short',
+    );
+    const [first] = readSpec(shared, 'forge.yaml').resources;
+    expect(first?.fields.map((field) => [field.name, field.length])).to.deep.equal([
+      ['name', 120],
+      ['nick', 120],
+      ['email', 255],
+    ]);
+  });
+});
+
+describe('apply: changes to resources as new revisions chained after the last', () => {
+  it('plans nothing for the resources as they are', () => {
+    const plan = planApply(
+      { resources: stored(), migrations: ['resource:customers', 'resource:orders'] },
+      desired(),
+      SCRIPTS,
+    );
+    expect(plan).to.deep.include({ added: [], changed: [], resourceChanges: [] });
+    expect(plan.resources).to.deep.equal(stored());
+  });
+
+  it('adds, renames, alters and relates in one revision per resource, after the head', () => {
+    const plan = planApply(
+      { resources: stored(), migrations: ['resource:customers', 'resource:orders'] },
+      desired((resources) => {
+        const c = customer(resources);
+        c.fields = [
+          parseField('name:str:200'),
+          parseField('nickname:str:40?'),
+          parseField('email:str!'),
+          { ...parseField('tier:str:20'), default: 'basic' },
+        ];
+        c.renames = { nickname: 'nick' };
+        resources.push({ name: 'Tag', fields: [parseField('label:str')], renames: {} });
+        resources.push({ name: 'Note2', fields: [parseField('body:text')], belongsTo: 'Tag', renames: {} });
+      }),
+      SCRIPTS,
+    );
+    expect(plan.added).to.deep.equal(['Tag', 'Note2']);
+    expect(plan.changed).to.deep.equal(['Customer']);
+    expect(plan.resources.map((r) => [r.name, r.revision, r.downRevision])).to.deep.equal([
+      ['Customer', '0005', '0001'],
+      ['Order', '0006', '0005'],
+      ['Tag', '0007', '0006'],
+      ['Note2', '0008', '0007'],
+    ]);
+    expect(plan.migrations).to.deep.equal([
+      'resource:customers',
+      'resource:orders',
+      'resource:tags',
+      'resource:note2s',
+      'change:0009',
+    ]);
+    const [change] = plan.resourceChanges;
+    expect(change).to.deep.include({ resource: 'Customer', revision: '0009', downRevision: '0008' });
+    expect(change?.ops.map((op) => op.kind)).to.deep.equal(['rename', 'alter', 'add']);
+    // Its first migration is rendered from the shape it had when created.
+    expect(plan.resources[0]?.created?.fields.map((f) => f.name)).to.deep.equal(['name', 'nick', 'email']);
+
+    const migration = renderChange(change as NonNullable<typeof change>);
+    expect(migration.summary).to.equal('nick renamed to nickname, name changed, tier added');
+    const upgrade = migration.upgrade.join('\n');
+    expect(upgrade).to.include('new_column_name="nickname"');
+    expect(upgrade).to.include('type_=sa.String(length=200)');
+    // The new required field: added empty, filled with its default, then made required.
+    expect(upgrade).to.match(
+      /add_column\(sa\.Column\("tier", sa\.String\(length=20\), nullable=True\)\)\n.*\n {4}op\.execute\(rows\.update\(\)\.where\(rows\.c\.tier\.is_\(None\)\)\.values\(tier="basic"\)\)\n {4}with op\.batch_alter_table\("customers"\) as batch:\n {8}batch\.alter_column\("tier", existing_type=sa\.String\(length=20\), nullable=False\)/,
+    );
+    expect(migration.downgrade.join('\n')).to.include('new_column_name="nick"');
+  });
+
+  it('renames a unique field with its constraint, and a relation added is optional', () => {
+    const plan = planApply(
+      { resources: stored() },
+      desired((resources) => {
+        const c = customer(resources);
+        c.fields = [parseField('name:str:120'), parseField('nick:str:40?'), parseField('mail:str!')];
+        c.renames = { mail: 'email' };
+        const tag: DesiredResource = { name: 'Tag', fields: [parseField('label:str')], renames: {} };
+        resources.splice(0, 0, tag);
+      }),
+      SCRIPTS,
+    );
+    const upgrade = renderChange(plan.resourceChanges[0] as never).upgrade.join('\n');
+    expect(upgrade).to.include('batch.drop_constraint(op.f("uq_customers_owner_email"), type_="unique")');
+    expect(upgrade).to.include(
+      'batch.create_unique_constraint(op.f("uq_customers_owner_mail"), ["owner", "mail"])',
+    );
+
+    const related = (optional: boolean) =>
+      planApply(
+        { resources: stored() },
+        desired((resources) => {
+          resources.push({ name: 'Tag', fields: [parseField('label:str')], renames: {} });
+          Object.assign(customer(resources), { belongsTo: 'Tag', optionalParent: optional });
+        }),
+        SCRIPTS,
+      );
+    expect(() => related(false)).to.throw(
+      /a relation added to a resource is optional, write belongsTo: Tag\?/,
+    );
+    const plan2 = related(true);
+    expect(plan2.resourceChanges[0]?.ops).to.deep.equal([{ kind: 'relate', parent: 'Tag' }]);
+    // .yo-rc.json then holds a resource that belongs to one stored after it: it reads back.
+    expect(() =>
+      validateStoredResources(plan2.resources, plan2.migrations, '.yo-rc.json', plan2.resourceChanges),
+    ).to.not.throw();
+  });
+
+  it('refuses what would lose or invent data: a required field without a default, a rename of nothing, a removed resource', () => {
+    const withField = (field: string) =>
+      desired((resources) => {
+        customer(resources).fields.push(parseField(field));
+      });
+    expect(() => planApply({ resources: stored() }, withField('tier:str'), SCRIPTS)).to.throw(
+      /a required field added to Customer, whose table may hold rows, needs a default/,
+    );
+    expect(
+      planApply({ resources: stored() }, withField('tier:str?'), SCRIPTS).resourceChanges,
+    ).to.have.length(1);
+    expect(() =>
+      planApply(
+        { resources: stored() },
+        desired((resources) => {
+          customer(resources).renames = { nickname: 'nom' };
+        }),
+        SCRIPTS,
+      ),
+    ).to.throw(/Customer has no field "nom" to rename to "nickname"/);
+    // Never onto a field that keeps data of its own, swaps included, and one field into one field only.
+    const renaming = (renames: Record<string, string>) =>
+      planApply(
+        { resources: stored() },
+        desired((resources) => {
+          customer(resources).renames = renames;
+        }),
+        SCRIPTS,
+      );
+    expect(() => renaming({ name: 'nick' })).to.throw(/Customer already has a field "name": rename "nick"/);
+    expect(() => renaming({ name: 'nick', nick: 'name' })).to.throw(/already has a field/);
+    expect(() =>
+      planApply(
+        { resources: stored() },
+        desired((resources) => {
+          const { fields } = customer(resources);
+          customer(resources).fields = [
+            ...fields.filter((field) => field.name !== 'nick'),
+            ...['alias:str:40?', 'handle:str:40?'].map(parseField),
+          ];
+          customer(resources).renames = { alias: 'nick', handle: 'nick' };
+        }),
+        SCRIPTS,
+      ),
+    ).to.throw(/"nick" is renamed to two fields/);
+    expect(() =>
+      planApply(
+        { resources: stored() },
+        desired((resources) => resources.pop()),
+        SCRIPTS,
+      ),
+    ).to.throw(/resource Order is in the project but not in the spec/);
+    // A field made required needs a value for the rows without one.
+    expect(() =>
+      planApply(
+        { resources: stored() },
+        desired((resources) => {
+          customer(resources).fields[1] = parseField('nick:str:40');
+        }),
+        SCRIPTS,
+      ),
+    ).to.throw(/Customer\.nick becomes required: give a default/);
+  });
+
+  it('refuses one default for the rows of a unique field, and an enum value rows may hold', () => {
+    const withDefault = (text: string, value: string) => ({ ...parseField(text), default: value });
+    const change = (edit: (fields: ResourceField[]) => void) =>
+      planApply(
+        { resources: stored() },
+        desired((resources) => edit(customer(resources).fields)),
+        SCRIPTS,
+      );
+    expect(() => change((fields) => fields.push(withDefault('code:str:20!', 'none')))).to.throw(
+      /^a unique field added to Customer cannot take one default for the rows that have no value \(they would share it\): add it optional \(code: str:20\?!\) without a default/,
+    );
+    // Made required from optional: the empty rows would all take it.
+    expect(() => change((fields) => (fields[1] = withDefault('nick:str:40!', 'x')))).to.throw(
+      /a unique field of Customer made required cannot take one default/,
+    );
+    // Optional, or without the constraint, the default is fine.
+    expect(change((fields) => fields.push(parseField('code:str:20?!'))).resourceChanges).to.have.length(1);
+    expect(
+      change((fields) => fields.push(withDefault('code:str:20', 'none'))).resourceChanges,
+    ).to.have.length(1);
+
+    const withStatus = (values: string) =>
+      planApply(
+        {
+          resources: stored().map((r) =>
+            r.name === 'Order'
+              ? { ...r, fields: [...r.fields, parseField('status:enum(new,paid,void)')] }
+              : r,
+          ),
+        },
+        desired((resources) => {
+          (resources[1] as DesiredResource).fields = [
+            parseField('total:decimal'),
+            parseField(`status:enum(${values})`),
+          ];
+        }),
+        SCRIPTS,
+      );
+    expect(() => withStatus('new,paid')).to.throw(
+      /^rows of Order may hold "void", which status no longer allows: keep the value, or move those rows to another value first/,
+    );
+    expect(withStatus('new,paid,void,shipped').changed).to.deep.equal(['Order']);
+  });
+
+  it('renames a field and changes its type in one revision: the rename is a batch of its own', () => {
+    const plan = planApply(
+      { resources: stored() },
+      desired((resources) => {
+        const c = customer(resources);
+        c.fields = [parseField('full_name:text'), parseField('nick:str:40?'), parseField('mail:str:200!')];
+        c.renames = { full_name: 'name', mail: 'email' };
+      }),
+      SCRIPTS,
+    );
+    const upgrade = renderChange(plan.resourceChanges[0] as never).upgrade.join('\n');
+    const blocks = upgrade.split('    with op.batch_alter_table("customers") as batch:\n').slice(1);
+    // Each rename alone (SQLite's batch knows the column by its old name until the batch ends); the
+    // unique constraint on the new name, and the type changes, after.
+    expect(
+      blocks.map((block) =>
+        [...block.matchAll(/batch\.(\w+)\(\s*(?:op\.f\()?"(\w+)"/g)].map((m) => `${m[1]} ${m[2]}`),
+      ),
+    ).to.deep.equal([
+      ['alter_column name'],
+      ['drop_constraint uq_customers_owner_email', 'alter_column email'],
+      ['create_unique_constraint uq_customers_owner_mail', 'alter_column full_name', 'alter_column mail'],
+    ]);
+    expect(upgrade).to.include('postgresql_using="full_name::TEXT"');
+  });
+
+  it('records a change the table does not see without a revision', () => {
+    const plan = planApply(
+      { resources: stored() },
+      desired((resources) => {
+        customer(resources).fields[0] = { ...parseField('name:str:120'), default: 'anonymous' };
+      }),
+      SCRIPTS,
+    );
+    expect(plan.changed).to.deep.equal(['Customer']);
+    expect(plan.resourceChanges).to.deep.equal([]);
+  });
+});
+
+describe('new --spec, apply and export through the CLI', function () {
+  this.timeout(120_000);
+
+  it('generates from a spec, refuses a bad one writing nothing, applies a change, and exports what apply keeps', () => {
+    const parent = makeTempDir('spec-cli');
+    writeFileSync(path.join(parent, 'forge.yaml'), SPEC);
+    const made = forge(['new', '--spec', 'forge.yaml', '--yes', '--skip-install'], parent);
+    expect(made.status, made.stderr).to.equal(0);
+    const dir = path.join(parent, 'shop');
+    expect(readConfig(dir).migrations).to.deep.equal(['users', 'resource:customers', 'resource:orders']);
+    // The spec goes with the project, as written: `apply` there finds it.
+    expect(readFileSync(path.join(dir, 'forge.yaml'), 'utf8')).to.equal(SPEC);
+    const unchanged = snapshotTree(dir);
+    expect(forge(['apply', '--yes', '--skip-install'], dir).stdout).to.include(
+      'The project matches the spec.',
+    );
+    expect(snapshotTree(dir)).to.deep.equal(unchanged);
+
+    const before = snapshotTree(dir);
+    writeFileSync(path.join(parent, 'bad.yaml'), SPEC.replace('belongsTo: Customer', 'belongsTo: Client'));
+    const bad = forge(['apply', '--spec', '../bad.yaml', '--yes', '--skip-install'], dir);
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr.trim()).to.match(
+      /^fastapi-forge: \.\.\/bad\.yaml:13: resources\.Order\.belongsTo: no resource Client/,
+    );
+    const noDefault = SPEC.replace('      total: decimal\n', '      total: decimal\n      qty: int\n');
+    writeFileSync(path.join(parent, 'bad.yaml'), noDefault);
+    const required = forge(['apply', '--spec', '../bad.yaml', '--yes', '--skip-install'], dir);
+    expect(required.status).to.equal(2);
+    expect(required.stderr).to.match(
+      /bad\.yaml:16: resources\.Order\.fields\.qty: a required field added to Order/,
+    );
+    expect(snapshotTree(dir)).to.deep.equal(before);
+
+    writeFileSync(
+      path.join(parent, 'forge.yaml'),
+      SPEC.replace('      total: decimal\n', '      total: decimal\n      qty: {type: int, default: 1}\n'),
+    );
+    const applied = forge(['apply', '--spec', '../forge.yaml', '--yes', '--skip-install'], dir);
+    expect(applied.status, applied.stderr).to.equal(0);
+    expect(applied.stdout).to.include('Applied: Order changed.');
+    const migration = readFileSync(
+      path.join(dir, 'src/shop/migrations/versions/0007_orders_changes.py'),
+      'utf8',
+    );
+    expect(migration).to.include('down_revision: str | Sequence[str] | None = "0006"');
+    expect(readConfig(dir).migrations).to.deep.equal([
+      'users',
+      'resource:customers',
+      'resource:orders',
+      'change:0007',
+    ]);
+
+    const exported = forge(['export', '--output', '-'], dir);
+    expect(exported.stdout).to.include('      qty:\n        type: int\n        default: 1\n');
+    writeFileSync(path.join(dir, 'forge.yaml'), exported.stdout);
+    const after = snapshotTree(dir);
+    const again = forge(['apply', '--yes', '--skip-install'], dir);
+    expect(again.stdout).to.include('The project matches the spec.');
+    expect(snapshotTree(dir)).to.deep.equal(after);
+    expect(forge(['export'], dir).status).to.equal(0);
+    expect(readFileSync(path.join(dir, 'forge.yaml'), 'utf8')).to.equal(exported.stdout);
+  });
+
+  it('refuses a spec that is no spec, and an export to a missing directory, in one line, writing nothing', () => {
+    const parent = makeTempDir('spec-refused');
+    const bad: Record<string, string | Buffer> = {
+      'latin1.yaml': Buffer.from(SPEC.replace('name: shop', 'name: sh\xf6p'), 'latin1'),
+      'bomb.yaml': `${ALIAS_BOMB}${WORKSPACE}`,
+      'twice.yaml': WORKSPACE.replace('  - payments', '  - orders'),
+      'shadow.yaml': SPEC.replace('email: str!', 'schema: str'),
+    };
+    for (const [file, content] of Object.entries(bad)) writeFileSync(path.join(parent, file), content);
+    const before = snapshotTree(parent);
+    for (const file of [...Object.keys(bad), '/dev/zero']) {
+      const refused = forge(['new', '--spec', file, '--yes', '--skip-install'], parent);
+      expect(refused.status, file).to.equal(2);
+      expect(refused.stderr.trim().split('\n'), file).to.have.length(1);
+      expect(refused.stderr, file).to.match(/^fastapi-forge: \S+: /);
+    }
+    expect(snapshotTree(parent)).to.deep.equal(before);
+
+    writeFileSync(path.join(parent, 'forge.yaml'), SPEC);
+    expect(forge(['new', '--spec', 'forge.yaml', '--yes', '--skip-install'], parent).status).to.equal(0);
+    const dir = path.join(parent, 'shop');
+    const made = snapshotTree(dir);
+    const missing = forge(['export', '--output', 'nowhere/forge.yaml'], dir);
+    expect(missing.status).to.equal(2);
+    expect(missing.stderr).to.equal(
+      'fastapi-forge: nowhere/forge.yaml: no directory nowhere to write it in\n',
+    );
+    const directory = forge(['export', '--output', 'src'], dir);
+    expect(directory.status).to.equal(2);
+    expect(directory.stderr).to.equal(
+      'fastapi-forge: src: a directory; --output names the spec file to write\n',
+    );
+    expect(snapshotTree(dir)).to.deep.equal(made);
+  });
+});
