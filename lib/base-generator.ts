@@ -215,9 +215,12 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     const echo = this.destinationPath('src', this.answers.packageName, 'routes', 'echo.py');
     if (this.forge.examples === undefined && this.fs.exists(echo)) this.config.set('examples', true);
     // A plugin run on its own (`add <plugin>`, `yo fastapi-forge-<plugin>`) is recorded, so later runs compose it.
+    // So are the plugins of a spec (`new --spec`), given as `forgePlugins`.
     const plugin = pluginOfNamespace(this._namespace);
-    const plugins = configuredPlugins(this.forge);
-    if (plugin !== undefined && !plugins.includes(plugin)) this.config.set('plugins', [...plugins, plugin]);
+    const recorded = configuredPlugins(this.forge);
+    const adding = [...((this.options.forgePlugins as string[] | undefined) ?? []), ...(plugin ? [plugin] : [])];
+    const plugins = [...new Set([...recorded, ...adding])];
+    if (plugins.length > recorded.length) this.config.set('plugins', plugins);
     const env = this.env as unknown as { getGeneratorMeta(namespace: string): unknown };
     this.contributions.composeInOrder([
       ...configuredGenerators(this.answers).map((name) => `fastapi-forge:${name}`),

@@ -43,10 +43,16 @@ import {
   removeIfEmpty,
 } from './transaction.js';
 import { PACKAGE_ROOT } from './templates.js';
-import { type InstalledPlugin, PLUGIN_PREFIX, pluginNamespace, requirePlugin } from './plugins.js';
+import {
+  type InstalledPlugin,
+  PLUGIN_PREFIX,
+  installedPlugins,
+  pluginNamespace,
+  requirePlugin,
+} from './plugins.js';
 import { configuredPlugins } from './composition.js';
 import { migrationScripts } from './resource-changes.js';
-import { SPEC_FILE, checkApply, exportSpec, readSpec, readSpecText } from './spec-file.js';
+import { type PluginCheck, SPEC_FILE, checkApply, exportSpec, readSpec, readSpecText } from './spec-file.js';
 import type { ForgeConfig } from './config.js';
 import { PACKAGE_VERSION } from './version.js';
 
@@ -267,7 +273,7 @@ async function loadPlugin(installed: InstalledPlugin): Promise<LoadedPlugin> {
   }
   const command = declared ?? {
     name: installed.name,
-    description: `the ${installed.name} plugin (${PLUGIN_PREFIX}${installed.name})`,
+    description: `a plugin that declares no description`,
   };
   return { command, generator, installed };
 }
@@ -298,7 +304,7 @@ async function runGenerator(
   options: Record<string, unknown>,
   projectDir: string,
   flags: CommonFlags,
-  adding?: LoadedPlugin,
+  adding: readonly LoadedPlugin[] = [],
 ): Promise<void> {
   const interactive = !flags.yes && Boolean(process.stdin.isTTY);
   const terminal = interactive ? new TerminalAdapter() : new NonInteractiveAdapter();
@@ -317,7 +323,7 @@ async function runGenerator(
   const recorded = await recordedPlugins(projectDir);
   const plugins = [
     ...recorded,
-    ...(adding && !recorded.some((plugin) => plugin.command.name === adding.command.name) ? [adding] : []),
+    ...adding.filter((plugin) => !recorded.some((other) => other.command.name === plugin.command.name)),
   ];
   for (const plugin of plugins) {
     env.register(plugin.generator as never, {
@@ -354,9 +360,14 @@ async function newProject(
   app: GeneratorCommand,
   name: string,
   flags: CommonFlags,
+  plugins: readonly LoadedPlugin[] = [],
 ): Promise<void> {
   validateProjectName(name);
-  const options = declaredFlags(app, flags);
+  const options = {
+    ...declaredFlags(app, flags),
+    // A spec's plugins: recorded by the first run, composed by it and every later one.
+    ...(plugins.length > 0 ? { forgePlugins: plugins.map((plugin) => plugin.installed.name) } : {}),
+  };
   const projectDir = path.resolve(flags.path ?? process.cwd(), name);
   // A first run cut off after its commit point has written .yo-rc.json, or is about to: running `new` again
   // finishes it, so the project is then what `new` makes, and is not one that existed before.
@@ -392,7 +403,7 @@ async function newProject(
   if (created) mkdirSync(projectDir, { recursive: true });
   try {
     // --observability / --no-observability: true or false; unset leaves it to the tier.
-    await runGenerator(generators, builtIn(app.name), [name], options, projectDir, flags);
+    await runGenerator(generators, builtIn(app.name), [name], options, projectDir, flags, plugins);
   } finally {
     // A dry run, or a run that failed before writing, leaves no empty directory behind.
     if (created && existsSync(projectDir)) {
@@ -421,7 +432,7 @@ async function addToProject(
     declaredFlags(declaration, flags),
     projectDir,
     flags,
-    plugin,
+    plugin ? [plugin] : [],
   );
 }
 
@@ -521,10 +532,17 @@ export function buildProgram(generators: GeneratorRegistry, plugins: readonly Lo
 
   program
     .command('list')
-    .description('list the generators')
-    .action(() => {
+    .description(`list the generators, then the plugins (${PLUGIN_PREFIX}<name>) installed where \`add\` looks`)
+    .option('--path <dir>', 'the directory plugins are looked for from (default: the current directory)')
+    .action(async (flags: { path?: string }) => {
+      const line = (name: string, description: string) => `${name.padEnd(14)}${description}\n`;
       for (const declaration of declarations)
-        process.stdout.write(`${declaration.name.padEnd(14)}${declaration.description}\n`);
+        process.stdout.write(line(declaration.name, declaration.description));
+      const found = installedPlugins(path.resolve(flags.path ?? process.cwd()), PACKAGE_ROOT);
+      for (const plugin of await Promise.all(found.map(loadPlugin))) {
+        const { name, description } = plugin.command;
+        process.stdout.write(line(name, `${description} (plugin: ${PLUGIN_PREFIX}${name})`));
+      }
     });
   return program;
 }
@@ -549,7 +567,8 @@ async function newFromSpec(
   flags: CommonFlags,
 ): Promise<void> {
   const text = readSpecText(file);
-  const spec = readSpec(text, file);
+  const parent = path.resolve(flags.path ?? process.cwd());
+  const spec = readSpec(text, file, pluginCheck(parent));
   if (name !== undefined && name !== spec.project.name) {
     throw new ForgeUserError(`${file}: the spec is of project ${spec.project.name}, not ${name}`);
   }
@@ -565,13 +584,23 @@ async function newFromSpec(
     ...(project.observability === undefined ? {} : { observability: project.observability }),
     ...(spec.services.length > 0 ? { services: spec.services.join(',') } : {}),
   };
-  await newProject(generators, app, project.name, options);
+  const plugins = await Promise.all(
+    spec.plugins.map((plugin) => loadPlugin(requirePlugin(plugin, parent, PACKAGE_ROOT))),
+  );
+  await newProject(generators, app, project.name, options, plugins);
   if (flags.dryRun) return;
   const projectDir = path.resolve(flags.path ?? process.cwd(), project.name);
   if (spec.resources.length > 0) await runSpecResources(generators, spec.resources, projectDir, flags);
   // The spec goes with the project, as written (its comments too): `apply` there reads it by default.
   writeFileSync(path.join(projectDir, SPEC_FILE), text);
 }
+
+/** A spec's plugin is one installed where `add` would look for it from `dir`. */
+const pluginCheck =
+  (dir: string): PluginCheck =>
+  (name) => {
+    requirePlugin(name, dir, PACKAGE_ROOT);
+  };
 
 function addSpecCommands(generators: GeneratorRegistry, program: Command): void {
   const apply = program
@@ -592,8 +621,13 @@ function addSpecCommands(generators: GeneratorRegistry, program: Command): void 
       path.relative(process.cwd(), file) || file,
       config as Partial<ForgeConfig> & { migrations?: string[] },
       migrationScripts(path.join(projectDir, 'src', String(config.packageName))),
+      pluginCheck(projectDir),
     );
-    await runSpecResources(generators, spec.resources, projectDir, flags);
+    // A project without resources, in a spec without any, has nothing for the resource generator to do (and
+    // may have no database for it).
+    if (spec.resources.length > 0 || (config.resources ?? []).length > 0) {
+      await runSpecResources(generators, spec.resources, projectDir, flags);
+    }
     const done = [
       ...plan.added.map((name) => `${name} added`),
       ...plan.changed.map((name) => `${name} changed`),

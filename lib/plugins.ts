@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { ForgeUserError } from './errors.js';
 
@@ -17,6 +17,8 @@ const GENERATOR_FOLDERS = ['generators', 'dist/generators', 'lib/generators', '.
 
 /** A plugin's name is the rest of its package name: lowercase words joined by hyphens. */
 const PLUGIN_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+export const isPluginName = (name: string): boolean => PLUGIN_NAME.test(name);
 
 /** The Yeoman namespace of a plugin's generator (its package's `app` generator). */
 export const pluginNamespace = (name: string): string => `fastapi-forge-${name}:app`;
@@ -89,6 +91,29 @@ export function findPlugin(
 }
 
 /**
+ * Every plugin installed where {@link findPlugin} looks, by name, each where it is found first: what `list`
+ * shows. A package of that prefix without a generator is refused as {@link findPlugin} refuses it.
+ */
+export function installedPlugins(projectDir: string, packageRoot: string): InstalledPlugin[] {
+  const names = new Set<string>();
+  for (const folder of pluginFolders(projectDir, packageRoot)) {
+    let entries: string[];
+    try {
+      entries = readdirSync(folder);
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      const name = entry.slice(PLUGIN_PREFIX.length);
+      if (entry.startsWith(PLUGIN_PREFIX) && PLUGIN_NAME.test(name)) names.add(name);
+    }
+  }
+  return [...names]
+    .sort()
+    .flatMap((name) => findPlugin(name, projectDir, packageRoot) ?? []);
+}
+
+/**
  * The installed plugin of that name; one that cannot be found stops the run in one line that says where it
  * was looked for. `lead` begins the sentence, ending in its conjunction ("this project uses it, but").
  */
@@ -96,7 +121,7 @@ export function requirePlugin(
   name: string,
   projectDir: string,
   packageRoot: string,
-  lead: string,
+  lead = '',
 ): InstalledPlugin {
   const found = findPlugin(name, projectDir, packageRoot);
   if (found) return found;
@@ -105,6 +130,6 @@ export function requirePlugin(
       ? path.dirname(packageRoot)
       : path.join(packageRoot, 'node_modules');
   throw new ForgeUserError(
-    `${lead} no plugin package ${PLUGIN_PREFIX}${name} is installed in ${path.join(path.resolve(projectDir), 'node_modules')} or above it, nor next to fastapi-forge in ${beside}`,
+    `${lead ? `${lead} ` : ''}no plugin package ${PLUGIN_PREFIX}${name} is installed in ${path.join(path.resolve(projectDir), 'node_modules')} or above it, nor next to fastapi-forge in ${beside}`,
   );
 }

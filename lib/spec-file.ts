@@ -14,6 +14,7 @@ import {
   toSnake,
 } from './resources.js';
 import { MAX_SERVICES, validateServiceName } from './workspace.js';
+import { PLUGIN_PREFIX, isPluginName } from './plugins.js';
 
 /**
  * `forge.yaml`, the system spec: a project's answers (what `.yo-rc.json` stores), its services and its
@@ -41,7 +42,15 @@ export interface SystemSpec {
   project: SpecProject;
   services: string[];
   resources: DesiredResource[];
+  /** Plugin packages (`generator-fastapi-forge-<name>`) by name, in the order they are composed. */
+  plugins: string[];
 }
+
+/**
+ * Checks that a plugin a spec names can be used (installed, with a generator), throwing a one-line
+ * ForgeUserError when it cannot; the error is then placed at the plugin's line.
+ */
+export type PluginCheck = (name: string) => void;
 
 const PROJECT_KEYS = ['name', 'description', ...CHOICES.map((choice) => choice.key), 'observability'];
 const RESOURCE_KEYS = ['fields', 'belongsTo'];
@@ -85,8 +94,11 @@ export function readSpecText(file: string): string {
 /** Aliases a spec may expand: enough to share definitions, too few for an alias bomb to exhaust memory. */
 const MAX_ALIAS_COUNT = 100;
 
-/** Reads and checks a spec; every error is one line, `file:line: path: reason`. */
-export function readSpec(text: string, file: string): SystemSpec {
+/**
+ * Reads and checks a spec; every error is one line, `file:line: path: reason`. `plugin` checks each plugin
+ * it names (installed where `add` looks); without it, only their names are checked.
+ */
+export function readSpec(text: string, file: string, plugin?: PluginCheck): SystemSpec {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   const [syntax] = doc.errors;
@@ -106,7 +118,7 @@ export function readSpec(text: string, file: string): SystemSpec {
     throw error;
   }
   try {
-    return checkSpec(raw);
+    return checkSpec(raw, plugin);
   } catch (error) {
     if (error instanceof SpecError) throw located(error, doc.contents, lines, file);
     throw error;
@@ -153,12 +165,13 @@ const fieldReason = (message: string): string =>
     invalid ? 'invalid: ' : '',
   );
 
-function checkSpec(raw: unknown): SystemSpec {
+function checkSpec(raw: unknown, plugin?: PluginCheck): SystemSpec {
   if (!isRecord(raw)) throw new SpecError([], 'a spec is a mapping with project, services and resources');
-  unknownKeys(raw, ['project', 'services', 'resources'], []);
+  unknownKeys(raw, ['project', 'services', 'resources', 'plugins'], []);
   const project = checkProject(raw.project);
   const services = checkServices(raw.services ?? [], toPackageName(project.name));
   const resources = checkResources(raw.resources ?? {});
+  const plugins = checkPlugins(raw.plugins ?? [], plugin);
   if (resources.length > 0) {
     if ((project.db ?? 'postgres') !== 'postgres') {
       throw new SpecError(['project', 'db'], 'resources need the SQL database: db: postgres');
@@ -167,7 +180,23 @@ function checkSpec(raw: unknown): SystemSpec {
       throw new SpecError(['resources'], 'resources inside a workspace (tier 2 or 3) are not supported yet');
     }
   }
-  return { project, services, resources };
+  return { project, services, resources, plugins };
+}
+
+/** The plugins' names, each once, each usable when `plugin` checks it. */
+function checkPlugins(raw: unknown, plugin?: PluginCheck): string[] {
+  if (!Array.isArray(raw)) {
+    throw new SpecError(['plugins'], `plugins is a list of plugin names, such as billing for ${PLUGIN_PREFIX}billing`);
+  }
+  raw.forEach((name: unknown, index) => {
+    const at = ['plugins', index];
+    if (typeof name !== 'string' || !isPluginName(name)) {
+      throw new SpecError(at, `a plugin name: lowercase words joined by hyphens, such as billing for ${PLUGIN_PREFIX}billing`);
+    }
+    if (raw.indexOf(name) !== index) throw new SpecError(at, `${name} is listed twice`);
+    if (plugin) wrap(at, () => plugin(name));
+  });
+  return raw as string[];
 }
 
 /** The services' names, each checked as `add microservice` checks it; one listed twice is an error. */
@@ -385,8 +414,9 @@ export function checkApply(
   file: string,
   config: Partial<ForgeConfig> & StoredResources,
   scripts: readonly string[],
+  plugin?: PluginCheck,
 ): { spec: SystemSpec; plan: ReturnType<typeof planApply> } {
-  const spec = readSpec(text, file);
+  const spec = readSpec(text, file, plugin);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
   try {
@@ -408,6 +438,13 @@ export function checkApply(
       throw new SpecError(
         ['services'],
         `the project's services are [${services.join(', ')}]; add one with \`fastapi-forge add microservice <name>\``,
+      );
+    }
+    const plugins = config.plugins ?? [];
+    if (JSON.stringify(spec.plugins) !== JSON.stringify(plugins)) {
+      throw new SpecError(
+        ['plugins'],
+        `the project's plugins are [${plugins.join(', ')}]; add one with \`fastapi-forge add <plugin>\``,
       );
     }
     return { spec, plan: planApply(config, spec.resources, scripts) };
@@ -443,5 +480,10 @@ export function exportSpec(config: ForgeConfig): string {
   );
   const header =
     '# The system spec of this project: edit it, then `fastapi-forge apply` brings the project to it.\n';
-  return header + stringify({ project, services: config.services ?? [], resources }, { lineWidth: 0 });
+  // A project without plugins has a spec without the key, as it had before plugins existed.
+  const plugins = config.plugins?.length ? { plugins: config.plugins } : {};
+  return (
+    header +
+    stringify({ project, services: config.services ?? [], resources, ...plugins }, { lineWidth: 0 })
+  );
 }

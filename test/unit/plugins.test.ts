@@ -1,19 +1,29 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { Contributions } from '../../lib/contributions.js';
 import { validateStoredConfig } from '../../lib/config.js';
-import { findPlugin, pluginOfNamespace, requirePlugin } from '../../lib/plugins.js';
-import { expectUserError, makeTempDir, runForge, updateConfig } from '../helpers.js';
+import { findPlugin, installedPlugins, pluginOfNamespace, requirePlugin } from '../../lib/plugins.js';
+import { CLI, expectUserError, makeTempDir, runForge, updateConfig } from '../helpers.js';
 
 /** A package folder `<modules>/<name>` with a package.json and, unless told otherwise, `generators/app/index.js`. */
-function installPackage(modules: string, name: string, generator = 'generators/app/index.js'): string {
+function installPackage(
+  modules: string,
+  name: string,
+  generator = 'generators/app/index.js',
+  source = 'export default class {}\n',
+): string {
   const dir = path.join(modules, name);
   mkdirSync(path.join(dir, path.dirname(generator)), { recursive: true });
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, type: 'module' }));
-  writeFileSync(path.join(dir, generator), 'export default class {}\n');
+  writeFileSync(path.join(dir, generator), source);
   return dir;
 }
+
+/** A plugin's generator that declares its command, as the CLI reads it (never run here). */
+const declaring = (name: string, description: string): string =>
+  `export default class {\n  static command = ${JSON.stringify({ name, description })};\n}\n`;
 
 describe('plugins', () => {
   it('are found in the project’s node_modules or above it, then next to this package, then in its own', () => {
@@ -56,6 +66,52 @@ describe('plugins', () => {
     writeFileSync(path.join(root, 'node_modules', 'generator-fastapi-forge-empty', 'package.json'), '{}');
     expect(() => findPlugin('empty', root, forge)).to.throw(/generator-fastapi-forge-empty has no generator/);
     expect(findPlugin('../etc', root, forge)).to.equal(undefined);
+  });
+
+  it('are listed from every folder they are looked for in, each by name where it is found first', () => {
+    const root = makeTempDir('plugins-installed');
+    const project = path.join(root, 'repo', 'service');
+    mkdirSync(project, { recursive: true });
+    const forge = path.join(root, 'global', 'node_modules', 'generator-fastapi-forge');
+    mkdirSync(forge, { recursive: true });
+    expect(installedPlugins(project, forge)).to.deep.equal([]);
+    installPackage(path.join(root, 'global', 'node_modules'), 'generator-fastapi-forge-tax');
+    const above = installPackage(path.join(root, 'repo', 'node_modules'), 'generator-fastapi-forge-tax');
+    const audit = installPackage(path.join(project, 'node_modules'), 'generator-fastapi-forge-audit-log');
+    // Neither this package itself nor another generator package is a plugin.
+    installPackage(path.join(project, 'node_modules'), 'generator-other');
+    expect(
+      installedPlugins(project, forge).map((plugin) => [plugin.name, plugin.packagePath]),
+    ).to.deep.equal([
+      ['audit-log', audit],
+      ['tax', above],
+    ]);
+  });
+
+  it('are listed by `list` with their descriptions after the generators, and `add <plugin> --help` shows theirs', () => {
+    const root = makeTempDir('plugins-list');
+    const modules = path.join(root, 'node_modules');
+    installPackage(modules, 'generator-fastapi-forge-billing', undefined, declaring('billing', 'invoices and payments'));
+    installPackage(modules, 'generator-fastapi-forge-audit', undefined, 'export default class {}\n');
+    const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: root, encoding: 'utf8' });
+    const listed = cli(['list']);
+    expect(listed.status, listed.stderr).to.equal(0);
+    const lines = listed.stdout.trim().split('\n');
+    expect(lines[0]).to.match(/^app {11}\S/);
+    expect(lines.slice(-2)).to.deep.equal([
+      'audit         a plugin that declares no description (plugin: generator-fastapi-forge-audit)',
+      'billing       invoices and payments (plugin: generator-fastapi-forge-billing)',
+    ]);
+    // From elsewhere, with --path naming where to look from.
+    const elsewhere = spawnSync(process.execPath, [CLI, 'list', '--path', root], {
+      cwd: makeTempDir('plugins-list-elsewhere'),
+      encoding: 'utf8',
+    });
+    expect(elsewhere.stdout).to.equal(listed.stdout);
+
+    const help = cli(['add', 'billing', '--help']);
+    expect(help.status, help.stderr).to.equal(0);
+    expect(help.stdout).to.include('add billing').and.to.include('invoices and payments').and.to.include('--path');
   });
 
   it('are told from this package’s generators by their Yeoman namespace', () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { renderChange } from '../../lib/change-migrations.js';
@@ -10,7 +10,10 @@ import {
   parseField,
   validateStoredResources,
 } from '../../lib/resources.js';
-import { MAX_SPEC_BYTES, readSpec, readSpecText } from '../../lib/spec-file.js';
+import type { ForgeConfig } from '../../lib/config.js';
+import { ForgeUserError } from '../../lib/errors.js';
+import { MAX_SPEC_BYTES, checkApply, exportSpec, readSpec, readSpecText } from '../../lib/spec-file.js';
+import { PACKAGE_ROOT } from '../../lib/templates.js';
 import { CLI, makeTempDir, readConfig, snapshotTree } from '../helpers.js';
 
 const forge = (args: string[], cwd: string) => {
@@ -615,5 +618,113 @@ describe('new --spec, apply and export through the CLI', function () {
       'fastapi-forge: src: a directory; --output names the spec file to write\n',
     );
     expect(snapshotTree(dir)).to.deep.equal(made);
+  });
+});
+
+describe('plugins in the system spec', function () {
+  this.timeout(120_000);
+
+  const LEAN = `project:
+  name: greeter
+  appType: microservice
+  db: none
+  auth: none
+`;
+  // A plugin check that knows only greeting and audit-log, as one over node_modules would.
+  const installed = (name: string): void => {
+    if (!['greeting', 'audit-log'].includes(name)) {
+      throw new ForgeUserError(`no plugin package generator-fastapi-forge-${name} is installed in /somewhere`);
+    }
+  };
+
+  it('are read in their order, checked, and refused in one line naming the file, the line and the field', () => {
+    const spec = readSpec(`${LEAN}plugins:\n  - greeting\n  - audit-log\n`, 'forge.yaml', installed);
+    expect(spec.plugins).to.deep.equal(['greeting', 'audit-log']);
+    expect(readSpec(LEAN, 'forge.yaml', installed).plugins).to.deep.equal([]);
+    const cases: [string, RegExp][] = [
+      ['plugins: greeting\n', /^forge\.yaml:6: plugins: plugins is a list of plugin names/],
+      ['plugins:\n  - Greeting\n', /^forge\.yaml:7: plugins\.0: a plugin name: lowercase words/],
+      ['plugins:\n  - greeting\n  - 12\n', /^forge\.yaml:8: plugins\.1: a plugin name/],
+      ['plugins:\n  - greeting\n  - greeting\n', /^forge\.yaml:8: plugins\.1: greeting is listed twice$/],
+      [
+        'plugins:\n  - greeting\n  - nosuch\n',
+        /^forge\.yaml:8: plugins\.1: no plugin package generator-fastapi-forge-nosuch is installed in \/somewhere$/,
+      ],
+    ];
+    for (const [tail, message] of cases) {
+      expect(() => readSpec(`${LEAN}${tail}`, 'forge.yaml', installed), tail).to.throw(message);
+    }
+  });
+
+  it('are exported from .yo-rc.json, and `apply` keeps them: a spec with other plugins is refused', () => {
+    const config = {
+      projectName: 'greeter',
+      description: 'A greeter',
+      appType: 'microservice',
+      tier: 1,
+      db: 'none',
+      auth: 'none',
+      agentSdk: 'anthropic',
+      deploy: 'compose',
+      observability: false,
+      services: [],
+      plugins: ['greeting', 'audit-log'],
+    } as unknown as ForgeConfig;
+    const text = exportSpec(config);
+    expect(text).to.match(/\nplugins:\n {2}- greeting\n {2}- audit-log\n$/);
+    expect(readSpec(text, 'forge.yaml', installed).plugins).to.deep.equal(['greeting', 'audit-log']);
+    expect(checkApply(text, 'forge.yaml', config, [], installed).plan.added).to.deep.equal([]);
+    // A project without plugins exports no key for them, as before plugins existed.
+    expect(exportSpec({ ...config, plugins: undefined } as ForgeConfig)).to.not.include('plugins');
+    expect(() => checkApply(text.replace('  - audit-log\n', ''), 'forge.yaml', config, [], installed)).to.throw(
+      /^forge\.yaml:\d+: plugins: the project's plugins are \[greeting, audit-log\]; add one with `fastapi-forge add <plugin>`$/,
+    );
+  });
+
+  it('go through `new --spec`, `export` and `apply`; an uninstalled one writes nothing', () => {
+    // The fixture plugin next to this package, as `npm install -g` of both would place them.
+    const root = makeTempDir('spec-plugins');
+    const modules = path.join(root, 'node_modules');
+    mkdirSync(modules);
+    symlinkSync(PACKAGE_ROOT, path.join(modules, 'generator-fastapi-forge'));
+    const plugin = path.join(modules, 'generator-fastapi-forge-greeting');
+    cpSync(path.join(PACKAGE_ROOT, 'test', 'fixtures', 'generator-fastapi-forge-greeting'), plugin, {
+      recursive: true,
+    });
+    const parent = path.join(root, 'work');
+    mkdirSync(parent);
+    writeFileSync(path.join(parent, 'forge.yaml'), `${LEAN}plugins:\n  - greeting\n`);
+
+    const made = forge(['new', '--spec', 'forge.yaml', '--yes', '--skip-install'], parent);
+    expect(made.status, made.stderr).to.equal(0);
+    const dir = path.join(parent, 'greeter');
+    expect(readConfig(dir).plugins).to.deep.equal(['greeting']);
+    expect(existsSync(path.join(dir, 'src/greeter/routes/greeting.py'))).to.equal(true);
+    expect(readFileSync(path.join(dir, 'src/greeter/routes/__init__.py'), 'utf8')).to.include(
+      'greeting.router',
+    );
+    const exported = forge(['export', '--output', '-'], dir);
+    expect(exported.stdout).to.match(/\nplugins:\n {2}- greeting\n$/);
+    writeFileSync(path.join(dir, 'forge.yaml'), exported.stdout);
+    const unchanged = snapshotTree(dir);
+    expect(forge(['apply', '--yes', '--skip-install'], dir).stdout).to.include('The project matches the spec.');
+    expect(snapshotTree(dir)).to.deep.equal(unchanged);
+
+    renameSync(plugin, `${plugin}.away`);
+    const gone = forge(['apply', '--yes', '--skip-install'], dir);
+    expect(gone.status).to.equal(2);
+    expect(gone.stderr.trim().split('\n'), gone.stderr).to.have.length(1);
+    expect(gone.stderr).to.match(
+      /^fastapi-forge: forge\.yaml:\d+: plugins\.0: no plugin package generator-fastapi-forge-greeting is installed in /,
+    );
+    expect(snapshotTree(dir)).to.deep.equal(unchanged);
+    const other = path.join(root, 'other');
+    mkdirSync(other);
+    writeFileSync(path.join(other, 'forge.yaml'), `${LEAN}plugins:\n  - greeting\n`);
+    const refused = forge(['new', '--spec', 'forge.yaml', '--yes', '--skip-install'], other);
+    expect(refused.status).to.equal(2);
+    expect(refused.stderr.trim().split('\n'), refused.stderr).to.have.length(1);
+    expect(refused.stderr).to.match(/^fastapi-forge: forge\.yaml:7: plugins\.0: no plugin package/);
+    expect(snapshotTree(other)).to.deep.equal({ 'forge.yaml': snapshotTree(other)['forge.yaml'] });
   });
 });
