@@ -454,12 +454,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     once: ReadonlySet<string> = new Set(),
     context: Record<string, unknown> = this.templateContext(),
   ): void {
-    const packageName = String(context.packageName);
-    for (const template of listTemplates(family)) {
-      const destination = destinationFor(template.relative, packageName);
-      const content = renderTemplate(template.source, context);
-      this.writeFile(destination, content, once.has(destination) ? 'once' : 'owned');
-    }
+    this.writeSections([{ families: [family], once: [...once] }], context);
   }
 
   /** Renders the sections of a generator's files (its `files.ts`, lib/files.ts) that apply in `context`. */
@@ -469,7 +464,15 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
   ): void {
     for (const section of applicableSections(sections, context)) {
       if (!section.render) continue;
-      for (const family of section.families) this.renderFamily(family, section.once, context);
+      const packageName = String(section.context.packageName);
+      for (const family of section.families) {
+        for (const template of listTemplates(family).filter((t) => section.renders(t.relative))) {
+          const destination = destinationFor(section.named(template.relative), packageName);
+          const content = renderTemplate(template.source, section.context);
+          const mode = section.once.has(destination) ? 'once' : 'owned';
+          this.writeFile(path.posix.join(section.into, destination), content, mode);
+        }
+      }
     }
   }
 

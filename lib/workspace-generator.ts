@@ -9,13 +9,13 @@ import {
   generatedTargets,
 } from './deploy.js';
 import { HEALTH_PROBE, withPartials } from './deploy-generator.js';
+import type { FileSection, FilesContext } from './files.js';
 import { findExecutable } from './exec.js';
 import { addEnvVars, addPyprojectDependencies, parseToml, requirementName } from './merge.js';
 import { toTitle } from './naming.js';
 import {
   type EnvVar,
   type TemplateFile,
-  destinationFor,
   listTemplates,
   readFamilyManifest,
   renderTemplate,
@@ -33,54 +33,57 @@ import {
   memberPreflight,
 } from './workspace.js';
 
-/** Modules of the tier-1 core that `libs` shares: rendered from the same templates, for the libs package. */
-const LIBS_FROM_API = [
-  'context.py',
-  'docs.py',
-  'errors.py',
-  'gc_tuning.py',
-  'logging.py',
-  'readiness.py',
-  'py.typed',
-  'models/principal.py',
-  'models/schemas.py',
-  'settings/__init__.py',
-  'settings/core.py',
-  'middleware/__init__.py',
-  'middleware/cors.py',
-  'middleware/request_context.py',
-  'middleware/request_limits.py',
-  'openapi.py',
-  'preflight.py',
-  'rate_limit.py',
-  'security_headers.py',
-  'routes/health.py',
-].map((file) => `src/_package_/${file}.ejs`);
-
 /** The test of a service's or the gateway's start through the shared preflight. */
 const MEMBER_PREFLIGHT_TEST = 'tests/test_preflight.py.ejs';
+
+/** Where a workspace member's sections land: the member's folder. */
+export const inMember = (context: FilesContext): string => String(context.memberDir);
+
+/**
+ * The files of a service or the gateway (`family`, its own), rendered in its member context: its own
+ * templates, its tests of metrics and tracing when the workspace has them, the test of its start through the
+ * shared preflight, and the test support of the project's authentication.
+ */
+export function memberFiles(family: string): FileSection[] {
+  return [
+    { families: [family], into: inMember, once: ['README.md', 'src/<package>/main.py', 'src/<package>/config.py'] },
+    {
+      // The helpers of the project's own tests, on the shared package's modules.
+      families: ['observability/common'],
+      only: ['tests/observability_support.py.ejs'],
+      when: (context) => context.observability === true,
+      into: inMember,
+      context: (context) => ({ ...context, packageName: context.libsPackage }),
+    },
+    {
+      families: [`observability/members/${path.posix.basename(family)}`],
+      when: (context) => context.observability === true,
+      into: inMember,
+    },
+    {
+      // How the member's image starts: through the shared preflight, with its own settings.
+      families: ['microservice/member'],
+      only: [MEMBER_PREFLIGHT_TEST],
+      into: inMember,
+      context: (context) => ({
+        ...context,
+        preflight: memberPreflight(String(context.libsPackage), String(context.packageName)),
+      }),
+    },
+    {
+      families: (context) => [`auth/${String(context.auth)}`],
+      when: (context) => context.auth !== 'none',
+      only: (template) => template.startsWith('tests/') && !template.endsWith('test_auth.py.ejs'),
+      into: inMember,
+    },
+  ];
+}
 
 /** The compose services of a service: its own (a DNS name), its PostgreSQL's, and its migration's. */
 export function composeNames(name: string): { service: string; database: string; migrate: string } {
   const service = name.replace(/_/g, '-');
   return { service, database: `${service}-postgres`, migrate: `${service}-migrate` };
 }
-
-/** The SQL plumbing of the db generator that every service's database uses. */
-const LIBS_FROM_POSTGRES = ['settings/database.py', 'db/session.py', 'db/migrations.py'].map(
-  (file) => `src/_package_/${file}.ejs`,
-);
-
-/**
- * The db generator's Alembic set-up, rendered for each service: its alembic.ini and its migrations' env.py
- * read the service's own database and version table. The revisions are the service's own templates.
- */
-const SERVICE_FROM_POSTGRES = [
-  'alembic.ini.ejs',
-  ...['env.py', 'script.py.mako', 'versions/__init__.py'].map(
-    (file) => `src/_package_/migrations/${file}.ejs`,
-  ),
-];
 
 /** The HTTP client of libs' service client (the gateway sends with aiohttp: GATEWAY_DEPENDENCIES). */
 const HTTPX = 'httpx>=0.28';
@@ -239,62 +242,9 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
     );
   }
 
-  /** Renders templates into a member's directory; `once` lists destinations (relative to it) written once. */
-  protected renderInto(
-    dir: string,
-    templates: TemplateFile[],
-    context: Record<string, unknown>,
-    once: ReadonlySet<string> = new Set(),
-  ): void {
-    for (const template of templates) {
-      const destination = destinationFor(template.relative, String(context.packageName));
-      const content = renderTemplate(template.source, context);
-      this.writeFile(path.posix.join(dir, destination), content, once.has(destination) ? 'once' : 'owned');
-    }
-  }
-
   protected templatesOf(family: string, only?: string[]): TemplateFile[] {
     const all = listTemplates(family);
     return only ? all.filter((template) => only.includes(template.relative)) : all;
-  }
-
-  /**
-   * A service's or the gateway's own files, its tests of metrics and tracing when the workspace has them, and
-   * the test support of the project's authentication.
-   */
-  protected renderMember(member: WorkspaceMember, family: string, context: Record<string, unknown>): void {
-    const pkg = member.packageName;
-    const once = new Set(['README.md', `src/${pkg}/main.py`, `src/${pkg}/config.py`]);
-    this.renderInto(member.dir, this.templatesOf(family), context, once);
-    if (this.observedWorkspace) {
-      // The helpers of the project's own tests, on the shared package's modules.
-      const support = this.templatesOf('observability/common', ['tests/observability_support.py.ejs']);
-      this.renderInto(member.dir, support, { ...context, packageName: context.libsPackage });
-      this.renderInto(
-        member.dir,
-        this.templatesOf(`observability/members/${path.posix.basename(family)}`),
-        context,
-      );
-    }
-    // How the member's image starts: through the shared preflight, with its own settings.
-    this.renderInto(member.dir, this.templatesOf('microservice/member', [MEMBER_PREFLIGHT_TEST]), {
-      ...context,
-      preflight: memberPreflight(String(context.libsPackage), pkg),
-    });
-    const auth = this.answers.auth;
-    if (auth === 'none') return;
-    const support = this.templatesOf(`auth/${auth}`).filter(
-      (template) => template.relative.startsWith('tests/') && !template.relative.endsWith('test_auth.py.ejs'),
-    );
-    this.renderInto(member.dir, support, context);
-  }
-
-  /** A service's Alembic migrations: the db generator's set-up, for the service's database. */
-  protected renderServiceMigrations(member: WorkspaceMember, context: Record<string, unknown>): void {
-    this.renderInto(member.dir, this.templatesOf('db/postgres', SERVICE_FROM_POSTGRES), {
-      ...context,
-      service: true,
-    });
   }
 
   /** A service's own requirements: its tables, repository and queries (SQLAlchemy), its migrations (Alembic). */
@@ -320,29 +270,16 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
     ];
   }
 
-  /** The shared package: the core's modules rendered for it, its own modules, and its tests. */
-  protected writeLibs(): void {
+  /**
+   * The shared package: its files (`files`: the core's modules rendered for it, its own modules, and its
+   * tests), then its pyproject.toml.
+   */
+  protected writeLibs(files: readonly FileSection[]): void {
     const member = this.libsMember();
     const base = { ...this.memberContext(member), libs: true };
     // The core's settings and middleware modules, wired for the shared package's own context.
-    const context = { ...base, wiring: this.wiringFor(base) };
+    this.writeSections(files, { ...base, wiring: this.wiringFor(base) });
     const auth = this.answers.auth;
-    this.renderInto(LIBS_DIR, this.templatesOf('api', LIBS_FROM_API), context);
-    if (auth !== 'none') {
-      const sources = (family: string) =>
-        this.templatesOf(family).filter((template) => template.relative.startsWith('src/'));
-      const families = ['auth/common', 'auth/dependency', `auth/${auth}`];
-      this.renderInto(LIBS_DIR, families.flatMap(sources), context);
-    }
-    this.renderInto(LIBS_DIR, this.templatesOf('db/postgres', LIBS_FROM_POSTGRES), context);
-    this.renderInto(LIBS_DIR, this.templatesOf('microservice/libs'), context, new Set(['README.md']));
-    if (this.observedWorkspace) {
-      // The tier-1 modules, rendered for the shared package; its SQL plumbing gets statement spans too.
-      const sources = this.templatesOf('observability/common').filter((template) =>
-        template.relative.startsWith('src/'),
-      );
-      this.renderInto(LIBS_DIR, sources, { ...context, db: 'postgres' });
-    }
     const authManifest = auth === 'none' ? {} : readFamilyManifest(`auth/${auth}`);
     const postgres = readFamilyManifest('db/postgres');
     this.writeMemberProject(member, {

@@ -4,6 +4,7 @@ import { readFamilyManifest } from '../../lib/templates.js';
 import { consumerPort } from '../../lib/workspace.js';
 import { composeNames, WorkspaceGenerator } from '../../lib/workspace-generator.js';
 import command from './command.js';
+import { libsFiles, serviceFiles } from './files.js';
 
 /**
  * `add events`: tier 3 on top of the tier-2 workspace. The shared libs package gets durable events on Redis
@@ -36,15 +37,9 @@ export default class EventsGenerator extends WorkspaceGenerator {
   }
 
   writing(): void {
-    const libs = this.libsMember();
-    const libsContext = { ...this.memberContext(libs), libs: true };
-    this.renderInto(libs.dir, this.templatesOf('events/libs'), libsContext);
-    // The gauges of stream lag, the outbox backlog and dead letters, with the rest of the metrics.
-    if (this.observedWorkspace)
-      this.renderInto(libs.dir, this.templatesOf('observability/events'), libsContext);
+    this.writeSections(libsFiles, { ...this.memberContext(this.libsMember()), libs: true });
     for (const name of this.answers.services) {
-      const member = this.serviceMember(name);
-      this.renderInto(member.dir, this.templatesOf('events/service'), this.memberContext(member));
+      this.writeSections(serviceFiles, this.memberContext(this.serviceMember(name)));
     }
   }
 

@@ -2,6 +2,7 @@ import { ForgeUserError } from '../../lib/errors.js';
 import { GATEWAY_PORT, ROOT_SERVICE_PORT, envPrefix, servicePort } from '../../lib/workspace.js';
 import { WorkspaceGenerator } from '../../lib/workspace-generator.js';
 import command from './command.js';
+import { files } from './files.js';
 
 /** One entry of the gateway's route table. */
 interface GatewayRoute {
@@ -44,7 +45,7 @@ export default class GatewayGenerator extends WorkspaceGenerator {
     if (!this.answers.gateway) this.config.set('gateway', true);
     const member = this.gatewayMember();
     const context = { ...this.memberContext(member), routes: this.routes(), port: GATEWAY_PORT };
-    this.renderMember(member, 'gateway', context);
+    this.writeSections(files, context);
     this.writeMemberProject(member, {
       dependencies: this.gatewayDependencies(),
       devDependencies: this.memberTestDependencies(),

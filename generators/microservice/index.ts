@@ -10,6 +10,7 @@ import {
 import { composeNames, WorkspaceGenerator } from '../../lib/workspace-generator.js';
 import { wiringFromContext } from '../features.js';
 import command from './command.js';
+import { libsFiles, serviceFiles } from './files.js';
 
 /**
  * `add microservice <name>`: another service in the uv workspace, in services/<name>, with its own package,
@@ -54,7 +55,7 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
   protected override wiringFor = (context: Record<string, unknown>): unknown => wiringFromContext(context);
 
   writing(): void {
-    this.writeLibs();
+    this.writeLibs(libsFiles);
     for (const [index, name] of this.answers.services.entries()) {
       const member = this.serviceMember(name);
       const context = {
@@ -62,8 +63,7 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
         port: servicePort(index),
         consumerPort: consumerPort(index),
       };
-      this.renderMember(member, 'microservice/service', context);
-      this.renderServiceMigrations(member, context);
+      this.writeSections(serviceFiles, context);
       this.writeMemberProject(member, {
         dependencies: this.serviceDependencies(),
         devDependencies: this.memberTestDependencies(),

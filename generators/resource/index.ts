@@ -13,14 +13,8 @@ import {
   sameResource,
   tableName,
 } from '../../lib/resources.js';
-import { listTemplates, renderTemplate } from '../../lib/templates.js';
 import command from './command.js';
-
-/** Files every resource shares, and the files of each one (`_module_`, `_table_`, `_revision_` in paths). */
-const SHARED_FAMILY = 'resource/shared';
-const EACH_FAMILY = 'resource/each';
-/** The revision of one change to a resource (lib/resource-changes.ts). */
-const CHANGE_FAMILY = 'resource/change';
+import { changeFiles, resourceFiles, sharedFiles } from './files.js';
 
 /**
  * A resource in the SQL database: its table and migration, schemas, repository, service, router with a
@@ -85,22 +79,14 @@ export default class ResourceGenerator extends ForgeGenerator {
   }
 
   writing(): void {
-    const context = this.templateContext();
+    const context: Record<string, unknown> = { ...this.templateContext(), enumConstant, pyCall, pyImports };
     const resources = context.resources as ReturnType<typeof resourceView>[];
     if (resources.length === 0) return;
-    const helpers = { enumConstant, pyCall, pyImports };
-    this.renderFamily(SHARED_FAMILY, new Set(), { ...context, ...helpers });
-    const packageName = String(context.packageName);
-    const destination = (relative: string, names: Record<string, string>) =>
-      Object.entries({ _package_: packageName, ...names }).reduce(
-        (file, [token, value]) => file.replaceAll(token, value),
-        relative.replace(/\.ejs$/, ''),
-      );
+    this.writeSections(sharedFiles, context);
     const specs = this.answers.resources ?? [];
     for (const resource of resources) {
-      // Its first migration creates the table as it was then: applied migrations are never rendered anew.
       const spec = specs.find((candidate) => candidate.name === resource.name) as ResourceSpec;
-      const asCreated = spec.created
+      const created = spec.created
         ? resourceView(
             {
               ...spec,
@@ -111,29 +97,17 @@ export default class ResourceGenerator extends ForgeGenerator {
             specs,
           )
         : resource;
-      for (const template of listTemplates(EACH_FAMILY)) {
-        const view = template.relative.includes('/migrations/') ? asCreated : resource;
-        const names = { _revision_: view.revision, _module_: view.module, _table_: view.table };
-        this.writeFile(
-          destination(template.relative, names),
-          renderTemplate(template.source, { ...context, ...helpers, resource: view }),
-          'owned',
-        );
-      }
+      this.writeSections(resourceFiles, { ...context, resource, created });
     }
     for (const change of this.answers.resourceChanges ?? []) {
       const table = tableName(change.resource);
-      for (const template of listTemplates(CHANGE_FAMILY)) {
-        this.writeFile(
-          destination(template.relative, { _revision_: change.revision, _table_: table }),
-          renderTemplate(template.source, {
-            change,
-            migration: renderChange(change),
-            labelPlural: table.replaceAll('_', ' '),
-          }),
-          'owned',
-        );
-      }
+      this.writeSections(changeFiles, {
+        packageName: context.packageName,
+        change,
+        table,
+        migration: renderChange(change),
+        labelPlural: table.replaceAll('_', ' '),
+      });
     }
   }
 }

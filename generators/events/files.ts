@@ -1,0 +1,14 @@
+import type { FileSection } from '../../lib/files.js';
+import { inMember } from '../../lib/workspace-generator.js';
+
+/**
+ * Tier 3's files in the shared package: durable events, the outbox and idempotent handling, and the gauges of
+ * stream lag, the outbox backlog and dead letters with the rest of the metrics.
+ */
+export const libsFiles: readonly FileSection[] = [
+  { families: ['events/libs'], into: inMember },
+  { families: ['observability/events'], when: (context) => context.observability === true, into: inMember },
+];
+
+/** Each service's CQRS example: its commands, its projection and consumer, its queries. */
+export const serviceFiles: readonly FileSection[] = [{ families: ['events/service'], into: inMember }];
