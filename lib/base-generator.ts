@@ -218,7 +218,10 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     // So are the plugins of a spec (`new --spec`), given as `forgePlugins`.
     const plugin = pluginOfNamespace(this._namespace);
     const recorded = configuredPlugins(this.forge);
-    const adding = [...((this.options.forgePlugins as string[] | undefined) ?? []), ...(plugin ? [plugin] : [])];
+    const adding = [
+      ...((this.options.forgePlugins as string[] | undefined) ?? []),
+      ...(plugin ? [plugin] : []),
+    ];
     const plugins = [...new Set([...recorded, ...adding])];
     if (plugins.length > recorded.length) this.config.set('plugins', plugins);
     const env = this.env as unknown as { getGeneratorMeta(namespace: string): unknown };

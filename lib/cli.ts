@@ -532,7 +532,9 @@ export function buildProgram(generators: GeneratorRegistry, plugins: readonly Lo
 
   program
     .command('list')
-    .description(`list the generators, then the plugins (${PLUGIN_PREFIX}<name>) installed where \`add\` looks`)
+    .description(
+      `list the generators, then the plugins (${PLUGIN_PREFIX}<name>) installed where \`add\` looks`,
+    )
     .option('--path <dir>', 'the directory plugins are looked for from (default: the current directory)')
     .action(async (flags: { path?: string }) => {
       const line = (name: string, description: string) => `${name.padEnd(14)}${description}\n`;

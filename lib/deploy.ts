@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type AuthKind, type DeployTarget, parseChoice } from './choices.js';
+import { type AuthKind, DEPLOY_TARGETS, type DeployTarget, parseChoice } from './choices.js';
 import { ForgeUserError } from './errors.js';
 
 /** The uv release whose image the Dockerfile copies uv from (ghcr.io/astral-sh/uv:<version>). */
@@ -13,13 +13,13 @@ export const DEFAULT_IMAGE_PYTHON = '3.13';
 export const APP_PORT = 8000;
 export const IMAGE_WORKERS = 4;
 
-/** The generator that writes each deployment target. Every target also gets `docker` (see README.md). */
-export const DEPLOY_GENERATORS: Record<DeployTarget, string> = {
-  compose: 'docker',
-  k8s: 'k8s',
-  cloudrun: 'cloudrun',
-  serverless: 'serverless',
-};
+/**
+ * The generator that writes each deployment target: the one of its name, `docker` for compose. Every target
+ * also gets `docker` (see README.md). A new target is its generator's folder and its entry in lib/choices.ts.
+ */
+export const DEPLOY_GENERATORS = Object.fromEntries(
+  DEPLOY_TARGETS.map((target) => [target, target === 'compose' ? 'docker' : target]),
+) as Record<DeployTarget, string>;
 
 /** Deployment settings stored in `.yo-rc.json` under `deployment`. */
 export interface DeploymentSettings {

@@ -68,13 +68,17 @@ export function applicableSections(
       const only = section.only;
       const names = section.names?.(rendering) ?? {};
       const tokens = Object.keys(names);
-      const pattern = new RegExp(tokens.map((token) => token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+      const pattern = new RegExp(
+        tokens.map((token) => token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
+        'g',
+      );
       return {
         families: resolve(section.families, context),
         once: new Set((section.once ?? []).map((file) => file.replaceAll('<package>', packageName))),
         manifest: section.manifest === undefined ? undefined : resolve(section.manifest, context),
         render: section.render ?? true,
-        renders: only === undefined ? () => true : typeof only === 'function' ? only : (t) => only.includes(t),
+        renders:
+          only === undefined ? () => true : typeof only === 'function' ? only : (t) => only.includes(t),
         into: section.into?.(context) ?? '',
         context: rendering,
         named: (template) =>

@@ -108,9 +108,7 @@ export function installedPlugins(projectDir: string, packageRoot: string): Insta
       if (entry.startsWith(PLUGIN_PREFIX) && PLUGIN_NAME.test(name)) names.add(name);
     }
   }
-  return [...names]
-    .sort()
-    .flatMap((name) => findPlugin(name, projectDir, packageRoot) ?? []);
+  return [...names].sort().flatMap((name) => findPlugin(name, projectDir, packageRoot) ?? []);
 }
 
 /**

@@ -186,12 +186,18 @@ function checkSpec(raw: unknown, plugin?: PluginCheck): SystemSpec {
 /** The plugins' names, each once, each usable when `plugin` checks it. */
 function checkPlugins(raw: unknown, plugin?: PluginCheck): string[] {
   if (!Array.isArray(raw)) {
-    throw new SpecError(['plugins'], `plugins is a list of plugin names, such as billing for ${PLUGIN_PREFIX}billing`);
+    throw new SpecError(
+      ['plugins'],
+      `plugins is a list of plugin names, such as billing for ${PLUGIN_PREFIX}billing`,
+    );
   }
   raw.forEach((name: unknown, index) => {
     const at = ['plugins', index];
     if (typeof name !== 'string' || !isPluginName(name)) {
-      throw new SpecError(at, `a plugin name: lowercase words joined by hyphens, such as billing for ${PLUGIN_PREFIX}billing`);
+      throw new SpecError(
+        at,
+        `a plugin name: lowercase words joined by hyphens, such as billing for ${PLUGIN_PREFIX}billing`,
+      );
     }
     if (raw.indexOf(name) !== index) throw new SpecError(at, `${name} is listed twice`);
     if (plugin) wrap(at, () => plugin(name));
@@ -483,7 +489,6 @@ export function exportSpec(config: ForgeConfig): string {
   // A project without plugins has a spec without the key, as it had before plugins existed.
   const plugins = config.plugins?.length ? { plugins: config.plugins } : {};
   return (
-    header +
-    stringify({ project, services: config.services ?? [], resources, ...plugins }, { lineWidth: 0 })
+    header + stringify({ project, services: config.services ?? [], resources, ...plugins }, { lineWidth: 0 })
   );
 }

@@ -46,7 +46,11 @@ export const inMember = (context: FilesContext): string => String(context.member
  */
 export function memberFiles(family: string): FileSection[] {
   return [
-    { families: [family], into: inMember, once: ['README.md', 'src/<package>/main.py', 'src/<package>/config.py'] },
+    {
+      families: [family],
+      into: inMember,
+      once: ['README.md', 'src/<package>/main.py', 'src/<package>/config.py'],
+    },
     {
       // The helpers of the project's own tests, on the shared package's modules.
       families: ['observability/common'],

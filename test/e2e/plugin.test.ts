@@ -163,10 +163,22 @@ describe('a plugin package, installed next to fastapi-forge', function () {
     expect(projectFiles(project)).to.deep.equal(before);
 
     forgeOk(['add', 'greeting', '--path', project, '--yes']);
+    // Listed with its description after the generators; its spec keeps it.
+    expect(forgeOk(['list', '--path', project])).to.match(
+      /\ngreeting {6}GET \/greeting: greets a caller by name, with the salutation of the settings \(plugin: generator-fastapi-forge-greeting\)\n$/,
+    );
+    forgeOk(['export', '--path', project]);
+    expect(readFileSync(path.join(project, 'forge.yaml'), 'utf8')).to.match(/\nplugins:\n {2}- greeting\n$/);
     const withPlugin = projectFiles(project);
     const plugin = path.join(root, 'node_modules', 'generator-fastapi-forge-greeting');
     renameSync(plugin, `${plugin}.away`);
     try {
+      const unlisted = forge(['apply', '--path', project, '--yes']);
+      expect(unlisted.status).to.equal(2);
+      expect(unlisted.stderr.trim().split('\n'), unlisted.stderr).to.have.length(1);
+      expect(unlisted.stderr).to.match(
+        /forge\.yaml:\d+: plugins\.0: no plugin package generator-fastapi-forge-greeting is installed in/,
+      );
       const gone = forge(['add', 'observability', '--path', project, '--yes']);
       expect(gone.status).to.equal(2);
       expect(gone.stderr.trim().split('\n'), gone.stderr).to.have.length(1);

@@ -80,20 +80,26 @@ describe('plugins', () => {
     const audit = installPackage(path.join(project, 'node_modules'), 'generator-fastapi-forge-audit-log');
     // Neither this package itself nor another generator package is a plugin.
     installPackage(path.join(project, 'node_modules'), 'generator-other');
-    expect(
-      installedPlugins(project, forge).map((plugin) => [plugin.name, plugin.packagePath]),
-    ).to.deep.equal([
-      ['audit-log', audit],
-      ['tax', above],
-    ]);
+    expect(installedPlugins(project, forge).map((plugin) => [plugin.name, plugin.packagePath])).to.deep.equal(
+      [
+        ['audit-log', audit],
+        ['tax', above],
+      ],
+    );
   });
 
   it('are listed by `list` with their descriptions after the generators, and `add <plugin> --help` shows theirs', () => {
     const root = makeTempDir('plugins-list');
     const modules = path.join(root, 'node_modules');
-    installPackage(modules, 'generator-fastapi-forge-billing', undefined, declaring('billing', 'invoices and payments'));
+    installPackage(
+      modules,
+      'generator-fastapi-forge-billing',
+      undefined,
+      declaring('billing', 'invoices and payments'),
+    );
     installPackage(modules, 'generator-fastapi-forge-audit', undefined, 'export default class {}\n');
-    const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: root, encoding: 'utf8' });
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, [CLI, ...args], { cwd: root, encoding: 'utf8' });
     const listed = cli(['list']);
     expect(listed.status, listed.stderr).to.equal(0);
     const lines = listed.stdout.trim().split('\n');
@@ -111,7 +117,10 @@ describe('plugins', () => {
 
     const help = cli(['add', 'billing', '--help']);
     expect(help.status, help.stderr).to.equal(0);
-    expect(help.stdout).to.include('add billing').and.to.include('invoices and payments').and.to.include('--path');
+    expect(help.stdout)
+      .to.include('add billing')
+      .and.to.include('invoices and payments')
+      .and.to.include('--path');
   });
 
   it('are told from this package’s generators by their Yeoman namespace', () => {

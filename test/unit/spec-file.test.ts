@@ -633,7 +633,9 @@ describe('plugins in the system spec', function () {
   // A plugin check that knows only greeting and audit-log, as one over node_modules would.
   const installed = (name: string): void => {
     if (!['greeting', 'audit-log'].includes(name)) {
-      throw new ForgeUserError(`no plugin package generator-fastapi-forge-${name} is installed in /somewhere`);
+      throw new ForgeUserError(
+        `no plugin package generator-fastapi-forge-${name} is installed in /somewhere`,
+      );
     }
   };
 
@@ -676,7 +678,9 @@ describe('plugins in the system spec', function () {
     expect(checkApply(text, 'forge.yaml', config, [], installed).plan.added).to.deep.equal([]);
     // A project without plugins exports no key for them, as before plugins existed.
     expect(exportSpec({ ...config, plugins: undefined } as ForgeConfig)).to.not.include('plugins');
-    expect(() => checkApply(text.replace('  - audit-log\n', ''), 'forge.yaml', config, [], installed)).to.throw(
+    expect(() =>
+      checkApply(text.replace('  - audit-log\n', ''), 'forge.yaml', config, [], installed),
+    ).to.throw(
       /^forge\.yaml:\d+: plugins: the project's plugins are \[greeting, audit-log\]; add one with `fastapi-forge add <plugin>`$/,
     );
   });
@@ -707,7 +711,9 @@ describe('plugins in the system spec', function () {
     expect(exported.stdout).to.match(/\nplugins:\n {2}- greeting\n$/);
     writeFileSync(path.join(dir, 'forge.yaml'), exported.stdout);
     const unchanged = snapshotTree(dir);
-    expect(forge(['apply', '--yes', '--skip-install'], dir).stdout).to.include('The project matches the spec.');
+    expect(forge(['apply', '--yes', '--skip-install'], dir).stdout).to.include(
+      'The project matches the spec.',
+    );
     expect(snapshotTree(dir)).to.deep.equal(unchanged);
 
     renameSync(plugin, `${plugin}.away`);
