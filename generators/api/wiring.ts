@@ -156,18 +156,7 @@ app.add_middleware(
 /** The demo-only example route, POST /echo, and its service (`new --examples`). */
 export function examplesContribution(): Contribution {
   return {
-    imports: {
-      dependencies: [{ module: '<package>.services.echo_service', names: ['EchoService'] }],
-    },
     routers: [{ order: 10, module: 'echo', protectedRouter: 'echo.router' }],
-    dependencies: [
-      {
-        order: 50,
-        provider: `async def get_echo_service() -> EchoService:
-    return EchoService()`,
-        alias: 'EchoServiceDep = Annotated[EchoService, Depends(get_echo_service)]',
-      },
-    ],
   };
 }
 
