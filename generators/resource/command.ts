@@ -37,13 +37,15 @@ const command: GeneratorCommand = {
       flag: 'table',
       type: 'list',
       placeholder: 'table',
-      description: 'with --from-database: a table to make a resource of; repeatable (default: ask, or all with --yes)',
+      description:
+        'with --from-database: a table to make a resource of; repeatable (default: ask, or all with --yes)',
     },
     {
       flag: 'owner',
       type: 'value',
       placeholder: 'subject',
-      description: "with --from-database: the principal (a token's subject, an API key's client) the existing rows belong to",
+      description:
+        "with --from-database: the principal (a token's subject, an API key's client) the existing rows belong to",
     },
   ],
 };

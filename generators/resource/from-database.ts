@@ -125,7 +125,9 @@ export function asyncpgUrl(raw: string): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new ForgeUserError('--from-database: not a URL; write postgresql://user:password@host:5432/database');
+    throw new ForgeUserError(
+      '--from-database: not a URL; write postgresql://user:password@host:5432/database',
+    );
   }
   if (!/^postgres(ql)?(\+asyncpg)?:$/.test(url.protocol)) {
     throw new ForgeUserError(
@@ -133,7 +135,9 @@ export function asyncpgUrl(raw: string): URL {
     );
   }
   if (url.pathname.replace(/^\//, '') === '') {
-    throw new ForgeUserError(`--from-database ${masked(url)}: name the database, e.g. postgresql://host/shop`);
+    throw new ForgeUserError(
+      `--from-database ${masked(url)}: name the database, e.g. postgresql://host/shop`,
+    );
   }
   return new URL(`postgresql+asyncpg:${raw.slice(raw.indexOf('//'))}`);
 }
@@ -245,7 +249,7 @@ export function mapTables(
     else shapes.set(table.name, { ...checked, table });
   }
   // A child whose parent does not map cannot either; repeat until nothing more drops out.
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const [name, shape] of shapes) {
       if (shape.parentTable && !shapes.has(shape.parentTable)) {
@@ -299,7 +303,8 @@ function checkTable(
     return { reason: 'its primary key is not a UUID column named id, as every resource has' };
   }
   if (table.checks.length > 0) return { reason: 'it has a CHECK constraint, which resources do not declare' };
-  if (table.foreignKeys.length > 1) return { reason: 'it has more than one foreign key; a resource has one parent' };
+  if (table.foreignKeys.length > 1)
+    return { reason: 'it has more than one foreign key; a resource has one parent' };
   const foreignKey = table.foreignKeys[0];
   if (foreignKey) {
     const column = foreignKey.columns[0] ?? '';

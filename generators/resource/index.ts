@@ -3,6 +3,7 @@ import { renderChange } from '../../lib/change-migrations.js';
 import { asList } from '../../lib/command.js';
 import { wiredDatabase } from '../../lib/config.js';
 import { ForgeUserError } from '../../lib/errors.js';
+import { findExecutable } from '../../lib/exec.js';
 import { type DesiredResource, migrationScripts, planApply } from '../../lib/resource-changes.js';
 import { enumConstant, pyCall, pyImports, resourceView } from '../../lib/resource-views.js';
 import {
@@ -103,7 +104,9 @@ export default class ResourceGenerator extends ForgeGenerator {
     const existing = config.resources ?? [];
     const named = asList(this.options.table);
     if (this.options.name || asList(this.options.field).length > 0) {
-      throw new ForgeUserError('--from-database names its resources after the tables: give no name or --field');
+      throw new ForgeUserError(
+        '--from-database names its resources after the tables: give no name or --field',
+      );
     }
     const owner = this.options.owner as string | undefined;
     if (!owner?.trim()) {
@@ -112,7 +115,13 @@ export default class ResourceGenerator extends ForgeGenerator {
       );
     }
     const head = nextRevision(migrationScripts(this.destinationPath('src', config.packageName)));
-    const tables = readCatalog(this.destinationRoot(), 'uv', url);
+    const uv = findExecutable('uv');
+    if (!uv) {
+      throw new ForgeUserError(
+        "--from-database reads the tables with the project's Python through uv, which is not on PATH: install it (`pip install uv`)",
+      );
+    }
+    const tables = readCatalog(this.destinationRoot(), uv, url);
     const mapping = mapTables(tables, existing, {
       owner,
       baseline: head.revision,
