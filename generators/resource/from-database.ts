@@ -55,7 +55,7 @@ export interface CatalogTable {
 
 /** The Python that reads the catalog; the URL comes in the environment, never on a command line. */
 const CATALOG_SCRIPT = String.raw`
-import asyncio, json, os, sys
+import asyncio, importlib, json, os, sys
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -103,13 +103,23 @@ def read(sync):
         })
     return tables
 
+def project_tables():
+    package = os.environ["FORGE_PACKAGE"]
+    for module in ("models.resources", "models.database"):
+        try:
+            return sorted(importlib.import_module(f"{package}.{module}").Base.metadata.tables)
+        except ImportError:
+            continue
+    return []
+
 async def main():
     engine = create_async_engine(os.environ["FORGE_CATALOG_URL"], connect_args={"timeout": 10})
     try:
         async with engine.connect() as connection:
-            return await connection.run_sync(read)
+            tables = await connection.run_sync(read)
     finally:
         await engine.dispose()
+    return {"tables": tables, "projectTables": project_tables()}
 
 try:
     print(json.dumps(asyncio.run(main())))
@@ -149,13 +159,21 @@ export function masked(url: URL): string {
   return copy.href;
 }
 
-/** Every table of the database's default schema, read with the project's Python. */
-export function readCatalog(projectDir: string, uv: string, raw: string): CatalogTable[] {
+/**
+ * Every table of the database's default schema, read with the project's Python, and the tables the
+ * project's own models have (a database the project has migrated holds them too).
+ */
+export function readCatalog(
+  projectDir: string,
+  packageName: string,
+  uv: string,
+  raw: string,
+): { tables: CatalogTable[]; projectTables: string[] } {
   const url = asyncpgUrl(raw);
   const result = spawnSync(uv, ['run', '--quiet', 'python', '-c', CATALOG_SCRIPT], {
     cwd: projectDir,
     encoding: 'utf8',
-    env: { ...process.env, FORGE_CATALOG_URL: url.href },
+    env: { ...process.env, FORGE_CATALOG_URL: url.href, FORGE_PACKAGE: packageName },
     maxBuffer: 64 * 1024 * 1024,
   });
   const hide = (text: string) =>
@@ -165,9 +183,9 @@ export function readCatalog(projectDir: string, uv: string, raw: string): Catalo
     const reason = hide(result.stderr.trim().split('\n').pop() ?? '') || `exit status ${result.status}`;
     throw new ForgeUserError(`cannot read the database ${masked(url)}: ${reason}`);
   }
-  const tables = JSON.parse(result.stdout) as CatalogTable[];
-  if (tables.length === 0) throw new ForgeUserError(`the database ${masked(url)} has no tables`);
-  return tables;
+  const catalog = JSON.parse(result.stdout) as { tables: CatalogTable[]; projectTables: string[] };
+  if (catalog.tables.length === 0) throw new ForgeUserError(`the database ${masked(url)} has no tables`);
+  return catalog;
 }
 
 /** A table's field type as `--field` spells it, or why it has none. */
@@ -234,7 +252,8 @@ export interface Mapping {
 /**
  * The tables as resources, parents before their children. A table maps when its primary key is a UUID
  * `id`, every other column has a field type and a name a field may take, it has no CHECK constraint or
- * index of its own, and its one foreign key, if any, is `<parent>_id` to a table that maps too.
+ * index of its own, and its one foreign key, if any, is `<parent>_id` to a table that maps too (or to
+ * a resource's table).
  */
 export function mapTables(
   tables: readonly CatalogTable[],
@@ -242,6 +261,8 @@ export function mapTables(
   options: { owner: string; baseline: string; baselineDown: string },
 ): Mapping {
   const skipped: Mapping['skipped'] = [];
+  // A parent may be a resource of the project already, adopted by an earlier run.
+  const resourceOf = (table: string) => existing.find((resource) => tableName(resource.name) === table);
   const shapes = new Map<string, { name: string; table: CatalogTable; parentTable?: string }>();
   for (const table of tables) {
     const checked = checkTable(table, existing);
@@ -252,7 +273,7 @@ export function mapTables(
   for (let changed = true; changed;) {
     changed = false;
     for (const [name, shape] of shapes) {
-      if (shape.parentTable && !shapes.has(shape.parentTable)) {
+      if (shape.parentTable && !shapes.has(shape.parentTable) && !resourceOf(shape.parentTable)) {
         shapes.delete(name);
         skipped.push({ table: name, reason: `its parent table ${shape.parentTable} cannot be a resource` });
         changed = true;
@@ -263,14 +284,16 @@ export function mapTables(
   const visit = (name: string) => {
     if (ordered.includes(name)) return;
     const parent = shapes.get(name)?.parentTable;
-    if (parent && parent !== name) visit(parent);
+    if (parent && parent !== name && shapes.has(parent)) visit(parent);
     ordered.push(name);
   };
   for (const name of shapes.keys()) visit(name);
   const revision = (offset: number) => String(Number(options.baseline) + offset).padStart(4, '0');
   const mapped = ordered.map((name, index): Mapped => {
     const shape = shapes.get(name) as { name: string; table: CatalogTable; parentTable?: string };
-    const parentName = shape.parentTable ? shapes.get(shape.parentTable)?.name : undefined;
+    const parentName = shape.parentTable
+      ? (shapes.get(shape.parentTable)?.name ?? resourceOf(shape.parentTable)?.name)
+      : undefined;
     return {
       table: name,
       spec: adoptedSpec(shape.table, shape.name, parentName, {

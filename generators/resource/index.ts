@@ -121,7 +121,9 @@ export default class ResourceGenerator extends ForgeGenerator {
         "--from-database reads the tables with the project's Python through uv, which is not on PATH: install it (`pip install uv`)",
       );
     }
-    const tables = readCatalog(this.destinationRoot(), uv, url);
+    const { tables: found, projectTables } = readCatalog(this.destinationRoot(), config.packageName, uv, url);
+    // The project's own tables (notes, users...), on a database it has migrated, are not candidates.
+    const tables = found.filter((table) => !projectTables.includes(table.name));
     const mapping = mapTables(tables, existing, {
       owner,
       baseline: head.revision,

@@ -564,6 +564,34 @@ describe('resources from an existing database: types, tables and refusals', () =
     expect(again.skipped).to.deep.equal([
       { table: 'orders', reason: 'the project has a resource Order already' },
     ]);
+    // A later run: a child of a table the project has adopted already belongs to that resource.
+    const items = catalogTable(
+      'items',
+      [
+        ['order_id', 'UUID'],
+        ['sku', 'VARCHAR(40)'],
+      ],
+      {
+        foreignKeys: [
+          {
+            name: null,
+            columns: ['order_id'],
+            table: 'orders',
+            schema: null,
+            referred: ['id'],
+            ondelete: null,
+          },
+        ],
+      },
+    );
+    const later = mapTables(
+      [catalogTable('orders', [['total', 'NUMERIC(18, 2)']]), items],
+      [existing],
+      ADOPTION,
+    );
+    expect(later.mapped.map(({ spec }) => [spec.name, spec.belongsTo, spec.revision])).to.deep.equal([
+      ['Item', 'Order', '0006'],
+    ]);
   });
 
   it('takes PostgreSQL URLs only, and never shows their password', () => {
