@@ -512,7 +512,8 @@ export function buildProgram(generators: GeneratorRegistry, plugins: readonly Lo
     addOption(sub, RESTORE_OPTION);
     sub.action(async (...params: unknown[]) => {
       const count = declaration.args?.length ?? 0;
-      const args = params.slice(0, count) as string[];
+      // An optional argument left out is not passed on (Yeoman would read it as "undefined").
+      const args = (params.slice(0, count) as (string | undefined)[]).filter((arg) => arg !== undefined);
       const flags = params[count] as CommonFlags;
       await addToProject(generators, declaration, args, flags, plugin);
     });

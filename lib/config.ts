@@ -52,6 +52,11 @@ export interface ForgeConfig {
   resources?: ResourceSpec[];
   /** Changes made to resources after they were added, each with its migration (lib/resource-changes.ts). */
   resourceChanges?: ResourceChange[];
+  /**
+   * Tables of a database read by `add resource --from-database` that are not resources: migrations leave
+   * them alone, and autogenerate does not offer to drop them.
+   */
+  unmanagedTables?: string[];
   /** Deployment targets generated so far and the deployment generators' options (see lib/deploy.ts). */
   deployment?: DeploymentSettings;
   /**
@@ -111,6 +116,13 @@ export function validateStoredConfig(stored: unknown, file: string): Partial<For
     throw new ForgeUserError(`${file}: examples must be true or false`);
   }
   validateStoredResources(config.resources, config.migrations, file, config.resourceChanges);
+  if (
+    config.unmanagedTables !== undefined &&
+    (!Array.isArray(config.unmanagedTables) ||
+      !config.unmanagedTables.every((table) => typeof table === 'string' && /^\w+$/.test(table)))
+  ) {
+    throw new ForgeUserError(`${file}: unmanagedTables must be a list of table names`);
+  }
   validateDeployment(config.deployment, file);
   validateStoredPlugins(config.plugins, file);
   if (config.gateway !== undefined && typeof config.gateway !== 'boolean') {

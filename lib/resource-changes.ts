@@ -154,6 +154,7 @@ export function planApply(
       revision: resource.revision,
       downRevision: resource.downRevision,
       created,
+      ...(resource.adopted ? { adopted: resource.adopted } : {}),
     };
     changed.push(resource.name);
     // A change the table does not see (an enum value of no greater length, a default) needs no revision.

@@ -37,6 +37,27 @@ export interface ResourceField {
   default?: string | number | boolean;
 }
 
+/**
+ * A resource made from an existing table (`add resource --from-database`): the table as it was found, which
+ * the baseline revision records, and what its own revision changes to make it a resource.
+ */
+export interface AdoptedTable {
+  /** The baseline revision that records the tables of one `--from-database` run, and its parent. */
+  baseline: string;
+  baselineDown: string;
+  /** The principal the existing rows are given to. */
+  owner: string;
+  /** Every column, its type as a migration spells it and its server default as PostgreSQL reads it. */
+  columns: { name: string; type: string; nullable: boolean; default?: string }[];
+  primaryKey: string;
+  uniques: { name: string; column: string }[];
+  foreignKey?: { name: string; column: string; table: string; ondelete?: string };
+  /** The index on the foreign key column, if it had one. */
+  parentIndex?: string;
+  /** created_at and updated_at, when the table already had them. */
+  timestamps: { name: string; nullable: boolean }[];
+}
+
 /** One resource as `.yo-rc.json` stores it under `resources`. */
 export interface ResourceSpec {
   /** PascalCase, e.g. `OrderItem`. */
@@ -48,6 +69,8 @@ export interface ResourceSpec {
   optionalParent?: boolean;
   /** Its shape when its table was created, kept once it has changed: its first migration renders from it. */
   created?: { fields: ResourceField[]; belongsTo?: string; optionalParent?: boolean };
+  /** Made from an existing table: its revision adopts the table rather than creating it. */
+  adopted?: AdoptedTable;
   /** Its Alembic revision, and the revision it follows (the head when it was added). */
   revision: string;
   downRevision: string;

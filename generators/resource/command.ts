@@ -5,7 +5,13 @@ const command: GeneratorCommand = {
   name: 'resource',
   description:
     'A resource in the SQL database: model, migration, schemas, repository, service, CRUD routes and tests',
-  args: [{ name: 'name', description: 'resource name, e.g. Order or OrderItem' }],
+  args: [
+    {
+      name: 'name',
+      description: 'resource name, e.g. Order or OrderItem (none with --from-database)',
+      optional: true,
+    },
+  ],
   options: [
     {
       flag: 'field',
@@ -19,6 +25,27 @@ const command: GeneratorCommand = {
       type: 'value',
       placeholder: 'resource',
       description: 'the resource it belongs to (many-to-one)',
+    },
+    {
+      flag: 'from-database',
+      type: 'value',
+      placeholder: 'url',
+      description:
+        'resources from the tables of an existing PostgreSQL database, e.g. postgresql://user:password@host/shop',
+    },
+    {
+      flag: 'table',
+      type: 'list',
+      placeholder: 'table',
+      description:
+        'with --from-database: a table to make a resource of; repeatable (default: ask, or all with --yes)',
+    },
+    {
+      flag: 'owner',
+      type: 'value',
+      placeholder: 'subject',
+      description:
+        "with --from-database: the principal (a token's subject, an API key's client) the existing rows belong to",
     },
   ],
 };

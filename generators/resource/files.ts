@@ -22,9 +22,25 @@ export const resourceFiles: readonly FileSection[] = [
   {
     families: ['resource/each'],
     only: migration,
+    when: (context) => !context.adopted,
     context: (context) => ({ ...context, resource: context.created }),
     names: resourceNames,
   },
+  // A table found in the database (`adopted`) is adopted by its first revision, not created.
+  {
+    families: ['resource/adopt'],
+    when: (context) => Boolean(context.adopted),
+    context: (context) => ({ ...context, resource: context.created }),
+    names: resourceNames,
+  },
+];
+
+/**
+ * The baseline revision of the tables read from an existing database (`revision`, `downRevision`,
+ * `tables`): it records them as they are, so the resources adopting them follow it.
+ */
+export const baselineFiles: readonly FileSection[] = [
+  { families: ['resource/baseline'], names: (context) => ({ _revision_: String(context.revision) }) },
 ];
 
 /** The revision of one change to a resource (`change`, `table`, lib/resource-changes.ts). */

@@ -3,6 +3,7 @@ import { renderChange } from '../../lib/change-migrations.js';
 import { asList } from '../../lib/command.js';
 import { wiredDatabase } from '../../lib/config.js';
 import { ForgeUserError } from '../../lib/errors.js';
+import { findExecutable } from '../../lib/exec.js';
 import { type DesiredResource, migrationScripts, planApply } from '../../lib/resource-changes.js';
 import { enumConstant, pyCall, pyImports, resourceView } from '../../lib/resource-views.js';
 import {
@@ -14,7 +15,8 @@ import {
   tableName,
 } from '../../lib/resources.js';
 import command from './command.js';
-import { changeFiles, resourceFiles, sharedFiles } from './files.js';
+import { baselineFiles, changeFiles, resourceFiles, sharedFiles } from './files.js';
+import { type Mapping, mapTables, readCatalog } from './from-database.js';
 
 /**
  * A resource in the SQL database: its table and migration, schemas, repository, service, router with a
@@ -24,7 +26,7 @@ import { changeFiles, resourceFiles, sharedFiles } from './files.js';
 export default class ResourceGenerator extends ForgeGenerator {
   static override readonly command = command;
 
-  initializing(): void {
+  async initializing(): Promise<void> {
     this.requireConfiguredProject();
     if (this.options.forgeComposed) return;
     const config = this.answers;
@@ -54,6 +56,11 @@ export default class ResourceGenerator extends ForgeGenerator {
       return;
     }
     const existing = config.resources ?? [];
+    const fromDatabase = this.options.fromDatabase ?? this.options['from-database'];
+    if (fromDatabase !== undefined) {
+      await this._adoptTables(String(fromDatabase));
+      return;
+    }
     const fields = asList(this.options.field);
     const parent = asList(this.options.belongsTo ?? this.options['belongs-to'])[0];
     const spec = buildResourceSpec(this.options.name as string | undefined, fields, parent, existing, {
@@ -78,12 +85,100 @@ export default class ResourceGenerator extends ForgeGenerator {
     this.config.set('migrations', [...(config.migrations ?? []), migrationEntry(added)]);
   }
 
+  /**
+   * Resources from the tables of an existing database: those named with --table (each must map), or
+   * picked in a terminal, or with --yes every table that maps; the others are listed with their reason.
+   * (Yeoman runs every method of a generator as a task but those named with a leading "_".)
+   */
+  private async _adoptTables(url: string): Promise<void> {
+    const config = this.answers;
+    const existing = config.resources ?? [];
+    const named = asList(this.options.table);
+    if (this.options.name || asList(this.options.field).length > 0) {
+      throw new ForgeUserError(
+        '--from-database names its resources after the tables: give no name or --field',
+      );
+    }
+    const owner = this.options.owner as string | undefined;
+    if (!owner?.trim()) {
+      throw new ForgeUserError(
+        "--from-database needs --owner <subject>: the principal (a token's subject, an API key's client) the existing rows belong to",
+      );
+    }
+    const head = nextRevision(migrationScripts(this.destinationPath('src', config.packageName)));
+    const uv = findExecutable('uv');
+    if (!uv) {
+      throw new ForgeUserError(
+        "--from-database reads the tables with the project's Python through uv, which is not on PATH: install it (`pip install uv`)",
+      );
+    }
+    const { tables: found, projectTables } = readCatalog(this.destinationRoot(), config.packageName, uv, url);
+    // The project's own tables (notes, users...), on a database it has migrated, are not candidates.
+    const tables = found.filter((table) => !projectTables.includes(table.name));
+    const mapping = mapTables(tables, existing, {
+      owner,
+      baseline: head.revision,
+      baselineDown: head.downRevision,
+    });
+    // Tables adopted by an earlier run are resources already: running it again changes nothing.
+    const adopted = new Set(existing.filter((spec) => spec.adopted).map((spec) => tableName(spec.name)));
+    for (const table of named) {
+      if (adopted.has(table)) continue;
+      const refused = mapping.skipped.find((skipped) => skipped.table === table);
+      if (refused) throw new ForgeUserError(`table ${table} cannot be a resource: ${refused.reason}`);
+      if (!mapping.mapped.some((mapped) => mapped.table === table)) {
+        throw new ForgeUserError(`the database has no table ${table}`);
+      }
+    }
+    const refused = mapping.skipped.filter((skipped) => !adopted.has(skipped.table));
+    for (const skipped of refused) this.log(`Skipped table ${skipped.table}: ${skipped.reason}`);
+    const picked = named.length > 0 ? named : await this._pickTables(mapping);
+    const chosen = pickWithParents(mapping, picked);
+    if (chosen.length === 0) {
+      if (adopted.size > 0 && named.every((table) => adopted.has(table))) return;
+      throw new ForgeUserError('no table of the database can be a resource');
+    }
+    this.config.set('resources', [...existing, ...chosen]);
+    this.config.set('migrations', [...(config.migrations ?? []), ...chosen.map(migrationEntry)]);
+    const resourceTables = new Set([...existing, ...chosen].map((spec) => tableName(spec.name)));
+    const unmanaged = [...new Set([...(config.unmanagedTables ?? []), ...tables.map((table) => table.name)])]
+      .filter((table) => !resourceTables.has(table))
+      .sort();
+    if (unmanaged.length > 0) this.config.set('unmanagedTables', unmanaged);
+  }
+
+  /** Every table that maps with --yes (or without a terminal); a checkbox otherwise. */
+  private async _pickTables(mapping: Mapping): Promise<string[]> {
+    const all = mapping.mapped.map((mapped) => mapped.table);
+    if (this.options.yes || !process.stdin.isTTY) return all;
+    const answers = await this.prompt([
+      {
+        type: 'checkbox' as const,
+        name: 'tables',
+        message: 'Tables to make resources of',
+        choices: all.map((table) => ({ name: table, value: table, checked: true })),
+      },
+    ]);
+    return answers.tables as string[];
+  }
+
   writing(): void {
     const context: Record<string, unknown> = { ...this.templateContext(), enumConstant, pyCall, pyImports };
     const resources = context.resources as ReturnType<typeof resourceView>[];
     if (resources.length === 0) return;
     this.writeSections(sharedFiles, context);
     const specs = this.answers.resources ?? [];
+    const adopted = specs.filter((spec) => spec.adopted);
+    for (const baseline of new Set(adopted.map((spec) => spec.adopted?.baseline))) {
+      const group = adopted.filter((spec) => spec.adopted?.baseline === baseline);
+      this.writeSections(baselineFiles, {
+        packageName: context.packageName,
+        pyCall,
+        revision: baseline,
+        downRevision: group[0]?.adopted?.baselineDown,
+        tables: group.map((spec) => ({ table: tableName(spec.name), adopted: spec.adopted })),
+      });
+    }
     for (const resource of resources) {
       const spec = specs.find((candidate) => candidate.name === resource.name) as ResourceSpec;
       const created = spec.created
@@ -97,7 +192,7 @@ export default class ResourceGenerator extends ForgeGenerator {
             specs,
           )
         : resource;
-      this.writeSections(resourceFiles, { ...context, resource, created });
+      this.writeSections(resourceFiles, { ...context, resource, created, adopted: spec.adopted });
     }
     for (const change of this.answers.resourceChanges ?? []) {
       const table = tableName(change.resource);
@@ -110,4 +205,21 @@ export default class ResourceGenerator extends ForgeGenerator {
       });
     }
   }
+}
+
+/** The picked tables' resources and their parents', parents first, renumbered from the baseline. */
+function pickWithParents(mapping: Mapping, picked: readonly string[]): ResourceSpec[] {
+  const wanted = new Set<string>();
+  const add = (table: string) => {
+    const found = mapping.mapped.find((mapped) => mapped.table === table);
+    if (!found || wanted.has(table)) return;
+    wanted.add(table);
+    const parent = found.spec.adopted.foreignKey?.table;
+    if (parent) add(parent);
+  };
+  for (const table of picked) add(table);
+  const chosen = mapping.mapped.filter((mapped) => wanted.has(mapped.table)).map((mapped) => mapped.spec);
+  const base = Number(chosen[0]?.adopted?.baseline ?? 0);
+  const number = (offset: number) => String(base + offset).padStart(4, '0');
+  return chosen.map((spec, index) => ({ ...spec, revision: number(index + 1), downRevision: number(index) }));
 }

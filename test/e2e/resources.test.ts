@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { CLI, makeTempDir, snapshotTree } from '../helpers.js';
 import { nowSeconds, randomSecret, signJwt } from './fakes.js';
 import { type RunningServer, UV, requestJson, run, startServer } from './processes.js';
-import { freshDatabase, generateProject, verifyProject } from './projects.js';
+import { POSTGRES_SERVER, freshDatabase, generateProject, verifyProject } from './projects.js';
 
 const PROJECT = 'e2e-res';
 /** The Authorization header of an hour-long token of `subject`, signed as the served app expects. */
@@ -421,19 +422,49 @@ describe('resources end to end: a project from a spec, PostgreSQL migrated, CRUD
   });
 });
 
+/** A database made by plain SQL, as an existing application left it: two tables that map, three that do not. */
+const LEGACY_SQL = `
+CREATE TABLE customers (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  name varchar(120) NOT NULL,
+  email varchar(255) NOT NULL UNIQUE,
+  vip boolean NOT NULL DEFAULT false,
+  bio text,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE orders (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  customer_id uuid NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+  total numeric(18, 2) NOT NULL,
+  placed_on date NOT NULL,
+  qty integer NOT NULL DEFAULT 1,
+  data jsonb
+);
+CREATE INDEX orders_customer_id_idx ON orders (customer_id);
+CREATE TABLE line_items (order_id uuid, n integer, note text, PRIMARY KEY (order_id, n));
+CREATE TABLE events (id bigserial PRIMARY KEY, payload jsonb);
+CREATE TABLE visits (id uuid PRIMARY KEY, at timestamp NOT NULL);
+INSERT INTO customers (id, name, email, vip) VALUES
+  ('11111111-1111-1111-1111-111111111111', 'Ada', 'ada@example.com', true),
+  ('22222222-2222-2222-2222-222222222222', 'Bea', 'bea@example.com', false);
+INSERT INTO orders (id, customer_id, total, placed_on, qty) VALUES
+  ('33333333-3333-3333-3333-333333333333', '11111111-1111-1111-1111-111111111111', 19.99, '2026-03-01', 2);
+`;
+
 describe('resources with the longest names: the generated code passes ruff, mypy --strict and its tests', function () {
   this.timeout(10 * 60_000);
+  let dir: string;
+  let server: RunningServer | undefined;
+  const databases: { drop: () => void }[] = [];
+
+  after(async () => {
+    await server?.stop();
+    for (const database of databases) database.drop();
+  });
 
   it('formats every line as ruff does, within 100 columns', () => {
     const project = 'abcdefghij-abcdefghij-abcdefghij-abcdefg';
-    const dir = generateProject(project, [
-      '--app-type',
-      'microservice',
-      '--db',
-      'postgres',
-      '--auth',
-      'apikey',
-    ]);
+    dir = generateProject(project, ['--app-type', 'microservice', '--db', 'postgres', '--auth', 'apikey']);
     // 24 characters: the longest resource, field and enum value names.
     const long = (suffix: string) => `abcdefghij_abcdefghij_${suffix}`;
     addResource(dir, [
@@ -471,5 +502,128 @@ describe('resources with the longest names: the generated code passes ruff, mypy
       dir,
     );
     expect(pytest.output.trim().split('\n').pop()).to.match(/^\d+ passed/);
+  });
+
+  it('makes resources of the tables of a database created by plain SQL: its rows kept and served, autogenerate empty', async () => {
+    const legacy = freshDatabase('forge_legacy');
+    const empty = freshDatabase('forge_legacy');
+    databases.push(legacy, empty);
+    const postgres = new URL(POSTGRES_SERVER);
+    const psqlUrl = (name: string) => `postgresql://${postgres.username}@${postgres.host}/${name}`;
+    run('psql', [psqlUrl(legacy.name), '-v', 'ON_ERROR_STOP=1', '-qc', LEGACY_SQL], dir);
+    // The server trusts local connections: the password is there to show it is never printed or written.
+    const password = 'pw-never-shown';
+    const withPassword = (name: string, port = postgres.port || '5432') =>
+      `postgresql://${postgres.username}:${password}@${postgres.hostname}:${port}/${name}`;
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, [CLI, 'add', 'resource', ...args, '--yes', '--skip-install'], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${path.dirname(UV)}:${process.env.PATH ?? ''}` },
+      });
+    const before = snapshotTree(dir);
+    // Refusals that need a server; the URL's syntax and the options are the unit tests'.
+    const refusals: [string[], RegExp][] = [
+      [['--from-database', withPassword(legacy.name, '1'), '--owner', 'legacy'], /cannot read the database/],
+      [['--from-database', withPassword(empty.name), '--owner', 'legacy'], /has no tables/],
+      [
+        ['--from-database', withPassword(legacy.name), '--owner', 'legacy', '--table', 'line_items'],
+        /table line_items cannot be a resource: its primary key is composite/,
+      ],
+    ];
+    for (const [args, message] of refusals) {
+      const refused = cli(args);
+      expect(refused.status, refused.stderr).to.equal(2);
+      expect(refused.stderr.trim().split('\n'), refused.stderr).to.have.length(1);
+      expect(refused.stderr).to.match(message);
+      expect(refused.stderr + refused.stdout).to.not.include(password);
+    }
+    expect(snapshotTree(dir)).to.deep.equal(before);
+
+    const adopted = cli(['--from-database', withPassword(legacy.name), '--owner', 'legacy']);
+    expect(adopted.status, adopted.stderr).to.equal(0);
+    for (const reason of [
+      'Skipped table events: its primary key is not a UUID column named id',
+      'Skipped table line_items: its primary key is composite',
+      'Skipped table visits: its column at: TIMESTAMP WITHOUT TIME ZONE',
+    ])
+      expect(adopted.stdout + adopted.stderr).to.include(reason);
+    const tree = snapshotTree(dir);
+    for (const [file, content] of Object.entries(tree)) expect(content, file).to.not.include(password);
+    const rc = JSON.parse(tree['.yo-rc.json'] ?? '{}')['generator-fastapi-forge'] as Json;
+    expect((rc.resources as Json[]).slice(-2).map((resource) => resource.name)).to.deep.equal([
+      'Customer',
+      'Order',
+    ]);
+    // Again: nothing changes.
+    expect(cli(['--from-database', withPassword(legacy.name), '--owner', 'legacy']).status).to.equal(0);
+    expect(snapshotTree(dir)).to.deep.equal(tree);
+
+    run(UV, ['sync', '--quiet'], dir);
+    run(UV, ['run', '--no-sync', 'ruff', 'check', '.'], dir);
+    run(UV, ['run', '--no-sync', 'ruff', 'format', '--check', '.'], dir);
+    run(UV, ['run', '--no-sync', 'mypy', '--strict', 'src', 'tests'], dir);
+    const pytest = run(
+      UV,
+      [
+        'run',
+        '--no-sync',
+        'pytest',
+        '-q',
+        '-p',
+        'no:cacheprovider',
+        'tests/test_customers.py',
+        'tests/test_orders.py',
+        'tests/test_migrations.py',
+      ],
+      dir,
+    );
+    expect(pytest.output.trim().split('\n').pop()).to.match(/^\d+ passed/);
+
+    // The baseline finds the tables there; the resources' revisions give the rows their owner.
+    const env = { DATABASE_URL: legacy.url };
+    const upgrade = run(UV, ['run', '--no-sync', 'alembic', 'upgrade', 'head'], dir, env).output;
+    expect(upgrade).to.match(/-> 0008, The tables the database had before the project: customers, orders/);
+    const rows = run(
+      'psql',
+      [psqlUrl(legacy.name), '-tAc', 'SELECT name, owner FROM customers ORDER BY name'],
+      dir,
+    );
+    expect(rows.output.trim().split('\n')).to.deep.equal(['Ada|legacy', 'Bea|legacy']);
+    run(UV, ['run', '--no-sync', 'alembic', 'revision', '--autogenerate', '-m', 'nothing left'], dir, env);
+    const versions = path.join(
+      dir,
+      'src',
+      'abcdefghij_abcdefghij_abcdefghij_abcdefg',
+      'migrations',
+      'versions',
+    );
+    const generated = readdirSync(versions).find((file) => file.includes('nothing_left'));
+    expect(generated, 'autogenerate wrote no revision').to.be.a('string');
+    const script = readFileSync(path.join(versions, String(generated)), 'utf8');
+    rmSync(path.join(versions, String(generated)));
+    expect(script.match(/^\s*op\./gm), script).to.equal(null);
+
+    // The existing rows over HTTP, to the principal that owns them and to no other.
+    const key = randomSecret();
+    server = await startServer(dir, 'abcdefghij_abcdefghij_abcdefghij_abcdefg', {
+      ENVIRONMENT: 'production',
+      CORS_ORIGINS: 'https://app.example.com',
+      API_KEYS: JSON.stringify({ legacy: key, other: `${key}-other` }),
+      DATABASE_URL: legacy.url,
+    });
+    const owner = { 'x-api-key': key };
+    const customers = await requestJson(server, 'GET', '/customers?sort=name', owner);
+    expect(customers.status, JSON.stringify(customers.body)).to.equal(200);
+    expect((customers.body.items as Json[]).map((item) => [item.name, item.email, item.vip])).to.deep.equal([
+      ['Ada', 'ada@example.com', true],
+      ['Bea', 'bea@example.com', false],
+    ]);
+    const order = await requestJson(server, 'GET', '/orders/33333333-3333-3333-3333-333333333333', owner);
+    expect(order.status, JSON.stringify(order.body)).to.equal(200);
+    expect(order.body).to.include({ total: '19.99', placed_on: '2026-03-01', qty: 2 });
+    expect((order.body.customer as Json).name).to.equal('Ada');
+    const other = await requestJson(server, 'GET', '/customers', { 'x-api-key': `${key}-other` });
+    expect(other.body.items).to.deep.equal([]);
   });
 });

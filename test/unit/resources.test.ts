@@ -10,6 +10,13 @@ import {
   pluralize,
   readRevision,
 } from '../../lib/resources.js';
+import {
+  type CatalogTable,
+  asyncpgUrl,
+  fieldType,
+  mapTables,
+  masked,
+} from '../../generators/resource/from-database.js';
 import { resourceView } from '../../lib/resource-views.js';
 import { CLI, makeTempDir, readConfig, runForge, snapshotTree } from '../helpers.js';
 
@@ -342,6 +349,263 @@ describe('the resource generator run by Yeoman (`yo fastapi-forge:resource`)', f
     auth.assertFileContent(
       'tests/test_items.py',
       'async def test_another_caller_can_neither_see_nor_change_it(',
+    );
+  });
+});
+
+/** A table as the catalog reader reports it: a UUID id and the given columns, nothing else unless given. */
+const catalogTable = (
+  name: string,
+  columns: [string, string, boolean?][],
+  rest: Partial<CatalogTable> = {},
+): CatalogTable => ({
+  name,
+  columns: [['id', 'UUID', false] as [string, string, boolean?], ...columns].map(
+    ([column, type, nullable]) => ({
+      name: column,
+      type,
+      nullable: nullable ?? false,
+      default: null,
+      identity: false,
+    }),
+  ),
+  primaryKey: { name: `${name}_pkey`, columns: ['id'] },
+  uniques: [],
+  foreignKeys: [],
+  indexes: [],
+  checks: [],
+  ...rest,
+});
+/** The table with its column `name` filled from a sequence, as `serial` does. */
+const sequenced = (table: CatalogTable, name: string): CatalogTable => ({
+  ...table,
+  columns: table.columns.map((column) =>
+    column.name === name ? { ...column, default: `nextval('${table.name}_${name}_seq'::regclass)` } : column,
+  ),
+});
+const ADOPTION = { owner: 'ops', baseline: '0005', baselineDown: '0001' };
+
+describe('resources from an existing database: types, tables and refusals', () => {
+  it('maps each PostgreSQL type a field has, and names why the others have none', () => {
+    const mapped: [string, string][] = [
+      ['VARCHAR(120)', 'str:120'],
+      ['TEXT', 'text'],
+      ['INTEGER', 'int'],
+      ['NUMERIC(18, 2)', 'decimal'],
+      ['BOOLEAN', 'bool'],
+      ['TIMESTAMP WITH TIME ZONE', 'datetime'],
+      ['DATE', 'date'],
+      ['UUID', 'uuid'],
+      ['JSONB', 'json'],
+    ];
+    for (const [sql, type] of mapped) expect(fieldType(sql), sql).to.deep.equal({ type });
+    const refused: [string, RegExp][] = [
+      ['VARCHAR', /without a maximum length/],
+      ['BIGINT', /32-bit integers/],
+      ['NUMERIC(10, 4)', /NUMERIC\(18, 2\)/],
+      ['TIMESTAMP WITHOUT TIME ZONE', /time zone/],
+      ['JSON', /JSONB/],
+      ['INTERVAL', /the type INTERVAL has no field type/],
+    ];
+    for (const [sql, reason] of refused) {
+      const result = fieldType(sql);
+      expect(result, sql).to.have.property('reason').that.matches(reason);
+    }
+  });
+
+  it('makes a resource of each table that maps, parents first, numbered after the baseline', () => {
+    const orders = catalogTable(
+      'orders',
+      [
+        ['customer_id', 'UUID', true],
+        ['total', 'NUMERIC(18, 2)'],
+        ['note', 'TEXT', true],
+      ],
+      {
+        foreignKeys: [
+          {
+            name: 'orders_customer_id_fkey',
+            columns: ['customer_id'],
+            table: 'customers',
+            schema: null,
+            referred: ['id'],
+            ondelete: 'CASCADE',
+          },
+        ],
+        indexes: [{ name: 'orders_customer_idx', columns: ['customer_id'] }],
+      },
+    );
+    const customers = catalogTable(
+      'customers',
+      [
+        ['email', 'VARCHAR(255)'],
+        ['created_at', 'TIMESTAMP WITH TIME ZONE'],
+      ],
+      { uniques: [{ name: 'customers_email_key', columns: ['email'] }] },
+    );
+    const { mapped, skipped } = mapTables([orders, customers], [], ADOPTION);
+    expect(skipped).to.deep.equal([]);
+    expect(
+      mapped.map(({ table, spec }) => [table, spec.name, spec.revision, spec.downRevision]),
+    ).to.deep.equal([
+      ['customers', 'Customer', '0006', '0005'],
+      ['orders', 'Order', '0007', '0006'],
+    ]);
+    const [customer, order] = mapped.map((entry) => entry.spec);
+    expect(customer?.fields.map(fieldText)).to.deep.equal(['email:str:255!']);
+    expect(customer?.adopted.timestamps).to.deep.equal([{ name: 'created_at', nullable: false }]);
+    expect(customer?.adopted.uniques).to.deep.equal([{ name: 'customers_email_key', column: 'email' }]);
+    expect(order?.fields.map(fieldText)).to.deep.equal(['total:decimal', 'note:text?']);
+    expect(order).to.include({ belongsTo: 'Customer', optionalParent: true });
+    expect(order?.adopted).to.deep.include({
+      owner: 'ops',
+      baseline: '0005',
+      baselineDown: '0001',
+      parentIndex: 'orders_customer_idx',
+      foreignKey: {
+        name: 'orders_customer_id_fkey',
+        column: 'customer_id',
+        table: 'customers',
+        ondelete: 'CASCADE',
+      },
+    });
+    expect(order?.adopted.columns.map((column) => column.type)).to.deep.equal([
+      'sa.Uuid()',
+      'sa.Uuid()',
+      'sa.Numeric(precision=18, scale=2)',
+      'sa.Text()',
+    ]);
+  });
+
+  it('skips each table that cannot be a resource, with the reason, and the children of those', () => {
+    const tables: [CatalogTable, RegExp][] = [
+      [
+        catalogTable('line_items', [['n', 'INTEGER']], {
+          primaryKey: { name: 'line_items_pkey', columns: ['id', 'n'] },
+        }),
+        /primary key is composite \(id, n\)/,
+      ],
+      [
+        catalogTable('events', [['payload', 'JSONB']], {
+          primaryKey: { name: 'events_pkey', columns: ['event_id'] },
+        }),
+        /not a UUID column named id/,
+      ],
+      [catalogTable('people', [['name', 'TEXT']]), /not the plural of a resource name/],
+      [catalogTable('visits', [['at', 'TIMESTAMP WITHOUT TIME ZONE']]), /column at: .*time zone/],
+      [catalogTable('imports', [['name', 'TEXT']]), /Python keyword/],
+      [catalogTable('tags', [['owner', 'TEXT']]), /column owner: .*taken by every resource/],
+      [catalogTable('notes', [['title', 'TEXT']]), /taken by the project's own code/],
+      [
+        catalogTable('labels', [['name', 'TEXT']], { checks: [{ name: 'labels_name_check' }] }),
+        /CHECK constraint/,
+      ],
+      [
+        catalogTable('boxes', [['size', 'INTEGER']], {
+          indexes: [{ name: 'boxes_size_idx', columns: ['size'] }],
+        }),
+        /index boxes_size_idx/,
+      ],
+      [
+        catalogTable(
+          'pairs',
+          [
+            ['a', 'TEXT'],
+            ['b', 'TEXT'],
+          ],
+          { uniques: [{ name: 'pairs_a_b_key', columns: ['a', 'b'] }] },
+        ),
+        /spans several columns/,
+      ],
+      [
+        catalogTable('flags', [['on_off', 'BOOLEAN']], {
+          uniques: [{ name: 'flags_on_off_key', columns: ['on_off'] }],
+        }),
+        /bool field cannot be unique/,
+      ],
+      [catalogTable('stamps', [['created_at', 'DATE']]), /created_at is DATE/],
+      [catalogTable('blanks', []), /no column besides its keys/],
+      [sequenced(catalogTable('counters', [['n', 'INTEGER']]), 'n'), /takes numbers from a sequence/],
+    ];
+    const { mapped, skipped } = mapTables(
+      tables.map(([table]) => table),
+      [],
+      ADOPTION,
+    );
+    expect(mapped).to.deep.equal([]);
+    for (const [table, reason] of tables) {
+      const entry = skipped.find((candidate) => candidate.table === table.name);
+      expect(entry?.reason, table.name).to.match(reason);
+    }
+    // A child of a table that cannot map cannot either; nor can one the project has already.
+    const child = catalogTable(
+      'replies',
+      [
+        ['body', 'TEXT'],
+        ['person_id', 'UUID'],
+      ],
+      {
+        foreignKeys: [
+          {
+            name: null,
+            columns: ['person_id'],
+            table: 'people',
+            schema: null,
+            referred: ['id'],
+            ondelete: null,
+          },
+        ],
+      },
+    );
+    const orphan = mapTables([catalogTable('people', [['name', 'TEXT']]), child], [], ADOPTION);
+    expect(orphan.skipped.map((entry) => entry.table)).to.include('replies');
+    const existing = buildResourceSpec('Order', ['total:decimal'], undefined, [], NO_REVISION);
+    const again = mapTables([catalogTable('orders', [['total', 'NUMERIC(18, 2)']])], [existing], ADOPTION);
+    expect(again.skipped).to.deep.equal([
+      { table: 'orders', reason: 'the project has a resource Order already' },
+    ]);
+    // A later run: a child of a table the project has adopted already belongs to that resource.
+    const items = catalogTable(
+      'items',
+      [
+        ['order_id', 'UUID'],
+        ['sku', 'VARCHAR(40)'],
+      ],
+      {
+        foreignKeys: [
+          {
+            name: null,
+            columns: ['order_id'],
+            table: 'orders',
+            schema: null,
+            referred: ['id'],
+            ondelete: null,
+          },
+        ],
+      },
+    );
+    const later = mapTables(
+      [catalogTable('orders', [['total', 'NUMERIC(18, 2)']]), items],
+      [existing],
+      ADOPTION,
+    );
+    expect(later.mapped.map(({ spec }) => [spec.name, spec.belongsTo, spec.revision])).to.deep.equal([
+      ['Item', 'Order', '0006'],
+    ]);
+  });
+
+  it('takes PostgreSQL URLs only, and never shows their password', () => {
+    expect(asyncpgUrl('postgresql://u:secret@db:5432/shop').href).to.equal(
+      'postgresql+asyncpg://u:secret@db:5432/shop',
+    );
+    expect(asyncpgUrl('postgres://db/shop').protocol).to.equal('postgresql+asyncpg:');
+    expect(masked(asyncpgUrl('postgresql://u:secret@db/shop'))).to.equal(
+      'postgresql+asyncpg://u:***@db/shop',
+    );
+    expect(() => asyncpgUrl('mysql://u:secret@db/shop')).to.throw(/mysql is not PostgreSQL/);
+    expect(() => asyncpgUrl('not a url')).to.throw(/not a URL/);
+    expect(() => asyncpgUrl('postgresql://u:secret@db')).to.throw(
+      /^--from-database \S+\*\*\*@db: name the database/,
     );
   });
 });

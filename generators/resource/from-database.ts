@@ -1,0 +1,450 @@
+import { spawnSync } from 'node:child_process';
+import { ForgeUserError } from '../../lib/errors.js';
+import { fieldView } from '../../lib/resource-views.js';
+import {
+  type AdoptedTable,
+  type ResourceField,
+  type ResourceSpec,
+  parseField,
+  parseResourceName,
+  tableName,
+  toPascal,
+  toSnake,
+} from '../../lib/resources.js';
+
+/**
+ * `add resource --from-database postgresql://...`: the tables of an existing database as resources.
+ *
+ * The catalog is read by the project's own Python: SQLAlchemy's inspector over asyncpg, both already
+ * dependencies of every project with PostgreSQL. It is the inspector Alembic's autogenerate compares the
+ * models with, so the types read here are the ones autogenerate will see, and the generator needs no
+ * PostgreSQL client of its own.
+ *
+ * A table becomes a resource as it is: the project's first revision after it is a baseline that records the
+ * tables (creating them only on a database that lacks them), and each resource's own revision then adds
+ * what every resource has: an owner (the existing rows get `--owner`), created_at and updated_at, the
+ * list index, and uniqueness per owner.
+ */
+
+/** A column as the catalog script reports it. */
+export interface CatalogColumn {
+  name: string;
+  /** PostgreSQL's spelling, e.g. `VARCHAR(120)`, `NUMERIC(18, 2)`, `TIMESTAMP WITH TIME ZONE`. */
+  type: string;
+  nullable: boolean;
+  default: string | null;
+  identity: boolean;
+}
+
+export interface CatalogTable {
+  name: string;
+  columns: CatalogColumn[];
+  primaryKey: { name: string | null; columns: string[] };
+  uniques: { name: string | null; columns: string[] }[];
+  foreignKeys: {
+    name: string | null;
+    columns: string[];
+    table: string;
+    schema: string | null;
+    referred: string[];
+    ondelete: string | null;
+  }[];
+  indexes: { name: string; columns: string[] }[];
+  checks: { name: string | null }[];
+}
+
+/** The Python that reads the catalog; the URL comes in the environment, never on a command line. */
+const CATALOG_SCRIPT = String.raw`
+import asyncio, importlib, json, os, sys
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import create_async_engine
+
+def read(sync):
+    found = inspect(sync)
+    tables = []
+    for name in sorted(found.get_table_names()):
+        if name == "alembic_version":
+            continue
+        pk = found.get_pk_constraint(name)
+        tables.append({
+            "name": name,
+            "columns": [
+                {
+                    "name": c["name"],
+                    "type": c["type"].compile(dialect=sync.dialect),
+                    "nullable": bool(c["nullable"]),
+                    "default": c.get("default"),
+                    "identity": bool(c.get("identity")),
+                }
+                for c in found.get_columns(name)
+            ],
+            "primaryKey": {"name": pk.get("name"), "columns": pk.get("constrained_columns", [])},
+            "uniques": [
+                {"name": u.get("name"), "columns": u["column_names"]}
+                for u in found.get_unique_constraints(name)
+            ],
+            "foreignKeys": [
+                {
+                    "name": f.get("name"),
+                    "columns": f["constrained_columns"],
+                    "table": f["referred_table"],
+                    "schema": f.get("referred_schema"),
+                    "referred": f["referred_columns"],
+                    "ondelete": (f.get("options") or {}).get("ondelete"),
+                }
+                for f in found.get_foreign_keys(name)
+            ],
+            "indexes": [
+                {"name": i["name"], "columns": i["column_names"]}
+                for i in found.get_indexes(name)
+                if not i.get("duplicates_constraint")
+            ],
+            "checks": [{"name": c.get("name")} for c in found.get_check_constraints(name)],
+        })
+    return tables
+
+def project_tables():
+    package = os.environ["FORGE_PACKAGE"]
+    for module in ("models.resources", "models.database"):
+        try:
+            return sorted(importlib.import_module(f"{package}.{module}").Base.metadata.tables)
+        except ImportError:
+            continue
+    return []
+
+async def main():
+    engine = create_async_engine(os.environ["FORGE_CATALOG_URL"], connect_args={"timeout": 10})
+    try:
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(read)
+    finally:
+        await engine.dispose()
+    return {"tables": tables, "projectTables": project_tables()}
+
+try:
+    print(json.dumps(asyncio.run(main())))
+except Exception as error:
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    print(lines[-1] if lines[0].startswith("(") else lines[0], file=sys.stderr)
+    sys.exit(1)
+`;
+
+/** The URL the generated app and this reader use: asyncpg's driver, whatever PostgreSQL scheme was given. */
+export function asyncpgUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ForgeUserError(
+      '--from-database: not a URL; write postgresql://user:password@host:5432/database',
+    );
+  }
+  if (!/^postgres(ql)?(\+asyncpg)?:$/.test(url.protocol)) {
+    throw new ForgeUserError(
+      `--from-database: ${url.protocol.replace(/:$/, '')} is not PostgreSQL; write postgresql://user:password@host:5432/database`,
+    );
+  }
+  if (url.pathname.replace(/^\//, '') === '') {
+    throw new ForgeUserError(
+      `--from-database ${masked(url)}: name the database, e.g. postgresql://host/shop`,
+    );
+  }
+  return new URL(`postgresql+asyncpg:${raw.slice(raw.indexOf('//'))}`);
+}
+
+/** The URL as messages show it: the password replaced. */
+export function masked(url: URL): string {
+  const copy = new URL(url.href);
+  if (copy.password) copy.password = '***';
+  return copy.href;
+}
+
+/**
+ * Every table of the database's default schema, read with the project's Python, and the tables the
+ * project's own models have (a database the project has migrated holds them too).
+ */
+export function readCatalog(
+  projectDir: string,
+  packageName: string,
+  uv: string,
+  raw: string,
+): { tables: CatalogTable[]; projectTables: string[] } {
+  const url = asyncpgUrl(raw);
+  const result = spawnSync(uv, ['run', '--quiet', 'python', '-c', CATALOG_SCRIPT], {
+    cwd: projectDir,
+    encoding: 'utf8',
+    env: { ...process.env, FORGE_CATALOG_URL: url.href, FORGE_PACKAGE: packageName },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const hide = (text: string) =>
+    url.password ? text.replaceAll(decodeURIComponent(url.password), '***') : text;
+  if (result.error) throw new ForgeUserError(`cannot run the project's Python: ${result.error.message}`);
+  if (result.status !== 0) {
+    const reason = hide(result.stderr.trim().split('\n').pop() ?? '') || `exit status ${result.status}`;
+    throw new ForgeUserError(`cannot read the database ${masked(url)}: ${reason}`);
+  }
+  const catalog = JSON.parse(result.stdout) as { tables: CatalogTable[]; projectTables: string[] };
+  if (catalog.tables.length === 0) throw new ForgeUserError(`the database ${masked(url)} has no tables`);
+  return catalog;
+}
+
+/** A table's field type as `--field` spells it, or why it has none. */
+export function fieldType(sqlType: string): { type: string } | { reason: string } {
+  const type = sqlType.toUpperCase();
+  const varchar = /^(?:VARCHAR|CHARACTER VARYING)\((\d+)\)$/.exec(type);
+  if (varchar) return { type: `str:${varchar[1]}` };
+  const exact: Record<string, string> = {
+    TEXT: 'text',
+    INTEGER: 'int',
+    'NUMERIC(18, 2)': 'decimal',
+    BOOLEAN: 'bool',
+    'TIMESTAMP WITH TIME ZONE': 'datetime',
+    DATE: 'date',
+    UUID: 'uuid',
+    JSONB: 'json',
+  };
+  const known = exact[type];
+  if (known) return { type: known };
+  const hints: [RegExp, string][] = [
+    [/^(VARCHAR|CHARACTER VARYING)$/, 'a string without a maximum length (write text or varchar(n))'],
+    [/^(BIGINT|SMALLINT)$/, `${type}: resources hold 32-bit integers`],
+    [/^NUMERIC/, `${type}: resources hold decimals as NUMERIC(18, 2)`],
+    [/^TIMESTAMP/, `${type}: resources hold times with their time zone (timestamptz)`],
+    [/^JSON$/, 'JSON: resources hold JSONB'],
+  ];
+  const hint = hints.find(([pattern]) => pattern.test(type));
+  return { reason: hint ? hint[1] : `the type ${sqlType} has no field type` };
+}
+
+/** The resource names a table's name can be the plural of (`categories` -> `category`). */
+function singulars(table: string): string[] {
+  const candidates = [table.replace(/ies$/, 'y'), table.replace(/es$/, ''), table.replace(/s$/, '')];
+  return [...new Set(candidates)].filter((candidate) => candidate !== table);
+}
+
+/** The resource a table's name makes, whose table is that table; a reason when there is none. */
+function resourceNameOf(table: string): { name: string } | { reason: string } {
+  let lastReason = `its name is not the plural of a resource name (resources' tables are, e.g. orders)`;
+  for (const singular of singulars(table)) {
+    try {
+      const name = parseResourceName(toPascal(singular));
+      if (tableName(name) === table) return { name };
+    } catch (error) {
+      lastReason = error instanceof Error ? error.message : String(error);
+    }
+  }
+  return { reason: lastReason };
+}
+
+const TIMESTAMPS = ['created_at', 'updated_at'];
+
+export interface Mapped {
+  spec: ResourceSpec & { adopted: AdoptedTable };
+  table: string;
+}
+
+export interface Mapping {
+  mapped: Mapped[];
+  /** Tables that cannot be resources, and why. */
+  skipped: { table: string; reason: string }[];
+}
+
+/**
+ * The tables as resources, parents before their children. A table maps when its primary key is a UUID
+ * `id`, every other column has a field type and a name a field may take, it has no CHECK constraint or
+ * index of its own, and its one foreign key, if any, is `<parent>_id` to a table that maps too (or to
+ * a resource's table).
+ */
+export function mapTables(
+  tables: readonly CatalogTable[],
+  existing: readonly ResourceSpec[],
+  options: { owner: string; baseline: string; baselineDown: string },
+): Mapping {
+  const skipped: Mapping['skipped'] = [];
+  // A parent may be a resource of the project already, adopted by an earlier run.
+  const resourceOf = (table: string) => existing.find((resource) => tableName(resource.name) === table);
+  const shapes = new Map<string, { name: string; table: CatalogTable; parentTable?: string }>();
+  for (const table of tables) {
+    const checked = checkTable(table, existing);
+    if ('reason' in checked) skipped.push({ table: table.name, reason: checked.reason });
+    else shapes.set(table.name, { ...checked, table });
+  }
+  // A child whose parent does not map cannot either; repeat until nothing more drops out.
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const [name, shape] of shapes) {
+      if (shape.parentTable && !shapes.has(shape.parentTable) && !resourceOf(shape.parentTable)) {
+        shapes.delete(name);
+        skipped.push({ table: name, reason: `its parent table ${shape.parentTable} cannot be a resource` });
+        changed = true;
+      }
+    }
+  }
+  const ordered: string[] = [];
+  const visit = (name: string) => {
+    if (ordered.includes(name)) return;
+    const parent = shapes.get(name)?.parentTable;
+    if (parent && parent !== name && shapes.has(parent)) visit(parent);
+    ordered.push(name);
+  };
+  for (const name of shapes.keys()) visit(name);
+  const revision = (offset: number) => String(Number(options.baseline) + offset).padStart(4, '0');
+  const mapped = ordered.map((name, index): Mapped => {
+    const shape = shapes.get(name) as { name: string; table: CatalogTable; parentTable?: string };
+    const parentName = shape.parentTable
+      ? (shapes.get(shape.parentTable)?.name ?? resourceOf(shape.parentTable)?.name)
+      : undefined;
+    return {
+      table: name,
+      spec: adoptedSpec(shape.table, shape.name, parentName, {
+        ...options,
+        revision: revision(index + 1),
+        downRevision: revision(index),
+      }),
+    };
+  });
+  return { mapped, skipped };
+}
+
+function checkTable(
+  table: CatalogTable,
+  existing: readonly ResourceSpec[],
+): { name: string; parentTable?: string } | { reason: string } {
+  const named = resourceNameOf(table.name);
+  if ('reason' in named) return named;
+  if (existing.some((resource) => resource.name === named.name)) {
+    return { reason: `the project has a resource ${named.name} already` };
+  }
+  const key = table.primaryKey.columns;
+  if (key.length !== 1) {
+    return {
+      reason: key.length === 0 ? 'it has no primary key' : `its primary key is composite (${key.join(', ')})`,
+    };
+  }
+  const id = table.columns.find((column) => column.name === 'id');
+  if (key[0] !== 'id' || id?.type.toUpperCase() !== 'UUID') {
+    return { reason: 'its primary key is not a UUID column named id, as every resource has' };
+  }
+  if (table.checks.length > 0) return { reason: 'it has a CHECK constraint, which resources do not declare' };
+  if (table.foreignKeys.length > 1)
+    return { reason: 'it has more than one foreign key; a resource has one parent' };
+  const foreignKey = table.foreignKeys[0];
+  if (foreignKey) {
+    const column = foreignKey.columns[0] ?? '';
+    const parent = resourceNameOf(foreignKey.table);
+    const expected = 'name' in parent ? `${toSnake(parent.name)}_id` : undefined;
+    const type = table.columns.find((candidate) => candidate.name === column)?.type.toUpperCase();
+    if (
+      foreignKey.columns.length !== 1 ||
+      foreignKey.referred.join() !== 'id' ||
+      (foreignKey.schema !== null && foreignKey.schema !== 'public') ||
+      column !== expected ||
+      type !== 'UUID'
+    ) {
+      return {
+        reason: `its foreign key (${foreignKey.columns.join(', ')}) -> ${foreignKey.table} is not a UUID column <parent>_id to the parent's id`,
+      };
+    }
+  }
+  const relatedColumn = foreignKey?.columns[0];
+  const indexOfOwn = table.indexes.find(
+    (index) => !(relatedColumn && index.columns.length === 1 && index.columns[0] === relatedColumn),
+  );
+  if (indexOfOwn) return { reason: `it has an index ${indexOfOwn.name}, which resources do not declare` };
+  for (const unique of table.uniques) {
+    if (unique.columns.length !== 1) {
+      return { reason: `its unique constraint on (${unique.columns.join(', ')}) spans several columns` };
+    }
+  }
+  for (const column of table.columns) {
+    if (column.identity || /nextval\(/i.test(column.default ?? '')) {
+      return { reason: `its column ${column.name} takes numbers from a sequence` };
+    }
+    if (column.name === 'id' || column.name === relatedColumn) continue;
+    if (TIMESTAMPS.includes(column.name)) {
+      if (column.type.toUpperCase() !== 'TIMESTAMP WITH TIME ZONE') {
+        return { reason: `its column ${column.name} is ${column.type}; a resource's is a timestamptz` };
+      }
+      continue;
+    }
+    const field = fieldOf(table, column);
+    if ('reason' in field) return { reason: `its column ${column.name}: ${field.reason}` };
+  }
+  if (!table.columns.some((column) => !['id', relatedColumn, ...TIMESTAMPS].includes(column.name))) {
+    return { reason: 'it has no column besides its keys' };
+  }
+  return { name: named.name, ...(foreignKey ? { parentTable: foreignKey.table } : {}) };
+}
+
+function fieldOf(table: CatalogTable, column: CatalogColumn): ResourceField | { reason: string } {
+  const type = fieldType(column.type);
+  if ('reason' in type) return type;
+  const unique = table.uniques.some((candidate) => candidate.columns.join() === column.name);
+  try {
+    return parseField(`${column.name}:${type.type}${column.nullable ? '?' : ''}${unique ? '!' : ''}`);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { reason: message.replace(/^--field "[^"]*":? ?/, '') };
+  }
+}
+
+function adoptedSpec(
+  table: CatalogTable,
+  name: string,
+  parent: string | undefined,
+  options: { owner: string; baseline: string; baselineDown: string; revision: string; downRevision: string },
+): ResourceSpec & { adopted: AdoptedTable } {
+  const foreignKey = parent ? table.foreignKeys[0] : undefined;
+  const relatedColumn = foreignKey?.columns[0];
+  const fields = table.columns
+    .filter((column) => !['id', relatedColumn, ...TIMESTAMPS].includes(column.name))
+    .map((column) => fieldOf(table, column) as ResourceField);
+  const typeOf = (column: CatalogColumn): string => {
+    const field = fields.find((candidate) => candidate.name === column.name);
+    if (field) return fieldView(field, name, table.name).migrationType;
+    return column.type.toUpperCase() === 'UUID' ? 'sa.Uuid()' : 'sa.DateTime(timezone=True)';
+  };
+  const parentColumn = table.columns.find((column) => column.name === relatedColumn);
+  return {
+    name,
+    fields,
+    ...(parent ? { belongsTo: parent } : {}),
+    ...(parent && parentColumn?.nullable ? { optionalParent: true } : {}),
+    revision: options.revision,
+    downRevision: options.downRevision,
+    adopted: {
+      baseline: options.baseline,
+      baselineDown: options.baselineDown,
+      owner: options.owner,
+      columns: table.columns.map((column) => ({
+        name: column.name,
+        type: typeOf(column),
+        nullable: column.nullable,
+        ...(column.default !== null ? { default: column.default } : {}),
+      })),
+      primaryKey: table.primaryKey.name ?? `${table.name}_pkey`,
+      uniques: table.uniques.map((unique) => ({
+        name: unique.name ?? `${table.name}_${unique.columns[0]}_key`,
+        column: unique.columns[0] ?? '',
+      })),
+      ...(foreignKey && relatedColumn
+        ? {
+            foreignKey: {
+              name: foreignKey.name ?? `${table.name}_${relatedColumn}_fkey`,
+              column: relatedColumn,
+              table: foreignKey.table,
+              ...(foreignKey.ondelete ? { ondelete: foreignKey.ondelete } : {}),
+            },
+          }
+        : {}),
+      ...(foreignKey && relatedColumn
+        ? {
+            parentIndex: table.indexes.find((index) => index.columns[0] === relatedColumn)?.name,
+          }
+        : {}),
+      timestamps: table.columns
+        .filter((column) => TIMESTAMPS.includes(column.name))
+        .map((column) => ({ name: column.name, nullable: column.nullable })),
+    },
+  };
+}
