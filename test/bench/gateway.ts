@@ -8,7 +8,7 @@ import path from 'node:path';
 import { nowSeconds, randomSecret, signJwt } from '../e2e/fakes.js';
 import { run, type RunningServer, startHttpProcess, freePort, UV } from '../e2e/processes.js';
 import { freshDatabase, generateProject, migrateService } from '../e2e/projects.js';
-import { aim, BENCH_SOURCES, median, pairedRatio, type Row } from './support.js';
+import { aim, BENCH_SOURCES, cpuMs, median, pairedRatio, type Row, serverPid } from './support.js';
 import { CONNECTIONS, DURATION, wrkRun, type WrkResult } from './wrk.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
@@ -17,19 +17,50 @@ const SERVICE = 'orders';
 interface Compared {
   measured: WrkResult[];
   baseline: WrkResult[];
+  /** Per side, the CPU milliseconds per request of each process watched on that side. */
+  cpu: { measured: number[]; baseline: number[] };
 }
 
-/** wrk against two URLs in alternate order, round after round; one warm-up second each first. */
-function compare(wrk: string, measured: string, baseline: string, headers: Record<string, string>): Compared {
+/** The server processes whose CPU each side of a comparison uses (uvicorn's, under `uv run`). */
+interface Watched {
+  measured: RunningServer[];
+  baseline: RunningServer[];
+}
+
+/**
+ * wrk against two URLs in alternate order, round after round; one warm-up second each first. The CPU each
+ * request costs the servers is steadier than throughput on a loaded machine, where a request that crosses
+ * two processes also waits twice for a core.
+ */
+function compare(
+  wrk: string,
+  measured: string,
+  baseline: string,
+  headers: Record<string, string>,
+  watched: Watched = { measured: [], baseline: [] },
+): Compared {
   wrkRun(wrk, measured, { headers, duration: '1' });
   wrkRun(wrk, baseline, { headers, duration: '1' });
-  const result: Compared = { measured: [], baseline: [] };
+  const pids = {
+    measured: watched.measured.map((server) => serverPid(server.process.pid as number)),
+    baseline: watched.baseline.map((server) => serverPid(server.process.pid as number)),
+  };
+  const spent = { measured: pids.measured.map(() => 0), baseline: pids.baseline.map(() => 0) };
+  const result: Compared = { measured: [], baseline: [], cpu: { measured: [], baseline: [] } };
+  const step = (side: 'measured' | 'baseline', url: string) => () => {
+    const before = pids[side].map(cpuMs);
+    result[side].push(wrkRun(wrk, url, { headers }));
+    pids[side].forEach((pid, index) => {
+      spent[side][index] = (spent[side][index] as number) + cpuMs(pid) - (before[index] as number);
+    });
+  };
   for (let round = 0; round < ROUNDS; round++) {
-    const pair = [
-      () => result.measured.push(wrkRun(wrk, measured, { headers })),
-      () => result.baseline.push(wrkRun(wrk, baseline, { headers })),
-    ];
-    for (const step of round % 2 === 0 ? pair : pair.reverse()) step();
+    const pair = [step('measured', measured), step('baseline', baseline)];
+    for (const run of round % 2 === 0 ? pair : pair.reverse()) run();
+  }
+  for (const side of ['measured', 'baseline'] as const) {
+    const requests = result[side].reduce((sum, round) => sum + round.requests, 0);
+    result.cpu[side] = spent[side].map((ms) => ms / requests);
   }
   return result;
 }
@@ -126,7 +157,16 @@ export async function measureGateway(wrk: string): Promise<{ rows: Row[]; notes:
     });
     servers.push(bare);
 
-    const health = compare(wrk, `${gateway.baseUrl}/${SERVICE}/health`, `${service.baseUrl}/health`, headers);
+    const health = compare(
+      wrk,
+      `${gateway.baseUrl}/${SERVICE}/health`,
+      `${service.baseUrl}/health`,
+      headers,
+      {
+        measured: [gateway, service],
+        baseline: [service],
+      },
+    );
     const p99 = (results: WrkResult[]) => median(results.map((result) => result.p99Ms));
     const p99Ratio = p99(health.measured) / p99(health.baseline);
     const listed = compare(wrk, `${gateway.baseUrl}/${SERVICE}/items`, `${service.baseUrl}/items`, headers);
@@ -138,8 +178,17 @@ export async function measureGateway(wrk: string): Promise<{ rows: Row[]; notes:
       '>= 0.45',
       0.45,
     );
+    const [gatewayCpu = 0, behindCpu = 0] = health.cpu.measured;
+    const directCpu = health.cpu.baseline[0] ?? 0;
     const rows: Row[] = [
       healthRow,
+      {
+        measure: `CPU per request of GET /${SERVICE}/health through the gateway: gateway + service`,
+        generated: `${gatewayCpu.toFixed(2)} + ${behindCpu.toFixed(2)} ms`,
+        baseline: `${directCpu.toFixed(2)} ms (the service, called directly)`,
+        ratio: (directCpu / (gatewayCpu + behindCpu)).toFixed(2),
+        aim: 'none: read with the row above (the CPU share of the two-process ceiling)',
+      },
       {
         measure: `p99 latency of GET /${SERVICE}/health through the gateway`,
         generated: `${p99(health.measured).toFixed(1)} ms`,

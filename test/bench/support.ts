@@ -85,6 +85,14 @@ export function serverPid(root: number): number {
   return found;
 }
 
+/** The CPU time (user and system) a process has used, in ms: fields 14 and 15 of /proc/<pid>/stat, in 10 ms ticks. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name before the fields may hold spaces: they are counted from its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** A field of /proc/<pid>/status in MiB: VmHWM is the peak resident set size, VmRSS the current one. */
 export function memoryMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
