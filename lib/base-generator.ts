@@ -23,7 +23,7 @@ import {
 } from './command.js';
 import { DEPLOY_GENERATORS, generatedTargets } from './deploy.js';
 import { configuredGenerators, configuredPlugins } from './composition.js';
-import { PLUGIN_PREFIX, pluginNamespace, pluginOfNamespace } from './plugins.js';
+import { PLUGIN_PREFIX, pluginNamespace, pluginOfNamespace, shadowsBuiltIn } from './plugins.js';
 import { ForgeUserError, fileSystemError, isForgeUserError } from './errors.js';
 import {
   addEnvVars,
@@ -223,8 +223,10 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       ...(plugin ? [plugin] : []),
     ];
     const plugins = [...new Set([...recorded, ...adding])];
-    if (plugins.length > recorded.length) this.config.set('plugins', plugins);
     const env = this.env as unknown as { getGeneratorMeta(namespace: string): unknown };
+    const shadowing = plugins.find((name) => env.getGeneratorMeta(`fastapi-forge:${name}`));
+    if (shadowing !== undefined) throw new ForgeUserError(shadowsBuiltIn(shadowing));
+    if (plugins.length > recorded.length) this.config.set('plugins', plugins);
     this.contributions.composeInOrder([
       ...configuredGenerators(this.answers).map((name) => `fastapi-forge:${name}`),
       ...configuredPlugins(this.forge).map(pluginNamespace),
@@ -520,7 +522,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       if (section) this.writeGeneratedSection(relative, section.text);
       return;
     }
-    this.renderedFiles().add(relative);
+    this.claimRendered(relative);
     const checksums = this.readChecksums();
     const deleted = checksums[relative] !== undefined && !this.existsInProject(target);
     if (deleted && this.keepsDeleted(relative)) return;
@@ -544,9 +546,19 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     this.writeChecksums(checksums);
   }
 
-  /** The owned files this run has rendered so far, whichever of its generators rendered them. */
-  private renderedFiles(): Set<string> {
-    return runState(this.env, 'rendered-files', () => new Set<string>());
+  /** The owned files this run has rendered so far, each with the generator that rendered it. */
+  private renderedFiles(): Map<string, string> {
+    return runState(this.env, 'rendered-files', () => new Map<string, string>());
+  }
+
+  /**
+   * Records that this generator renders an owned file. A plugin rendering a file that another generator
+   * renders too would replace it, or be replaced, unseen: the run stops in one line instead.
+   */
+  private claimRendered(relative: string): void {
+    this.claim(this.renderedFiles(), relative, (plugin, other) => {
+      return `${plugin} writes ${relative}, which ${other} writes too: a plugin's files need paths of their own`;
+    });
   }
 
   /**
@@ -845,7 +857,43 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     this.addPythonDependencies(manifest.devDependencies ?? [], 'dev');
     if (manifest.uvOverrides)
       this.addUvOverrides(manifest.uvOverrides.requirements, manifest.uvOverrides.reason);
+    this.claimEnvironment(manifest.env ?? []);
     this.addEnvExample(manifest.env ?? [], heading);
+  }
+
+  /**
+   * Records the environment variables this generator declares. Features may share one (`REDIS_URL`), but a
+   * plugin declaring one of another generator's would be read by both for different things: refused.
+   */
+  protected claimEnvironment(variables: readonly EnvVar[]): void {
+    const declared = runState(this.env, 'environment', () => new Map<string, string>());
+    for (const { name } of variables) {
+      this.claim(declared, name, (plugin, other) => {
+        return `${plugin} declares the environment variable ${name}, which ${other} declares too: a plugin's settings need names of their own`;
+      });
+    }
+  }
+
+  /**
+   * Records that this generator owns `key` in a run's register (files, variables). Built-in generators may
+   * share one; a plugin sharing one with another generator stops the run in one line (`message`, given
+   * the plugin first), whichever of the two came first.
+   */
+  private claim(
+    register: Map<string, string>,
+    key: string,
+    message: (plugin: string, other: string) => string,
+  ): void {
+    const earlier = register.get(key);
+    if (earlier === undefined) {
+      register.set(key, this._namespace);
+      return;
+    }
+    if (earlier === this._namespace) return;
+    const plugin = [this._namespace, earlier].find((namespace) => pluginOfNamespace(namespace));
+    if (plugin !== undefined) {
+      throw new ForgeUserError(message(plugin, plugin === earlier ? this._namespace : earlier));
+    }
   }
 
   /**

@@ -47,6 +47,7 @@ import {
   type InstalledPlugin,
   PLUGIN_PREFIX,
   installedPlugins,
+  shadowsBuiltIn,
   pluginNamespace,
   requirePlugin,
 } from './plugins.js';
@@ -539,13 +540,28 @@ export function buildProgram(generators: GeneratorRegistry, plugins: readonly Lo
     .option('--path <dir>', 'the directory plugins are looked for from (default: the current directory)')
     .action(async (flags: { path?: string }) => {
       const line = (name: string, description: string) => `${name.padEnd(14)}${description}\n`;
+      // The app generator is what `new` runs.
       for (const declaration of declarations)
-        process.stdout.write(line(declaration.name, declaration.description));
+        process.stdout.write(line(declaration === app ? 'new' : declaration.name, declaration.description));
+      // Every plugin that works is listed; each that does not is one line on stderr, and the status says so.
+      const builtInNames = new Set(declarations.map((declaration) => declaration.name));
+      const problems: string[] = [];
       const found = installedPlugins(path.resolve(flags.path ?? process.cwd()), PACKAGE_ROOT);
-      for (const plugin of await Promise.all(found.map(loadPlugin))) {
-        const { name, description } = plugin.command;
-        process.stdout.write(line(name, `${description} (plugin: ${PLUGIN_PREFIX}${name})`));
+      for (const installed of found) {
+        if (builtInNames.has(installed.name)) {
+          problems.push(shadowsBuiltIn(installed.name));
+          continue;
+        }
+        try {
+          const { name, description } = (await loadPlugin(installed)).command;
+          process.stdout.write(line(name, `${description} (plugin: ${PLUGIN_PREFIX}${name})`));
+        } catch (error) {
+          if (!(error instanceof ForgeUserError)) throw error;
+          problems.push(error.message);
+        }
       }
+      for (const problem of problems) process.stderr.write(`fastapi-forge: ${problem}\n`);
+      if (problems.length > 0) process.exitCode = 2;
     });
   return program;
 }

@@ -131,3 +131,7 @@ export function requirePlugin(
     `${lead ? `${lead} ` : ''}no plugin package ${PLUGIN_PREFIX}${name} is installed in ${path.join(path.resolve(projectDir), 'node_modules')} or above it, nor next to fastapi-forge in ${beside}`,
   );
 }
+
+/** A plugin whose name is a generator of this package's would mean two things by one name: it is refused. */
+export const shadowsBuiltIn = (name: string): string =>
+  `the plugin ${PLUGIN_PREFIX}${name} has the name of the built-in generator ${name}; a plugin needs a name of its own`;

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
+import { ForgeUserError } from './errors.js';
 
 /**
  * The package root: the nearest folder above this module with a `templates` folder. This module runs as
@@ -77,7 +78,48 @@ export interface EnvVar {
   comment?: string;
 }
 
+const isStringList = (value: unknown): boolean =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string');
+
+const isEnvVar = (value: unknown): boolean => {
+  const entry = value as Partial<EnvVar> | null;
+  return (
+    typeof entry === 'object' &&
+    entry !== null &&
+    typeof entry.name === 'string' &&
+    /^[A-Z_][A-Z0-9_]*$/.test(entry.name) &&
+    typeof entry.value === 'string' &&
+    (entry.comment === undefined || typeof entry.comment === 'string')
+  );
+};
+
+/**
+ * A family's `forge.json`, checked: a plugin's is written by hand, so a wrong shape is one line naming the
+ * file and the key, before anything is merged.
+ */
 export function readFamilyManifest(family: string): FamilyManifest {
   const file = path.join(familyRoot(family), 'forge.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as FamilyManifest) : {};
+  if (!existsSync(file)) return {};
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ForgeUserError(`${file} is not JSON: ${(error as Error).message}`);
+  }
+  const shape =
+    '{"dependencies": ["pkg>=1"], "devDependencies": [...], "env": [{"name": "NAME", "value": "...", "comment": "..."}]}';
+  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
+    throw new ForgeUserError(`${file} must be an object such as ${shape}`);
+  }
+  const fields = manifest as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    const valid =
+      key === 'dependencies' || key === 'devDependencies'
+        ? isStringList(fields[key])
+        : key === 'env'
+          ? Array.isArray(fields[key]) && (fields[key] as unknown[]).every(isEnvVar)
+          : key === 'uvOverrides';
+    if (!valid) throw new ForgeUserError(`${file}: "${key}" is not valid; the shape is ${shape}`);
+  }
+  return fields as FamilyManifest;
 }

@@ -52,7 +52,10 @@ export default class ApiGenerator extends ForgeGenerator {
    * the workspace members and Dockerfiles this run leaves in the project.
    */
   postWriting(): void {
-    this.addPythonDependencies(readFamilyManifest('api').dependencies ?? []);
+    const manifest = readFamilyManifest('api');
+    this.addPythonDependencies(manifest.dependencies ?? []);
+    // The core's variables are in .env.example from the first run; claimed so no plugin reuses one.
+    this.claimEnvironment(manifest.env ?? []);
     const members = workspaceMembers(this.fs.read(this.destinationPath('pyproject.toml')));
     const tooling = toolingContext(this.answers.projectName, members, wiredDatabase(this.answers), (file) =>
       this.fs.exists(this.destinationPath(file)),

@@ -6,6 +6,7 @@ import {
   indent,
   renderImports,
 } from '../../lib/contributions.js';
+import { ForgeUserError } from '../../lib/errors.js';
 
 const STDLIB = 'stdlib' as const;
 
@@ -187,6 +188,17 @@ export function wiringView(contributions: Contributions, packageName: string, re
     .join('\n');
 
   const settingsClasses = contributions.ordered('settings');
+  // ForgeSettings mixes every class in: two of one name (a plugin's and the core's) cannot both be bases.
+  const named = new Map<string, string>([['ForgeSettings', 'the settings package']]);
+  for (const { className, module } of settingsClasses) {
+    const earlier = named.get(className);
+    if (earlier !== undefined) {
+      throw new ForgeUserError(
+        `two settings classes are named ${className} (${earlier} and ${module}): each needs a name of its own`,
+      );
+    }
+    named.set(className, module);
+  }
   for (const mixin of settingsClasses)
     extra('settings', { module: mixin.module, names: [mixin.className], wrap: mixin.wrap });
   const deployedChecks = contributions.ordered('deployedChecks').map((check) => check.method);

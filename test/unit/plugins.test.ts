@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { Contributions } from '../../lib/contributions.js';
 import { validateStoredConfig } from '../../lib/config.js';
 import { findPlugin, installedPlugins, pluginOfNamespace, requirePlugin } from '../../lib/plugins.js';
-import { CLI, expectUserError, makeTempDir, runForge, updateConfig } from '../helpers.js';
+import { PACKAGE_ROOT } from '../../lib/templates.js';
+import { CLI, digestTree, expectUserError, makeTempDir, runForge, updateConfig } from '../helpers.js';
 
 /** A package folder `<modules>/<name>` with a package.json and, unless told otherwise, `generators/app/index.js`. */
 function installPackage(
@@ -103,7 +104,7 @@ describe('plugins', () => {
     const listed = cli(['list']);
     expect(listed.status, listed.stderr).to.equal(0);
     const lines = listed.stdout.trim().split('\n');
-    expect(lines[0]).to.match(/^app {11}\S/);
+    expect(lines[0]).to.match(/^new {11}\S/);
     expect(lines.slice(-2)).to.deep.equal([
       'audit         a plugin that declares no description (plugin: generator-fastapi-forge-audit)',
       'billing       invoices and payments (plugin: generator-fastapi-forge-billing)',
@@ -172,5 +173,156 @@ describe('plugins', () => {
       /this project uses the plugin greeting \(plugins in \.yo-rc\.json\), but no generator-fastapi-forge-greeting is installed where Yeoman looks/,
     );
     first.assertNoFile('src/demo_svc/routes/metrics.py');
+  });
+
+  describe('that would clash with the project or with this package', function () {
+    this.timeout(120_000);
+    const root = makeTempDir('plugins-clash');
+    const modules = path.join(root, 'node_modules');
+    const project = path.join(root, 'demo');
+    const forge = (args: string[], cwd = project) =>
+      spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', input: '' });
+
+    /** A plugin built on the public API: its contribution, its templates (path to text) and its forge.json. */
+    function plugin(
+      name: string,
+      contribution: object,
+      templates: Record<string, string>,
+      manifest?: unknown,
+    ) {
+      const dir = installPackage(
+        modules,
+        `generator-fastapi-forge-${name}`,
+        undefined,
+        [
+          "import { ForgeGenerator } from 'generator-fastapi-forge';",
+          'export default class extends ForgeGenerator {',
+          `  static command = ${JSON.stringify({ name, description: `the ${name} plugin` })};`,
+          '  initializing() { this.requireConfiguredProject(); }',
+          `  contributing() { this.contribute(${JSON.stringify(contribution)}); }`,
+          '  writing() { this.renderFamily(this.templatePath()); }',
+          `  postWriting() { this.mergeFamilyManifest(this.templatePath(), '${name}'); }`,
+          '}',
+        ].join('\n'),
+      );
+      const family = path.join(dir, 'generators', 'app', 'templates');
+      mkdirSync(family, { recursive: true });
+      for (const [file, text] of Object.entries(templates)) {
+        mkdirSync(path.dirname(path.join(family, file)), { recursive: true });
+        writeFileSync(path.join(family, file), text);
+      }
+      if (manifest !== undefined) writeFileSync(path.join(family, 'forge.json'), JSON.stringify(manifest));
+    }
+
+    /** `add <name>` refused in one line, exit 2, the project as it was. */
+    function refused(name: string, message: RegExp): void {
+      const before = digestTree(project);
+      const result = forge(['add', name, '--yes', '--skip-install']);
+      expect(result.status, result.stdout + result.stderr).to.equal(2);
+      expect(result.stderr.trim().split('\n')).to.have.length(1);
+      expect(result.stderr).to.match(message);
+      expect(digestTree(project)).to.deep.equal(before);
+    }
+
+    before(() => {
+      mkdirSync(modules, { recursive: true });
+      // The plugins import this package as a plugin package does: by its name, from node_modules.
+      symlinkSync(PACKAGE_ROOT, path.join(modules, 'generator-fastapi-forge'));
+      const made = forge(
+        [
+          'new',
+          'demo',
+          '--app-type',
+          'microservice',
+          '--db',
+          'none',
+          '--auth',
+          'none',
+          '--yes',
+          '--skip-install',
+        ],
+        root,
+      );
+      expect(made.status, made.stderr).to.equal(0);
+    });
+
+    it('refuses a plugin that writes a file of the project’s core', () => {
+      plugin('clash', {}, { 'src/_package_/routes/health.py.ejs': '"""Not the health route."""\n' });
+      refused(
+        'clash',
+        /fastapi-forge-clash:app writes src\/demo\/routes\/health\.py, which fastapi-forge:\w+ writes too/,
+      );
+    });
+
+    it('refuses a plugin whose settings class has the name of another', () => {
+      plugin(
+        'settle',
+        { settings: [{ className: 'CoreSettings', module: '<package>.settings.settle', order: 60 }] },
+        { 'src/_package_/settings/settle.py.ejs': 'class CoreSettings:\n    pass\n' },
+      );
+      refused(
+        'settle',
+        /two settings classes are named CoreSettings \(<package>\.settings\.settle and <package>\.settings\.core\)/,
+      );
+    });
+
+    it('refuses a plugin that declares an environment variable of the core', () => {
+      plugin('envy', {}, {}, { env: [{ name: 'ENVIRONMENT', value: '5' }] });
+      refused(
+        'envy',
+        /fastapi-forge-envy:app declares the environment variable ENVIRONMENT, which fastapi-forge:api declares too/,
+      );
+    });
+
+    it('refuses a plugin forge.json of the wrong shape or not JSON, naming its file', () => {
+      plugin('shape', {}, {}, { env: { PING_WORD: 'hello' } });
+      refused('shape', /forge\.json: "env" is not valid; the shape is \{"dependencies"/);
+      plugin('unparsed', {}, {});
+      const manifest = path.join(
+        modules,
+        'generator-fastapi-forge-unparsed',
+        'generators',
+        'app',
+        'templates',
+        'forge.json',
+      );
+      writeFileSync(manifest, '{');
+      refused('unparsed', /forge\.json is not JSON/);
+    });
+
+    it('refuses a recorded plugin that has the name of a built-in generator', () => {
+      plugin('db', {}, {});
+      updateConfig(project, { plugins: ['db'] });
+      try {
+        refused(
+          'observability',
+          /the plugin generator-fastapi-forge-db has the name of the built-in generator db/,
+        );
+      } finally {
+        updateConfig(project, { plugins: undefined });
+      }
+    });
+
+    it('lists every plugin that works, and names each one that does not on stderr, exit 2', () => {
+      installPackage(
+        modules,
+        'generator-fastapi-forge-zzbroken',
+        undefined,
+        'export default class { oops(\n',
+      );
+      const listed = forge(['list']);
+      expect(listed.status).to.equal(2);
+      expect(listed.stdout.split('\n')[0]).to.match(/^new {11}\S/);
+      expect(listed.stdout).to.match(
+        /^settle {8}the settle plugin \(plugin: generator-fastapi-forge-settle\)$/m,
+      );
+      expect(listed.stdout).to.not.match(/^db .*plugin/m);
+      const problems = listed.stderr.trim().split('\n');
+      expect(problems).to.have.length(2);
+      expect(problems[0]).to.equal(
+        'fastapi-forge: the plugin generator-fastapi-forge-db has the name of the built-in generator db; a plugin needs a name of its own',
+      );
+      expect(problems[1]).to.match(/^fastapi-forge: the plugin zzbroken \(.+\) does not load: /);
+    });
   });
 });
