@@ -70,7 +70,7 @@ describe('README matches the CLI', () => {
     }
   });
 
-  it('lists every sub-generator `add` offers, with its options', () => {
+  it('lists every sub-generator `add` offers, with its declared description and its options', () => {
     const rows = tableAfter('### `fastapi-forge add <generator>`');
     const add = program.commands.find((command) => command.name() === 'add') as Command;
     const available = COMMANDS.filter((command) => command.name !== 'app').map((command) => command.name);
@@ -78,6 +78,11 @@ describe('README matches the CLI', () => {
     for (const row of rows) {
       const name = codeSpans(row[0] ?? '')[0] ?? '';
       const sub = add.commands.find((command) => command.name() === name) as Command;
+      // What it does begins with the description its declaration gives `list` and `--help`.
+      const declared = COMMANDS.find((command) => command.name === name)?.description ?? '';
+      expect((row[1] ?? '').replaceAll('`', ''), `description of add ${name}`).to.match(
+        new RegExp(`^${declared.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(;|$)`),
+      );
       const common = ['--path', '--yes', '--skip-install', '--dry-run', '--force', '--restore'];
       const own = flagsOf(sub).filter((flag) => !common.includes(flag));
       const documented = codeSpans(row[2] ?? '')
