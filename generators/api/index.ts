@@ -1,6 +1,6 @@
 import { ForgeGenerator } from '../../lib/base-generator.js';
 import { wiredDatabase } from '../../lib/config.js';
-import { DEFAULT_IMAGE_PYTHON } from '../../lib/deploy.js';
+import { DEFAULT_IMAGE_PYTHON, indent } from '../../lib/deploy.js';
 import { readFamilyManifest } from '../../lib/templates.js';
 import type { ResourceView } from '../../lib/resource-views.js';
 import { coreContribution, examplesContribution, wiringView } from './wiring.js';
@@ -54,13 +54,17 @@ export default class ApiGenerator extends ForgeGenerator {
   postWriting(): void {
     this.addPythonDependencies(readFamilyManifest('api').dependencies ?? []);
     const members = workspaceMembers(this.fs.read(this.destinationPath('pyproject.toml')));
-    const tooling = toolingContext(this.answers.projectName, members, wiredDatabase(this.answers), (file) =>
-      this.fs.exists(this.destinationPath(file)),
+    const tooling = toolingContext(
+      this.answers.projectName,
+      members,
+      this.contributions.all('ciServices'),
+      (file) => this.fs.exists(this.destinationPath(file)),
     );
     this.writeSections(toolingFiles, {
       ...this.templateContext(),
       ...tooling,
       // A flow-style YAML list, e.g. `[".", "libs"]`.
+      indent,
       json: (value: string[]) => `[${value.map((item) => JSON.stringify(item)).join(', ')}]`,
     });
   }
