@@ -1,5 +1,4 @@
 import { ForgeGenerator } from '../../lib/base-generator.js';
-import { wiredDatabase } from '../../lib/config.js';
 import { DEFAULT_IMAGE_PYTHON, indent } from '../../lib/deploy.js';
 import { readFamilyManifest } from '../../lib/templates.js';
 import type { ResourceView } from '../../lib/resource-views.js';
