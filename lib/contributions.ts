@@ -147,9 +147,9 @@ export interface Contribution {
   /**
    * A service container CI starts for the tests (`.github/workflows/ci.yml`), by `name` once however many
    * features need it, smaller `order` first: its YAML under `services:` and the variables it gives the
-   * tests under `env:`, both unindented.
+   * tests under `env:`, both unindented, and its name in the README (`PostgreSQL`).
    */
-  ciServices?: { name: string; order: number; service: string; env: string }[];
+  ciServices?: { name: string; label: string; order: number; service: string; env: string }[];
   /** Pytest plugins loaded by conftest.py, with what they provide. */
   testPlugins?: { module: string; comment: string; order: number }[];
   /** Fixtures giving each feature's settings in tests, merged in `order`. */

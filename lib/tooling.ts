@@ -13,9 +13,18 @@ export interface CiImage {
 /** See `ciServices` in lib/contributions.ts. */
 export interface CiService {
   name: string;
+  /** How the README names it: `PostgreSQL`. */
+  label: string;
   order: number;
   service: string;
   env: string;
+}
+
+/** The service containers the features contributed, each once (by name), smaller `order` first. */
+export function ciServiceList(ciServices: readonly CiService[]): CiService[] {
+  return [...new Map(ciServices.map((service) => [service.name, service])).values()].sort(
+    (a, b) => a.order - b.order,
+  );
 }
 
 /** What the tooling templates (CI workflow, pre-commit, Makefile) are rendered from. */
@@ -66,9 +75,7 @@ export function toolingContext(
     workspace,
     members,
     images,
-    ciServices: [...new Map(ciServices.map((service) => [service.name, service])).values()].sort(
-      (a, b) => a.order - b.order,
-    ),
+    ciServices: ciServiceList(ciServices),
     migrated,
     migrations: migrated.length > 0,
     devPython: DEV_PYTHON,

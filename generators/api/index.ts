@@ -3,7 +3,7 @@ import { DEFAULT_IMAGE_PYTHON, indent } from '../../lib/deploy.js';
 import { readFamilyManifest } from '../../lib/templates.js';
 import type { ResourceView } from '../../lib/resource-views.js';
 import { coreContribution, examplesContribution, wiringView } from './wiring.js';
-import { DEV_PYTHON, toolingContext, workspaceMembers } from '../../lib/tooling.js';
+import { DEV_PYTHON, ciServiceList, toolingContext, workspaceMembers } from '../../lib/tooling.js';
 import { GATEWAY_PORT, ROOT_SERVICE_PORT, servicePort } from '../../lib/workspace.js';
 import command from './command.js';
 import { files, toolingFiles } from './files.js';
@@ -38,6 +38,8 @@ export default class ApiGenerator extends ForgeGenerator {
       rootPort: ROOT_SERVICE_PORT,
       gatewayPort: GATEWAY_PORT,
       servicePorts: this.answers.services.map((name, index) => ({ name, port: servicePort(index) })),
+      // The README names the service containers CI starts.
+      ciServices: ciServiceList(this.contributions.all('ciServices')),
       // The README states which Python runs where.
       devPython: DEV_PYTHON,
       imagePython: this.answers.deployment?.python ?? DEFAULT_IMAGE_PYTHON,

@@ -44,6 +44,7 @@ export const DEPLOYMENT: Record<string, DeploymentNeeds> = {
 export const CI_SERVICES: Record<string, CiService> = {
   postgres: {
     name: 'postgres',
+    label: 'PostgreSQL',
     order: 10,
     service: `postgres:
   image: postgres:18-alpine
@@ -59,6 +60,7 @@ export const CI_SERVICES: Record<string, CiService> = {
   },
   mongo: {
     name: 'mongo',
+    label: 'MongoDB',
     order: 20,
     service: `mongo:
   image: mongo:8
