@@ -12,6 +12,12 @@ import { observabilityWiring } from './observability/wiring.js';
  * run, such as the shared package of a workspace, whose context turns features off.
  */
 export function wiringFromContext(context: Record<string, unknown>): ReturnType<typeof wiringView> {
+  const contributions = contributionsFromContext(context);
+  return wiringView(contributions, String(context.packageName), (context.resources ?? []) as ResourceView[]);
+}
+
+/** What the built-in features contribute for a template context, as their generators would in a run. */
+export function contributionsFromContext(context: Record<string, unknown>): Contributions {
   const contributions = new Contributions();
   const features = context as never;
   contributions.add('api', coreContribution());
@@ -19,5 +25,5 @@ export function wiringFromContext(context: Record<string, unknown>): ReturnType<
   contributions.add('agents', agentsWiring(features));
   contributions.add('db', dbWiring(features));
   contributions.add('observability', observabilityWiring(features));
-  return wiringView(contributions, String(context.packageName), (context.resources ?? []) as ResourceView[]);
+  return contributions;
 }

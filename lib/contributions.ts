@@ -74,6 +74,15 @@ export interface Dependency {
   alias?: string;
 }
 
+/** See {@link Contribution.deployment}. */
+export interface DeploymentNeeds {
+  requiredSecrets?: string[];
+  composeUrls?: Record<string, string>;
+  secretExamples?: { name: string; value: string }[];
+  /** Needs of the root service alone (its database): a workspace member's deployment does without them. */
+  rootService?: boolean;
+}
+
 export interface Contribution {
   imports?: Partial<Record<WiringModule, PyImport[]>>;
   lifespan?: LifespanResource[];
@@ -127,6 +136,20 @@ export interface Contribution {
   redactionProbes?: { order: number; code: string; imports?: PyImport[]; unreachable?: string }[];
   /** Text of the README's generated section at a slot (`setup`, `make-run`, `make-data`, `sections`). */
   readme?: { slot: string; order: number; text: string }[];
+  /**
+   * What the deployment targets and the project's tooling need of a feature (lib/deploy.ts): the secrets the
+   * app cannot start without in production, the connection URLs of the services docker-compose.yml runs
+   * beside the app, and example values of secret settings in deployment templates (for a setting named
+   * `name` or ending in `_<name>`, such as a service's `ORDERS_DATABASE_URL`). `<package>` in a value stands
+   * for the project's Python package.
+   */
+  deployment?: DeploymentNeeds[];
+  /**
+   * A service container CI starts for the tests (`.github/workflows/ci.yml`), by `name` once however many
+   * features need it, smaller `order` first: its YAML under `services:` and the variables it gives the
+   * tests under `env:`, both unindented, and its name in the README (`PostgreSQL`).
+   */
+  ciServices?: { name: string; label: string; order: number; service: string; env: string }[];
   /** Pytest plugins loaded by conftest.py, with what they provide. */
   testPlugins?: { module: string; comment: string; order: number }[];
   /** Fixtures giving each feature's settings in tests, merged in `order`. */

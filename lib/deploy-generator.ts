@@ -8,18 +8,16 @@ import {
   type DeploymentSettings,
   IMAGE_WORKERS,
   UV_IMAGE_VERSION,
-  composeUrls,
+  deploymentNeeds,
   deploymentSettings,
   dnsName,
   generatedTargets,
   indent,
   k8sName,
-  requiredSecrets,
   kebabCase,
   pascalCase,
-  secretExample,
-  secretSettings,
 } from './deploy.js';
+import type { Contributions, DeploymentNeeds } from './contributions.js';
 import { findExecutable } from './exec.js';
 import { TEMPLATES_ROOT, renderTemplate } from './templates.js';
 
@@ -65,6 +63,19 @@ export abstract class DeployGenerator extends ForgeGenerator {
 
   /** The deployment target this generator writes. */
   protected abstract readonly target: DeployTarget;
+
+  /**
+   * What the features contributed to a deployment (`deployment` in lib/contributions.ts). A target run on
+   * its own renders nothing else, so no feature contributes in its run: it then asks
+   * {@link featureContributions} what the configured ones would.
+   */
+  protected deploymentContributions(): DeploymentNeeds[] {
+    if (this.contributions.sources.length > 0) return this.contributions.all('deployment');
+    return this.featureContributions(super.templateContext()).all('deployment');
+  }
+
+  /** What the built-in features contribute for a template context (generators/features.ts). */
+  protected abstract featureContributions(context: Record<string, unknown>): Contributions;
 
   constructor(args: string[], options: ForgeOptions) {
     // The lifecycle methods below are shared by every deployment generator.
@@ -118,10 +129,10 @@ export abstract class DeployGenerator extends ForgeGenerator {
     const config = this.answers;
     const deployment = config.deployment ?? {};
     const app = dnsName(config.projectName);
-    const db = String(context.db);
     const envExamplePath = this.destinationPath('.env.example');
     const envExample = this.fs.exists(envExamplePath) ? this.fs.read(envExamplePath) : '';
-    const secrets = secretSettings(config, envExample, db);
+    const needs = deploymentNeeds(this.deploymentContributions(), config.packageName);
+    const secrets = needs.secretSettings(envExample);
     const values: Record<string, unknown> = {
       ...context,
       app,
@@ -135,10 +146,10 @@ export abstract class DeployGenerator extends ForgeGenerator {
       host: deployment.host ?? `${app}.example.com`,
       targets: generatedTargets(config),
       secrets,
-      requiredSecrets: requiredSecrets(config, db),
+      requiredSecrets: needs.requiredSecrets,
       settings: deploymentSettings(envExample, secrets),
-      composeUrls: composeUrls(config.packageName, db),
-      secretExample: (name: string) => secretExample(name, config.packageName),
+      composeUrls: needs.composeUrls,
+      secretExample: needs.secretExample,
       k8sName,
       healthProbe: HEALTH_PROBE,
       pascalCase,

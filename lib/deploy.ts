@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type AuthKind, DEPLOY_TARGETS, type DeployTarget, parseChoice } from './choices.js';
+import { DEPLOY_TARGETS, type DeployTarget, parseChoice } from './choices.js';
+import type { DeploymentNeeds } from './contributions.js';
 import { ForgeUserError } from './errors.js';
 
 /** The uv release whose image the Dockerfile copies uv from (ghcr.io/astral-sh/uv:<version>). */
@@ -150,31 +151,60 @@ export function dnsName(projectName: string): string {
 
 /** Settings whose values are credentials: they go to Secrets (k8s), Secret Manager (Cloud Run), NoEcho parameters. */
 const SECRET_NAME = /(^|_)(SECRET|PASSWORD|TOKEN|PRIVATE_KEY|API_KEYS?)$/;
-/** The secrets the app cannot start without in production, given its features. */
-export function requiredSecrets(config: { auth: AuthKind }, db: string): string[] {
-  const names: string[] = [];
-  if (db === 'postgres') names.push('DATABASE_URL');
-  if (db === 'mongo') names.push('MONGODB_URL');
-  if (config.auth === 'jwt') names.push('JWT_SECRET');
-  if (config.auth === 'apikey') names.push('API_KEYS');
-  return names;
-}
-
-/** Connection URLs carry credentials too, a service's own (`ORDERS_DATABASE_URL`) as well. */
-const SECRET_URL = /(^|_)(DATABASE|MONGODB|REDIS)_URL$/;
 
 /**
- * The secret settings of the project: those its features need (from the config) and every secret-like
- * variable of `.env.example`, which lists the settings of every feature generated so far.
+ * What the run's features need of a deployment (their `deployment` contributions, lib/contributions.ts),
+ * with the core's own: Redis, which every project uses for its rate limits.
  */
-export function secretSettings(config: { auth: AuthKind }, envExample: string, db: string): string[] {
-  const names = new Set<string>(['REDIS_URL', ...requiredSecrets(config, db)]);
-  for (const line of envExample.split('\n')) {
-    const name = /^#?\s*([A-Z][A-Z0-9_]*)=/.exec(line)?.[1];
-    if (name && (SECRET_NAME.test(name) || SECRET_URL.test(name))) names.add(name);
-  }
-  return [...names].sort();
+export function deploymentNeeds(contributed: readonly DeploymentNeeds[], packageName: string) {
+  const needs: DeploymentNeeds[] = [
+    {
+      composeUrls: { REDIS_URL: 'redis://redis:6379/0' },
+      secretExamples: [{ name: 'REDIS_URL', value: 'redis://:change-me@redis.example.internal:6379/0' }],
+    },
+    ...contributed,
+  ];
+  const withPackage = (value: string) => value.replaceAll('<package>', packageName);
+  const examples = needs.flatMap((need) => need.secretExamples ?? []);
+  /** The example of a setting named `name`, or ending in `_<name>` (a service's own connection URL). */
+  const exampleOf = (name: string) =>
+    examples.find((example) => name === example.name || name.endsWith(`_${example.name}`));
+  const requiredSecrets = needs.flatMap((need) => need.requiredSecrets ?? []);
+  return {
+    /** The secrets the app cannot start without in production. */
+    requiredSecrets,
+    /** Connection URLs of the services `docker-compose.yml` runs beside the app. */
+    composeUrls: Object.fromEntries(
+      needs.flatMap((need) =>
+        Object.entries(need.composeUrls ?? {}).map(([name, url]) => [name, withPackage(url)]),
+      ),
+    ) as Record<string, string>,
+    /**
+     * Example values of secret settings in deployment templates: connection URLs point at a host to replace
+     * and carry a placeholder password; every other secret is empty. The app refuses to start in production
+     * with an empty or placeholder secret, so a template deployed unedited fails at once instead of running open.
+     */
+    secretExample: (name: string): string => {
+      const example = exampleOf(name);
+      return example ? withPackage(example.value) : '';
+    },
+    /**
+     * The secret settings of the project: those its features need and every secret-like variable of
+     * `.env.example`, which lists the settings of every feature generated so far. Connection URLs carry
+     * credentials too, a service's own (`ORDERS_DATABASE_URL`) as well.
+     */
+    secretSettings(envExample: string): string[] {
+      const names = new Set<string>(['REDIS_URL', ...requiredSecrets]);
+      for (const line of envExample.split('\n')) {
+        const name = /^#?\s*([A-Z][A-Z0-9_]*)=/.exec(line)?.[1];
+        if (name && (SECRET_NAME.test(name) || (name.endsWith('_URL') && exampleOf(name)))) names.add(name);
+      }
+      return [...names].sort();
+    },
+  };
 }
+
+export type DeploymentKnowledge = ReturnType<typeof deploymentNeeds>;
 
 /** One setting of a deployment target's environment, with the comment `.env.example` gives it. */
 export interface DeploymentSetting {
@@ -230,28 +260,6 @@ export function deploymentSettings(envExample: string, secrets: string[]): Deplo
     settings.set(setting.name, { ...settings.get(setting.name), ...setting });
   }
   return [...settings.values()];
-}
-
-/** Connection URLs of the services `docker-compose.yml` runs beside the app. */
-export function composeUrls(packageName: string, db: string): Record<string, string> {
-  const urls: Record<string, string> = { REDIS_URL: 'redis://redis:6379/0' };
-  if (db === 'postgres')
-    urls.DATABASE_URL = `postgresql+asyncpg://postgres:postgres@postgres:5432/${packageName}`;
-  if (db === 'mongo') urls.MONGODB_URL = `mongodb://mongo:27017/${packageName}`;
-  return urls;
-}
-
-/**
- * Example values of secret settings in deployment templates: connection URLs point at a host to replace and
- * carry a placeholder password; every other secret is empty. The app refuses to start in production with
- * an empty or placeholder secret, so a template deployed unedited fails at once instead of running open.
- */
-export function secretExample(name: string, packageName: string): string {
-  if (/(^|_)DATABASE_URL$/.test(name))
-    return `postgresql+asyncpg://app:change-me@postgres.example.internal:5432/${packageName}`;
-  if (name === 'MONGODB_URL') return `mongodb://app:change-me@mongo.example.internal:27017/${packageName}`;
-  if (name === 'REDIS_URL') return 'redis://:change-me@redis.example.internal:6379/0';
-  return '';
 }
 
 /** `JWT_SECRET` -> `JwtSecret` (CloudFormation parameter names), `jwt-secret` (Secret Manager names). */

@@ -10,15 +10,31 @@ export interface CiImage {
   dockerfile: string;
 }
 
+/** See `ciServices` in lib/contributions.ts. */
+export interface CiService {
+  name: string;
+  /** How the README names it: `PostgreSQL`. */
+  label: string;
+  order: number;
+  service: string;
+  env: string;
+}
+
+/** The service containers the features contributed, each once (by name), smaller `order` first. */
+export function ciServiceList(ciServices: readonly CiService[]): CiService[] {
+  return [...new Map(ciServices.map((service) => [service.name, service])).values()].sort(
+    (a, b) => a.order - b.order,
+  );
+}
+
 /** What the tooling templates (CI workflow, pre-commit, Makefile) are rendered from. */
 export interface ToolingContext {
   workspace: boolean;
   /** Directories with a pyproject.toml of their own, checked one by one: `.` first. */
   members: string[];
   images: CiImage[];
-  /** Service containers CI starts for the tests. */
-  postgres: boolean;
-  mongo: boolean;
+  /** Service containers CI starts for the tests besides Redis: the features' (`ciServices`), one per name. */
+  ciServices: CiService[];
   /** Members with Alembic migrations of their own (an alembic.ini): `make migrate` applies each. */
   migrated: string[];
   migrations: boolean;
@@ -33,13 +49,14 @@ export function workspaceMembers(pyproject: string): string[] {
 }
 
 /**
- * The tooling of a project: its workspace members (from the root pyproject.toml) and wired database. `hasFile` tells which Dockerfiles exist,
- * so CI builds exactly the images the project has.
+ * The tooling of a project: its workspace members (from the root pyproject.toml) and the service containers
+ * its features' tests need. `hasFile` tells which Dockerfiles exist, so CI builds exactly the images the
+ * project has.
  */
 export function toolingContext(
   projectName: string,
   workspaceMembers: string[],
-  db: string,
+  ciServices: readonly CiService[],
   hasFile: (relative: string) => boolean,
 ): ToolingContext {
   const workspace = workspaceMembers.length > 0;
@@ -58,9 +75,7 @@ export function toolingContext(
     workspace,
     members,
     images,
-    // The services keep their items in PostgreSQL in tests when TEST_DATABASE_URL is set.
-    postgres: db === 'postgres' || workspace,
-    mongo: db === 'mongo',
+    ciServices: ciServiceList(ciServices),
     migrated,
     migrations: migrated.length > 0,
     devPython: DEV_PYTHON,

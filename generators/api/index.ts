@@ -1,10 +1,9 @@
 import { ForgeGenerator } from '../../lib/base-generator.js';
-import { wiredDatabase } from '../../lib/config.js';
-import { DEFAULT_IMAGE_PYTHON } from '../../lib/deploy.js';
+import { DEFAULT_IMAGE_PYTHON, indent } from '../../lib/deploy.js';
 import { readFamilyManifest } from '../../lib/templates.js';
 import type { ResourceView } from '../../lib/resource-views.js';
 import { coreContribution, examplesContribution, wiringView } from './wiring.js';
-import { DEV_PYTHON, toolingContext, workspaceMembers } from '../../lib/tooling.js';
+import { DEV_PYTHON, ciServiceList, toolingContext, workspaceMembers } from '../../lib/tooling.js';
 import { GATEWAY_PORT, ROOT_SERVICE_PORT, servicePort } from '../../lib/workspace.js';
 import command from './command.js';
 import { files, toolingFiles } from './files.js';
@@ -39,6 +38,8 @@ export default class ApiGenerator extends ForgeGenerator {
       rootPort: ROOT_SERVICE_PORT,
       gatewayPort: GATEWAY_PORT,
       servicePorts: this.answers.services.map((name, index) => ({ name, port: servicePort(index) })),
+      // The README names the service containers CI starts.
+      ciServices: ciServiceList(this.contributions.all('ciServices')),
       // The README states which Python runs where.
       devPython: DEV_PYTHON,
       imagePython: this.answers.deployment?.python ?? DEFAULT_IMAGE_PYTHON,
@@ -57,13 +58,17 @@ export default class ApiGenerator extends ForgeGenerator {
     // The core's variables are in .env.example from the first run; claimed so no plugin reuses one.
     this.claimEnvironment(manifest.env ?? []);
     const members = workspaceMembers(this.fs.read(this.destinationPath('pyproject.toml')));
-    const tooling = toolingContext(this.answers.projectName, members, wiredDatabase(this.answers), (file) =>
-      this.fs.exists(this.destinationPath(file)),
+    const tooling = toolingContext(
+      this.answers.projectName,
+      members,
+      this.contributions.all('ciServices'),
+      (file) => this.fs.exists(this.destinationPath(file)),
     );
     this.writeSections(toolingFiles, {
       ...this.templateContext(),
       ...tooling,
       // A flow-style YAML list, e.g. `[".", "libs"]`.
+      indent,
       json: (value: string[]) => `[${value.map((item) => JSON.stringify(item)).join(', ')}]`,
     });
   }

@@ -10,6 +10,9 @@ const DEPLOYED_SECRETS: Record<string, { env: string; value: string }[]> = {
   oidc: [{ env: 'OIDC_ISSUER', value: '"https://login.example.com"' }],
 };
 
+/** The secrets the app of each kind cannot start without in production (OIDC's issuer is no secret). */
+const REQUIRED_SECRETS: Record<string, string[]> = { jwt: ['JWT_SECRET'], apikey: ['API_KEYS'] };
+
 /** The settings class of each authentication kind. */
 const SETTINGS: Record<string, string> = {
   jwt: 'JwtSettings',
@@ -91,6 +94,7 @@ edit_openapi(app, document_security(app, security_schemes(settings), authenticat
       : [],
     protectedResponses: [{ status: 401, doc: 'Missing, invalid or expired credentials' }],
     deployed: [{ order: 30, secrets: DEPLOYED_SECRETS[context.auth] ?? [] }],
+    deployment: [{ requiredSecrets: REQUIRED_SECRETS[context.auth] ?? [] }],
     // There is no safe default identity provider: development names its own.
     requiredInDevelopment:
       context.auth === 'oidc'

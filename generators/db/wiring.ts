@@ -1,4 +1,5 @@
-import type { Contribution } from '../../lib/contributions.js';
+import type { Contribution, DeploymentNeeds } from '../../lib/contributions.js';
+import type { CiService } from '../../lib/tooling.js';
 
 /** The outside service of each database that staging and production are given. */
 const DEPLOYED_SERVICE: Record<string, { setting: string; env: string; value: string }> = {
@@ -9,6 +10,64 @@ const DEPLOYED_SERVICE: Record<string, { setting: string; env: string; value: st
   },
   mongo: { setting: 'mongodb_url', env: 'MONGODB_URL', value: '"mongodb://db.example.com/app"' },
   redis: { setting: 'redis_url', env: 'REDIS_URL', value: '"redis://cache.example.com:6379/0"' },
+};
+
+/**
+ * What a deployment of each database needs (lib/deploy.ts): its connection URL as a required secret, the
+ * URL to its compose service, and an example value for deployment templates.
+ */
+export const DEPLOYMENT: Record<string, DeploymentNeeds> = {
+  postgres: {
+    rootService: true,
+    requiredSecrets: ['DATABASE_URL'],
+    composeUrls: { DATABASE_URL: 'postgresql+asyncpg://postgres:postgres@postgres:5432/<package>' },
+    secretExamples: [
+      {
+        name: 'DATABASE_URL',
+        value: 'postgresql+asyncpg://app:change-me@postgres.example.internal:5432/<package>',
+      },
+    ],
+  },
+  mongo: {
+    rootService: true,
+    requiredSecrets: ['MONGODB_URL'],
+    composeUrls: { MONGODB_URL: 'mongodb://mongo:27017/<package>' },
+    secretExamples: [
+      { name: 'MONGODB_URL', value: 'mongodb://app:change-me@mongo.example.internal:27017/<package>' },
+    ],
+  },
+  // Redis is the core's own service (rate limits): lib/deploy.ts knows it already.
+  redis: { rootService: true },
+};
+
+/** The service container CI starts for each database's tests, and how the tests reach it. */
+export const CI_SERVICES: Record<string, CiService> = {
+  postgres: {
+    name: 'postgres',
+    label: 'PostgreSQL',
+    order: 10,
+    service: `postgres:
+  image: postgres:18-alpine
+  env:
+    POSTGRES_PASSWORD: postgres
+    POSTGRES_DB: test
+  ports:
+    - "5432:5432"
+  options: >-
+    --health-cmd "pg_isready --username=postgres --dbname=test"
+    --health-interval 5s --health-timeout 3s --health-retries 10`,
+    env: 'TEST_DATABASE_URL: postgresql+asyncpg://postgres:postgres@127.0.0.1:5432/test',
+  },
+  mongo: {
+    name: 'mongo',
+    label: 'MongoDB',
+    order: 20,
+    service: `mongo:
+  image: mongo:8
+  ports:
+    - "27017:27017"`,
+    env: 'MONGODB_URL: mongodb://127.0.0.1:27017',
+  },
 };
 
 /**
@@ -76,6 +135,8 @@ statuses.append(notes.status_code)`,
         ]
       : [],
     deployed: [{ order: 10, services: [DEPLOYED_SERVICE[db]] }],
+    deployment: [DEPLOYMENT[db] ?? {}],
+    ciServices: CI_SERVICES[db] ? [CI_SERVICES[db]] : [],
     routers: [
       ...(db === 'redis' ? [{ order: 30, module: 'cache', protectedRouter: 'cache.router' }] : []),
       ...(notes ? [{ order: 40, module: 'notes', protectedRouter: 'notes.router' }] : []),

@@ -1,6 +1,7 @@
 import { DeployGenerator } from '../../lib/deploy-generator.js';
 import command from './command.js';
 import { files } from './files.js';
+import { contributionsFromContext } from '../features.js';
 
 /**
  * The container image and local development: a multi-stage Dockerfile on uv, .dockerignore, and
@@ -8,6 +9,8 @@ import { files } from './files.js';
  * migrations). Every deployment target composes it. docker-compose.yml is merged, never overwritten.
  */
 export default class DockerGenerator extends DeployGenerator {
+  protected override featureContributions = contributionsFromContext;
+
   protected readonly target = 'compose';
 
   static override readonly command = command;

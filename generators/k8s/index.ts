@@ -1,10 +1,11 @@
 import path from 'node:path';
-import { dnsName, deploymentSettings, k8sName, secretExample, secretSettings } from '../../lib/deploy.js';
+import { deploymentNeeds, deploymentSettings, dnsName, k8sName } from '../../lib/deploy.js';
 import { DeployGenerator, withPartials } from '../../lib/deploy-generator.js';
 import { destinationFor, listTemplates, renderTemplate } from '../../lib/templates.js';
 import { GATEWAY_DIR, SERVICES_DIR, consumerPort, envPrefix, gatewayPackage } from '../../lib/workspace.js';
 import command from './command.js';
 import { files } from './files.js';
+import { contributionsFromContext } from '../features.js';
 
 /** A process of a workload that serves no API: a Deployment of its own with `python -m <module>`. */
 interface K8sProcess {
@@ -45,6 +46,8 @@ const PROCESS_FILE = /^worker-/;
  * overwritten.
  */
 export default class K8sGenerator extends DeployGenerator {
+  protected override featureContributions = contributionsFromContext;
+
   protected readonly target = 'k8s';
 
   static override readonly command = command;
@@ -171,7 +174,14 @@ export default class K8sGenerator extends DeployGenerator {
     const app = k8sName(String(root.app), folder);
     const envPath = this.destinationPath(dir, '.env.example');
     const envExample = this.fs.exists(envPath) ? this.fs.read(envPath) : '';
-    const secrets = secretSettings(this.answers, envExample, 'none');
+    // A member keeps its data in the database its own settings name, not the root service's.
+    const needs = deploymentNeeds(
+      this.deploymentContributions().map((need) =>
+        need.rootService ? { ...need, requiredSecrets: [] } : need,
+      ),
+      packageName,
+    );
+    const secrets = needs.secretSettings(envExample);
     const settings = deploymentSettings(envExample, secrets).map((setting) => {
       const upstream = options.upstreams?.[setting.name];
       return upstream ? { ...setting, value: upstream } : setting;
@@ -186,7 +196,7 @@ export default class K8sGenerator extends DeployGenerator {
       agents: false,
       secrets,
       settings,
-      secretExample: (name: string) => secretExample(name, packageName),
+      secretExample: needs.secretExample,
       caller: options.caller,
       migration: options.migration,
     });

@@ -8,6 +8,7 @@ import {
   refuseImportedName,
 } from '../../lib/workspace.js';
 import { composeNames, WorkspaceGenerator } from '../../lib/workspace-generator.js';
+import { CI_SERVICES, DEPLOYMENT } from '../db/wiring.js';
 import { wiringFromContext } from '../features.js';
 import command from './command.js';
 import { libsFiles, serviceFiles } from './files.js';
@@ -50,6 +51,15 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
     }
     this.config.set('services', [...services, name]);
     if (this.answers.tier < 2) this.config.set('tier', 2);
+  }
+
+  contributing(): void {
+    // The services keep their data in PostgreSQL: deployments treat their connection URLs as secrets, and
+    // their tests use it when TEST_DATABASE_URL is set.
+    this.contribute({
+      deployment: [{ secretExamples: DEPLOYMENT.postgres?.secretExamples ?? [] }],
+      ciServices: CI_SERVICES.postgres ? [CI_SERVICES.postgres] : [],
+    });
   }
 
   protected override wiringFor = (context: Record<string, unknown>): unknown => wiringFromContext(context);

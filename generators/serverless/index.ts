@@ -1,6 +1,7 @@
 import { DeployGenerator } from '../../lib/deploy-generator.js';
 import command from './command.js';
 import { files } from './files.js';
+import { contributionsFromContext } from '../features.js';
 
 /**
  * AWS Lambda behind API Gateway: a Mangum handler (with its test), an AWS SAM template and the Makefile
@@ -8,6 +9,8 @@ import { files } from './files.js';
  * compose is the local environment, and the image runs what Lambda cannot (the job worker).
  */
 export default class ServerlessGenerator extends DeployGenerator {
+  protected override featureContributions = contributionsFromContext;
+
   protected readonly target = 'serverless';
 
   static override readonly command = command;

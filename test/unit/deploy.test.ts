@@ -4,8 +4,9 @@ import path from 'node:path';
 import { expect } from 'chai';
 import helpers from 'yeoman-test';
 import { ForgeGenerator } from '../../lib/base-generator.js';
-import { deploymentSettings, secretSettings } from '../../lib/deploy.js';
-import type { ForgeConfig } from '../../lib/config.js';
+import { deploymentNeeds, deploymentSettings } from '../../lib/deploy.js';
+import { authWiring } from '../../generators/auth/wiring.js';
+import { DEPLOYMENT } from '../../generators/db/wiring.js';
 import { CLI, forgeGenerators, makeTempDir, readConfig, runForge, snapshotTree } from '../helpers.js';
 import { K8S_BASE, configuredProject, newProject, readYaml } from './deploy-support.js';
 
@@ -122,10 +123,16 @@ describe('deployment settings from .env.example', () => {
     'RATE_LIMIT_PREFIX=',
     'CORS_ORIGINS=http://localhost:3000',
   ].join('\n');
-  const config = { auth: 'apikey' } as ForgeConfig;
+  // What the apikey authentication, and with postgres the database, contribute to a deployment.
+  const apikey = authWiring({ auth: 'apikey', agents: false, users: false }).deployment ?? [];
+  const secretSettings = (db: string) =>
+    deploymentNeeds(
+      [...apikey, ...(db === 'postgres' ? [DEPLOYMENT.postgres ?? {}] : [])],
+      'shop',
+    ).secretSettings(ENV_EXAMPLE);
 
   it('finds the secrets: those the features need, and every secret-like setting', () => {
-    expect(secretSettings(config, ENV_EXAMPLE, 'postgres')).to.deep.equal([
+    expect(secretSettings('postgres')).to.deep.equal([
       'AGENT_QUEUE_SIGNING_SECRET',
       'ANTHROPIC_API_KEY',
       'API_KEYS',
@@ -137,7 +144,7 @@ describe('deployment settings from .env.example', () => {
   });
 
   it('keeps every other setting with a value, with its comment, and production values for the core ones', () => {
-    const secrets = secretSettings(config, ENV_EXAMPLE, 'none');
+    const secrets = secretSettings('none');
     expect(deploymentSettings(ENV_EXAMPLE, secrets)).to.deep.equal([
       { name: 'ENVIRONMENT', value: 'production', comment: 'development | test | staging | production' },
       { name: 'JWT_ISSUER', value: 'https://auth.example.com', comment: 'Required `iss` claim' },

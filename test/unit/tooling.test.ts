@@ -5,6 +5,7 @@ import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { lockIsMissing } from '../../lib/progress.js';
 import { toolingContext, workspaceMembers } from '../../lib/tooling.js';
+import { CI_SERVICES } from '../../generators/db/wiring.js';
 import { DEFAULT_MAKE_TARGETS, makeTempDir, runForge, snapshotTree } from '../helpers.js';
 
 interface Step {
@@ -118,16 +119,19 @@ describe('project tooling: CI workflow, pre-commit, Makefile, .python-version, .
     expectMembers();
   });
 
-  it('lists a member image only when its Dockerfile exists', () => {
+  it('lists a member image only when its Dockerfile exists, and each service container once', () => {
     const context = toolingContext(
       'My_Shop',
       ['libs', 'services/orders'],
-      'none',
+      // The database's and the services' (both PostgreSQL): each container once, in their order.
+      [CI_SERVICES.mongo, CI_SERVICES.postgres, CI_SERVICES.postgres].filter(
+        (service) => service !== undefined,
+      ),
       (file) => file === 'Dockerfile',
     );
     expect(context.members).to.deep.equal(['.', 'libs', 'services/orders']);
     expect(context.images).to.deep.equal([{ name: 'my-shop', dockerfile: 'Dockerfile' }]);
-    expect(context.postgres).to.equal(true);
+    expect(context.ciServices.map((service) => service.name)).to.deep.equal(['postgres', 'mongo']);
     expect(context.migrations).to.equal(false);
   });
 });
