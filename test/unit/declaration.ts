@@ -78,7 +78,8 @@ export function declarationTests(name: string): void {
     });
 
     it('is what `fastapi-forge` offers, in --help and in `list`', () => {
-      expect(cliList()).to.include(`${name.padEnd(14)}${command.description}`);
+      // `list` shows app as `new`, the verb that runs it.
+      expect(cliList()).to.include(`${(name === 'app' ? 'new' : name).padEnd(14)}${command.description}`);
       const cli = cliCommand(name);
       const help = oneLine(cli.helpInformation());
       // `new` is the CLI's verb for app, with a description of its own.
