@@ -45,7 +45,7 @@ import {
 import { PACKAGE_ROOT } from './templates.js';
 import { type InstalledPlugin, PLUGIN_PREFIX, pluginNamespace, requirePlugin } from './plugins.js';
 import { configuredPlugins } from './composition.js';
-import { migrationScripts } from './resource-changes.js';
+import { projectScripts } from './resource-changes.js';
 import { SPEC_FILE, checkApply, exportSpec, readSpec, readSpecText } from './spec-file.js';
 import type { ForgeConfig } from './config.js';
 import { PACKAGE_VERSION } from './version.js';
@@ -591,7 +591,7 @@ function addSpecCommands(generators: GeneratorRegistry, program: Command): void 
       readSpecText(file),
       path.relative(process.cwd(), file) || file,
       config as Partial<ForgeConfig> & { migrations?: string[] },
-      migrationScripts(path.join(projectDir, 'src', String(config.packageName))),
+      projectScripts(projectDir, String(config.packageName)),
     );
     await runSpecResources(generators, spec.resources, projectDir, flags);
     const done = [

@@ -56,7 +56,8 @@ const ALIAS_BOMB = [
 /** A script of the project as the revision reader sees it. */
 const script = (revision: string, down: string) =>
   `revision: str = "${revision}"\ndown_revision: str | Sequence[str] | None = "${down}"\n`;
-const SCRIPTS = [script('0001', ''), script('0005', '0001'), script('0006', '0005')];
+// The project's own revisions; these tests have no services.
+const SCRIPTS = () => [script('0001', ''), script('0005', '0001'), script('0006', '0005')];
 
 const stored = (): ResourceSpec[] => [
   {
