@@ -557,7 +557,9 @@ describe('resources in a tier-3 service: CRUD to two users, created, updated and
     const before = snapshotTree(dir);
     addResource(dir, ['Customer', '--field', 'name:str:120', '--field', 'email:str!', '--service', 'orders']);
     expect(forge(dir, ['apply'])).to.include('The project matches the spec.');
-    expect(forge(dir, ['export', '--output', '-'])).to.match(/Order:\n {4}service: orders\n/);
+    expect(run(process.execPath, [CLI, 'export', '--output', '-'], dir).output).to.match(
+      /Order:\n {4}service: orders\n/,
+    );
     expect(snapshotTree(dir)).to.deep.equal(before);
   });
 
