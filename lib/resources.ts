@@ -350,7 +350,13 @@ function constraintNames(spec: ResourceSpec, existing: readonly ResourceSpec[]):
 /** Two specs are the same resource when everything but its revisions is equal (as `--field` spells it). */
 export function sameResource(a: ResourceSpec, b: ResourceSpec): boolean {
   const shape = ({ name, fields, belongsTo, optionalParent, service }: ResourceSpec) =>
-    JSON.stringify([name, fields.map(fieldText), belongsTo ?? null, optionalParent === true, service ?? null]);
+    JSON.stringify([
+      name,
+      fields.map(fieldText),
+      belongsTo ?? null,
+      optionalParent === true,
+      service ?? null,
+    ]);
   return shape(a) === shape(b);
 }
 

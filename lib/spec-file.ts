@@ -168,7 +168,8 @@ function checkSpec(raw: unknown): SystemSpec {
   const resources = checkResources(raw.resources ?? {});
   // Inside a workspace each resource names its service; at tier 1 none does. A workspace that lists no
   // services gets the default ones, as `new` gives it.
-  const workspace = (project.tier ?? (project.appType === 'multi-service' ? 2 : 1)) >= 2 || services.length > 0;
+  const workspace =
+    (project.tier ?? (project.appType === 'multi-service' ? 2 : 1)) >= 2 || services.length > 0;
   const known = services.length > 0 || !workspace ? services : [...DEFAULT_TIER2_SERVICES];
   for (const resource of resources) {
     const at = ['resources', resource.name];
