@@ -86,9 +86,14 @@ export default class ResourceGenerator extends ForgeGenerator {
     if (service) refuseServiceClash(spec.name);
     const stored = existing.find((resource) => resource.name === spec.name);
     if (stored) {
+      if (!sameService(stored, spec)) {
+        throw new ForgeUserError(
+          `resource ${spec.name} exists in ${stored.service ? `the ${stored.service} service` : "the project's own package"}; choose another name`,
+        );
+      }
       if (!sameResource(stored, spec)) {
         throw new ForgeUserError(
-          `resource ${spec.name} exists with other fields, relations or service; change it in the system spec: \`fastapi-forge export\`, edit forge.yaml, then \`fastapi-forge apply\``,
+          `resource ${spec.name} exists with other fields or relations; change it in the system spec: \`fastapi-forge export\`, edit forge.yaml, then \`fastapi-forge apply\``,
         );
       }
       return;
