@@ -77,6 +77,13 @@ describe('resource generator', () => {
       );
       // The service's own tables and routes are taken.
       await expectUserError(run({ service: 'orders' }, 'Item'), /taken by the service's own code/);
+      // Tables of an existing database are adopted into a tier-1 project only.
+      await expectUserError(
+        runForge('resource', { fromDatabase: 'postgresql://127.0.0.1/shop', owner: 'ops', service: 'orders' })
+          .cd(app.cwd)
+          .run(),
+        /^--from-database adopts tables into a tier-1 project; a workspace service is not supported$/,
+      );
       expect(snapshotTree(app.cwd)).to.deep.equal(before);
     });
 
