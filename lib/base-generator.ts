@@ -60,7 +60,7 @@ import {
 } from './templates.js';
 import { toTitle } from './naming.js';
 import { DEV_PORT, protectedRequest, signedDevelopmentToken } from './next-steps.js';
-import { resourceView } from './resource-views.js';
+import { resourceViews } from './resource-views.js';
 import { MIGRATIONS, type Migration, expandPath, migrationsBetween } from './migrations.js';
 import {
   findBase,
@@ -435,11 +435,9 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       users: db === 'postgres' && config.auth === 'jwt',
       // Agent runs and jobs are recorded in the SQL database when there is one.
       agentJobs: db === 'postgres' && config.agents,
-      // Resources from `add resource`, with the names and types their templates use.
-      resources:
-        db === 'postgres'
-          ? (config.resources ?? []).map((spec) => resourceView(spec, config.resources ?? []))
-          : [],
+      // Resources from `add resource` in the project's own package, with the names and types their
+      // templates use (a workspace service's are in its member context).
+      resources: db === 'postgres' ? resourceViews(config.resources ?? []) : [],
       title: toTitle(config.projectName),
       // What the README's authentication section shows: a protected request, and a token for it with JWT.
       protectedCall: protectedRequest(config, db) ?? `http://127.0.0.1:${DEV_PORT}/<a route of yours>`,

@@ -52,7 +52,7 @@ import {
   requirePlugin,
 } from './plugins.js';
 import { configuredPlugins } from './composition.js';
-import { migrationScripts } from './resource-changes.js';
+import { projectScripts } from './resource-changes.js';
 import { type PluginCheck, SPEC_FILE, checkApply, exportSpec, readSpec, readSpecText } from './spec-file.js';
 import type { ForgeConfig } from './config.js';
 import { PACKAGE_VERSION } from './version.js';
@@ -639,7 +639,7 @@ function addSpecCommands(generators: GeneratorRegistry, program: Command): void 
       readSpecText(file),
       path.relative(process.cwd(), file) || file,
       config as Partial<ForgeConfig> & { migrations?: string[] },
-      migrationScripts(path.join(projectDir, 'src', String(config.packageName))),
+      projectScripts(projectDir, String(config.packageName)),
       pluginCheck(projectDir),
     );
     // A project without resources, in a spec without any, has nothing for the resource generator to do (and

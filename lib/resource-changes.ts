@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { ForgeUserError } from './errors.js';
+import { SERVICES_DIR } from './workspace.js';
 import {
   type ResourceField,
   type ResourceSpec,
@@ -39,6 +40,8 @@ export interface DesiredResource {
   fields: ResourceField[];
   belongsTo?: string;
   optionalParent?: boolean;
+  /** The workspace service it lives in. */
+  service?: string;
   /** New field name -> the stored field it renames. */
   renames: Record<string, string>;
 }
@@ -88,7 +91,7 @@ const columnShape = (field: ResourceField): string =>
 export function planApply(
   stored: StoredResources,
   desired: readonly DesiredResource[],
-  scripts: readonly string[],
+  scripts: ScriptsOf,
 ): ApplyPlan {
   const current = stored.resources ?? [];
   for (const resource of current) {
@@ -99,8 +102,11 @@ export function planApply(
       );
     }
   }
-  const revisions = [...scripts];
-  const next = () => {
+  // Each service has its own database and chain of revisions.
+  const chains = new Map<string, string[]>();
+  const next = (service: string | undefined) => {
+    const revisions = chains.get(service ?? '') ?? [...scripts(service)];
+    chains.set(service ?? '', revisions);
     const revision = nextRevision(revisions);
     revisions.push(
       `revision: str = "${revision.revision}"\ndown_revision: str = "${revision.downRevision}"\n`,
@@ -124,15 +130,22 @@ export function planApply(
       throw new SpecError(['resources'], `the relations of ${names} form a cycle or name unknown resources`);
     }
     const [wanted] = pending.splice(ready, 1) as [DesiredResource];
-    const spec: ResourceSpec = { ...shapeOf(wanted), ...next() };
+    const spec: ResourceSpec = { ...shapeOf(wanted), ...next(wanted.service) };
     resources.push(spec);
-    migrations.push(migrationEntry(spec));
+    // The order of the project's own migrations; a service's resources chain by their stored revisions.
+    if (!spec.service) migrations.push(migrationEntry(spec));
     added.push(spec.name);
   }
 
   for (const [index, resource] of resources.entries()) {
     if (added.includes(resource.name)) continue;
     const wanted = desired.find((candidate) => candidate.name === resource.name) as DesiredResource;
+    if (wanted.service !== resource.service) {
+      throw new SpecError(
+        ['resources', resource.name, 'service'],
+        `${resource.name} is in ${resource.service ? `the ${resource.service} service` : "the project's own package"}; moving a resource is not supported`,
+      );
+    }
     const ops = changeOps(resource, wanted);
     const shape = shapeOf(wanted);
     const sameShape =
@@ -142,6 +155,7 @@ export function planApply(
         fields: resource.fields,
         ...(resource.belongsTo ? { belongsTo: resource.belongsTo } : {}),
         ...(resource.optionalParent ? { optionalParent: true } : {}),
+        ...(resource.service ? { service: resource.service } : {}),
       });
     if (sameShape) continue;
     const created = resource.created ?? {
@@ -159,9 +173,9 @@ export function planApply(
     changed.push(resource.name);
     // A change the table does not see (an enum value of no greater length, a default) needs no revision.
     if (ops.length === 0) continue;
-    const change: ResourceChange = { resource: resource.name, ...next(), ops };
+    const change: ResourceChange = { resource: resource.name, ...next(resource.service), ops };
     resourceChanges.push(change);
-    migrations.push(changeEntry(change));
+    if (!resource.service) migrations.push(changeEntry(change));
   }
   return { resources, resourceChanges, migrations, added, changed };
 }
@@ -172,6 +186,7 @@ function shapeOf(wanted: DesiredResource): Omit<ResourceSpec, 'revision' | 'down
     fields: wanted.fields,
     ...(wanted.belongsTo ? { belongsTo: wanted.belongsTo } : {}),
     ...(wanted.belongsTo && wanted.optionalParent ? { optionalParent: true } : {}),
+    ...(wanted.service ? { service: wanted.service } : {}),
   };
 }
 
@@ -304,6 +319,19 @@ function refuseSharedDefault(
 }
 
 /** The text of every Alembic script of the package, the user's own included. */
+/** The Alembic scripts a resource's revision follows: its service's, or (no service) the project's own. */
+export type ScriptsOf = (service: string | undefined) => readonly string[];
+
+/** {@link ScriptsOf} the project in `projectDir`, read from its files. */
+export const projectScripts =
+  (projectDir: string, packageName: string): ScriptsOf =>
+  (service) =>
+    migrationScripts(
+      service
+        ? path.join(projectDir, SERVICES_DIR, service, 'src', service)
+        : path.join(projectDir, 'src', packageName),
+    );
+
 export function migrationScripts(packageDir: string): string[] {
   const folder = path.join(packageDir, 'migrations', 'versions');
   if (!existsSync(folder)) return [];

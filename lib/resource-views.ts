@@ -8,6 +8,7 @@ import {
   toPascal,
   toSnake,
 } from './resources.js';
+import { isLibsPackage } from './workspace.js';
 
 /**
  * What the resource templates render: each resource's names, its fields' Python and SQL types, examples and
@@ -245,6 +246,8 @@ export interface ResourceView {
   downRevision: string;
   fields: FieldView[];
   listIndex: string;
+  /** Its read model in a tier-3 service, the projection of its events. */
+  viewTable: string;
   parent?: {
     name: string;
     module: string;
@@ -305,6 +308,7 @@ export function resourceView(spec: ResourceSpec, all: readonly ResourceSpec[]): 
     downRevision: spec.downRevision,
     fields: spec.fields.map((field) => fieldView(field, spec.name, table)),
     listIndex: databaseNames(table).listIndex,
+    viewTable: `read_${table}`,
     ...(parent ? { parent } : {}),
     children: all
       .filter((other) => other.belongsTo === spec.name)
@@ -330,10 +334,49 @@ export function pyCall(indent: string, head: string, args: readonly string[], ta
  * line too long for 100 columns is parenthesised one name a line.
  */
 export function pyImports(imports: readonly [string, string[]][]): string {
-  return [...imports]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([module, names]) =>
-      pyCall('', `from ${module} import (`, names).replace(/^(from \S+ import )\((.*)\)$/, '$1$2'),
-    )
-    .join('\n');
+  // In a workspace service, the shared package's imports are a section of their own, before the service's.
+  const workspace = ([module]: [string, string[]]) => isLibsPackage(module.split('.')[0] ?? '');
+  const block = (section: [string, string[]][]) =>
+    section
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([module, names]) =>
+        pyCall('', `from ${module} import (`, names).replace(/^(from \S+ import )\((.*)\)$/, '$1$2'),
+      )
+      .join('\n');
+  return [imports.filter(workspace), imports.filter((entry) => !workspace(entry))]
+    .filter((section) => section.length > 0)
+    .map(block)
+    .join('\n\n');
+}
+
+/** The views of the resources in one place: a service's, or (no service) the project's own package's. */
+export function resourceViews(all: readonly ResourceSpec[], service?: string): ResourceView[] {
+  const home = all.filter((spec) => spec.service === service);
+  return home.map((spec) => resourceView(spec, home));
+}
+
+/**
+ * The modules the resource templates import from. At tier 1 the project's own; in a service, the shared
+ * package's (errors, the session, authentication), the service's tables, and the resources in a package of
+ * their own (`<service>.resources`), as the service's `models` is a module.
+ */
+export function resourceModules(packageName: string, libs?: string) {
+  if (libs === undefined) {
+    return {
+      root: packageName,
+      base: `${packageName}.models.database`,
+      schemas: `${packageName}.models.schemas`,
+      session: `${packageName}.db.session`,
+      dependencies: `${packageName}.dependencies`,
+      errors: `${packageName}.errors`,
+    };
+  }
+  return {
+    root: `${packageName}.resources`,
+    base: `${packageName}.tables`,
+    schemas: `${libs}.models.schemas`,
+    session: `${libs}.db`,
+    dependencies: `${libs}.dependencies`,
+    errors: `${libs}.errors`,
+  };
 }

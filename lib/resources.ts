@@ -71,6 +71,11 @@ export interface ResourceSpec {
   created?: { fields: ResourceField[]; belongsTo?: string; optionalParent?: boolean };
   /** Made from an existing table: its revision adopts the table rather than creating it. */
   adopted?: AdoptedTable;
+  /**
+   * The workspace service it lives in (services/<service>), with that service's database and migrations;
+   * none at tier 1. Its relations are to resources of the same service.
+   */
+  service?: string;
   /** Its Alembic revision, and the revision it follows (the head when it was added). */
   revision: string;
   downRevision: string;
@@ -367,8 +372,14 @@ function constraintNames(spec: ResourceSpec, existing: readonly ResourceSpec[]):
 
 /** Two specs are the same resource when everything but its revisions is equal (as `--field` spells it). */
 export function sameResource(a: ResourceSpec, b: ResourceSpec): boolean {
-  const shape = ({ name, fields, belongsTo, optionalParent }: ResourceSpec) =>
-    JSON.stringify([name, fields.map(fieldText), belongsTo ?? null, optionalParent === true]);
+  const shape = ({ name, fields, belongsTo, optionalParent, service }: ResourceSpec) =>
+    JSON.stringify([
+      name,
+      fields.map(fieldText),
+      belongsTo ?? null,
+      optionalParent === true,
+      service ?? null,
+    ]);
   return shape(a) === shape(b);
 }
 
@@ -483,14 +494,15 @@ export function validateStoredResources(
           stored?.name,
           (stored?.fields ?? []).map(fieldText),
           stored?.belongsTo,
-          // A relation added by `apply` may name a resource stored after it.
+          // A relation added by `apply` may name a resource stored after it; only one of the same service.
           [
             ...checked,
             ...(resources as ResourceSpec[]).filter((other) => other !== stored && !checked.includes(other)),
-          ],
+          ].filter((other) => sameService(other, stored)),
           { revision: String(stored?.revision), downRevision: String(stored?.downRevision) },
         );
         if (stored.optionalParent === true) spec.optionalParent = true;
+        if (typeof stored.service === 'string') spec.service = stored.service;
         if (!sameResource(spec, stored)) throw new ForgeUserError('it does not read back the same');
         if (checked.some((other) => other.name === spec.name)) throw new ForgeUserError('it is repeated');
         checked.push(spec);
@@ -517,6 +529,10 @@ export function validateStoredResources(
     throw new ForgeUserError(`${file}: migrations must list each of ${[...known].join(', ')} at most once`);
   }
 }
+
+/** Whether two resources live in the same place: one service, or the project's own package (tier 1). */
+export const sameService = (a: Pick<ResourceSpec, 'service'>, b: Pick<ResourceSpec, 'service'>): boolean =>
+  (a?.service ?? null) === (b?.service ?? null);
 
 /** A field as `--field` spells it, the inverse of {@link parseField}. */
 export function fieldText(field: ResourceField): string {

@@ -3,7 +3,13 @@ import { LineCounter, type Node, isMap, isPair, isScalar, isSeq, parseDocument, 
 import { CHOICES, type ChoiceKey, type ForgeConfig, parseChoice } from './config.js';
 import { ForgeUserError, isForgeUserError } from './errors.js';
 import { toPackageName, validateProjectName } from './naming.js';
-import { type DesiredResource, SpecError, type StoredResources, planApply } from './resource-changes.js';
+import {
+  type DesiredResource,
+  type ScriptsOf,
+  SpecError,
+  type StoredResources,
+  planApply,
+} from './resource-changes.js';
 import {
   DEFAULT_STR_LENGTH,
   type ResourceField,
@@ -11,9 +17,10 @@ import {
   fieldText,
   parseField,
   parseResourceName,
+  sameService,
   toSnake,
 } from './resources.js';
-import { MAX_SERVICES, validateServiceName } from './workspace.js';
+import { DEFAULT_TIER2_SERVICES, MAX_SERVICES, validateServiceName } from './workspace.js';
 import { PLUGIN_PREFIX, isPluginName } from './plugins.js';
 
 /**
@@ -53,7 +60,7 @@ export interface SystemSpec {
 export type PluginCheck = (name: string) => void;
 
 const PROJECT_KEYS = ['name', 'description', ...CHOICES.map((choice) => choice.key), 'observability'];
-const RESOURCE_KEYS = ['fields', 'belongsTo'];
+const RESOURCE_KEYS = ['service', 'fields', 'belongsTo'];
 const FIELD_KEYS = ['type', 'default', 'renamedFrom'];
 const IDENTIFIER = /^[a-z][a-z0-9_]*$/;
 
@@ -172,13 +179,28 @@ function checkSpec(raw: unknown, plugin?: PluginCheck): SystemSpec {
   const services = checkServices(raw.services ?? [], toPackageName(project.name));
   const resources = checkResources(raw.resources ?? {});
   const plugins = checkPlugins(raw.plugins ?? [], plugin);
-  if (resources.length > 0) {
-    if ((project.db ?? 'postgres') !== 'postgres') {
-      throw new SpecError(['project', 'db'], 'resources need the SQL database: db: postgres');
+  // Inside a workspace each resource names its service; at tier 1 none does. A workspace that lists no
+  // services gets the default ones, as `new` gives it.
+  const workspace =
+    (project.tier ?? (project.appType === 'multi-service' ? 2 : 1)) >= 2 || services.length > 0;
+  const known = services.length > 0 || !workspace ? services : [...DEFAULT_TIER2_SERVICES];
+  for (const resource of resources) {
+    const at = ['resources', resource.name];
+    if (!workspace && resource.service !== undefined) {
+      throw new SpecError([...at, 'service'], 'a tier-1 project has no services: leave service out');
     }
-    if ((project.tier ?? 1) !== 1 || services.length > 0) {
-      throw new SpecError(['resources'], 'resources inside a workspace (tier 2 or 3) are not supported yet');
+    if (workspace && resource.service === undefined) {
+      throw new SpecError(at, `a resource of a workspace names its service, e.g. service: ${known[0]}`);
     }
+    if (resource.service !== undefined && !known.includes(resource.service)) {
+      throw new SpecError(
+        [...at, 'service'],
+        `no service ${resource.service} in the spec (its services: ${known.join(', ')})`,
+      );
+    }
+  }
+  if (resources.length > 0 && !workspace && (project.db ?? 'postgres') !== 'postgres') {
+    throw new SpecError(['project', 'db'], 'resources need the SQL database: db: postgres');
   }
   return { project, services, resources, plugins };
 }
@@ -288,6 +310,10 @@ function checkResources(raw: unknown): DesiredResource[] {
       fields.push(field);
     }
     const resource: DesiredResource = { name, fields, renames };
+    if (value.service !== undefined) {
+      if (typeof value.service !== 'string') throw new SpecError([...at, 'service'], 'the name of a service');
+      resource.service = value.service;
+    }
     if (value.belongsTo !== undefined) {
       const match = typeof value.belongsTo === 'string' ? /^(\w+)(\?)?$/.exec(value.belongsTo) : null;
       if (!match) throw new SpecError([...at, 'belongsTo'], 'the name of a resource, with ? if optional');
@@ -307,6 +333,13 @@ function checkResources(raw: unknown): DesiredResource[] {
         `no resource ${resource.belongsTo} in the spec (its resources: ${known})`,
       );
     }
+    const parent = resources.find((other) => other.name === resource.belongsTo);
+    if (parent && !sameService(parent, resource)) {
+      throw new SpecError(
+        [...at, 'belongsTo'],
+        `${parent.name} is in another service: relations are within one service`,
+      );
+    }
     // Each row module imports its parent's: a cycle of relations could not be imported.
     const seen = new Set([resource.name]);
     for (let parent = resource.belongsTo; parent;) {
@@ -322,7 +355,7 @@ function checkResources(raw: unknown): DesiredResource[] {
         resource.fields.map(fieldText),
         resource.belongsTo,
         resources
-          .filter((other) => other !== resource)
+          .filter((other) => other !== resource && sameService(other, resource))
           .map((other) => ({ ...other, revision: '', downRevision: '' })),
         { revision: '', downRevision: '' },
       ),
@@ -419,7 +452,7 @@ export function checkApply(
   text: string,
   file: string,
   config: Partial<ForgeConfig> & StoredResources,
-  scripts: readonly string[],
+  scripts: ScriptsOf,
   plugin?: PluginCheck,
 ): { spec: SystemSpec; plan: ReturnType<typeof planApply> } {
   const spec = readSpec(text, file, plugin);
@@ -472,6 +505,7 @@ export function exportSpec(config: ForgeConfig): string {
     (config.resources ?? []).map((resource) => [
       resource.name,
       {
+        ...(resource.service ? { service: resource.service } : {}),
         ...(resource.belongsTo
           ? { belongsTo: `${resource.belongsTo}${resource.optionalParent ? '?' : ''}` }
           : {}),

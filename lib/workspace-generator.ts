@@ -13,6 +13,7 @@ import type { FileSection, FilesContext } from './files.js';
 import { findExecutable } from './exec.js';
 import { addEnvVars, addPyprojectDependencies, parseToml, requirementName } from './merge.js';
 import { toTitle } from './naming.js';
+import { pyCall, pyImports, resourceViews } from './resource-views.js';
 import {
   type EnvVar,
   type TemplateFile,
@@ -222,6 +223,10 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
       serviceName: composeNames(member.packageName).service,
       distribution: member.distribution,
       envPrefix,
+      // The resources that live in this member (a service), which its routes and migrations know.
+      resources: resourceViews(config.resources ?? [], member.packageName),
+      pyCall,
+      pyImports,
     };
   }
 

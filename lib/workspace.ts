@@ -18,6 +18,8 @@ export const GATEWAY_DIR = 'gateway';
 export const SERVICES_DIR = 'services';
 
 export const libsPackage = (packageName: string): string => `${packageName}_libs`;
+/** Whether a Python package is a workspace's shared one. */
+export const isLibsPackage = (name: string): boolean => name.endsWith('_libs');
 export const gatewayPackage = (packageName: string): string => `${packageName}_gateway`;
 
 /**

@@ -24,7 +24,13 @@ const command: GeneratorCommand = {
       flag: 'belongs-to',
       type: 'value',
       placeholder: 'resource',
-      description: 'the resource it belongs to (many-to-one)',
+      description: 'the resource it belongs to (many-to-one), in the same service',
+    },
+    {
+      flag: 'service',
+      type: 'value',
+      placeholder: 'name',
+      description: 'the service it lives in, inside a workspace (tier 2 or 3); required there',
     },
     {
       flag: 'from-database',

@@ -1,5 +1,16 @@
 import type { FileSection, FilesContext } from '../../lib/files.js';
 import type { ResourceView } from '../../lib/resource-views.js';
+import { SERVICES_DIR } from '../../lib/workspace.js';
+
+/**
+ * Where resources live: the project's own package, or inside a workspace service (`service`) its folder,
+ * with their migrations among the service's and their modules in the service's `resources` package (the
+ * service's `models` is a module).
+ */
+const into = (context: FilesContext): string =>
+  context.service ? `${SERVICES_DIR}/${String(context.service)}` : '';
+const inPackage = (context: FilesContext): Record<string, string> =>
+  context.service ? { _package_: `${String(context.service)}/resources` } : {};
 
 /** The names in the paths of a resource's templates, from its view. */
 const resourceNames = (context: FilesContext): Record<string, string> => {
@@ -10,7 +21,21 @@ const resourceNames = (context: FilesContext): Record<string, string> => {
 const migration = (template: string): boolean => template.includes('/migrations/');
 
 /** What every resource shares: the unit of work, keyset pagination, column types, test factories. */
-export const sharedFiles: readonly FileSection[] = [{ families: ['resource/shared'] }];
+export const sharedFiles: readonly FileSection[] = [
+  { families: ['resource/shared'], into, names: inPackage },
+];
+
+/**
+ * A workspace service's resources package, and at tier 3 (`events`) their events, the projection of them
+ * and its read model.
+ */
+export const serviceFiles: readonly FileSection[] = [
+  {
+    families: (context) => ['resource/service', ...(context.events ? ['resource/service-events'] : [])],
+    into,
+    names: inPackage,
+  },
+];
 
 /**
  * One resource's files, in a context with the resource (`resource`) and the resource as it was created
@@ -18,12 +43,18 @@ export const sharedFiles: readonly FileSection[] = [{ families: ['resource/share
  * rendered anew.
  */
 export const resourceFiles: readonly FileSection[] = [
-  { families: ['resource/each'], only: (template) => !migration(template), names: resourceNames },
+  {
+    families: ['resource/each'],
+    only: (template) => !migration(template),
+    into,
+    names: (context) => ({ ...inPackage(context), ...resourceNames(context) }),
+  },
   {
     families: ['resource/each'],
     only: migration,
     when: (context) => !context.adopted,
     context: (context) => ({ ...context, resource: context.created }),
+    into,
     names: resourceNames,
   },
   // A table found in the database (`adopted`) is adopted by its first revision, not created.
@@ -47,6 +78,7 @@ export const baselineFiles: readonly FileSection[] = [
 export const changeFiles: readonly FileSection[] = [
   {
     families: ['resource/change'],
+    into,
     names: (context) => ({
       _revision_: String((context.change as { revision: string }).revision),
       _table_: String(context.table),

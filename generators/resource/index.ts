@@ -1,27 +1,42 @@
 import { ForgeGenerator } from '../../lib/base-generator.js';
 import { renderChange } from '../../lib/change-migrations.js';
 import { asList } from '../../lib/command.js';
-import { wiredDatabase } from '../../lib/config.js';
+import { type ForgeConfig, wiredDatabase } from '../../lib/config.js';
 import { ForgeUserError } from '../../lib/errors.js';
 import { findExecutable } from '../../lib/exec.js';
-import { type DesiredResource, migrationScripts, planApply } from '../../lib/resource-changes.js';
-import { enumConstant, pyCall, pyImports, resourceView } from '../../lib/resource-views.js';
+import { type DesiredResource, planApply, projectScripts } from '../../lib/resource-changes.js';
+import {
+  type ResourceView,
+  enumConstant,
+  pyCall,
+  pyImports,
+  resourceModules,
+  resourceView,
+  resourceViews,
+} from '../../lib/resource-views.js';
 import {
   type ResourceSpec,
   buildResourceSpec,
   migrationEntry,
   nextRevision,
   sameResource,
+  sameService,
   tableName,
 } from '../../lib/resources.js';
+import { libsPackage } from '../../lib/workspace.js';
 import command from './command.js';
-import { baselineFiles, changeFiles, resourceFiles, sharedFiles } from './files.js';
+import { baselineFiles, changeFiles, resourceFiles, serviceFiles, sharedFiles } from './files.js';
 import { type Mapping, mapTables, readCatalog } from './from-database.js';
+import { refuseServiceClash } from './service-names.js';
 
 /**
  * A resource in the SQL database: its table and migration, schemas, repository, service, router with a
  * paginated, filtered and sorted list, and tests. Its spec is stored in `.yo-rc.json`, and every file is
  * rendered from the stored specs at each run, so the same command twice changes nothing.
+ *
+ * Inside a workspace it lives in a service (`--service orders`): in the service's database, with a revision
+ * of its migrations; at tier 3 its writes emit events through the service's outbox, and a projection keeps
+ * a read model of it.
  */
 export default class ResourceGenerator extends ForgeGenerator {
   static override readonly command = command;
@@ -30,25 +45,12 @@ export default class ResourceGenerator extends ForgeGenerator {
     this.requireConfiguredProject();
     if (this.options.forgeComposed) return;
     const config = this.answers;
-    if (config.services.length > 0) {
-      throw new ForgeUserError('resources inside a workspace (tier 2 or 3) are not supported yet');
-    }
-    const database = wiredDatabase(config);
-    if (database !== 'postgres') {
-      throw new ForgeUserError(
-        database === 'none'
-          ? 'a resource needs the SQL database: add it first with `fastapi-forge add db --db postgres` (SQLite is its local default)'
-          : `a resource needs the SQL database (--db postgres); this project's database is ${database}`,
-      );
-    }
+    const scripts = projectScripts(this.destinationRoot(), config.packageName);
     // `apply`: the resources of a spec file, checked by the CLI against this same plan before the run.
     const desired = this.options.forgeSpecResources as DesiredResource[] | undefined;
     if (desired) {
-      const plan = planApply(
-        config,
-        desired,
-        migrationScripts(this.destinationPath('src', config.packageName)),
-      );
+      if (config.services.length === 0) requireDatabase(config);
+      const plan = planApply(config, desired, scripts);
       for (const key of ['resources', 'resourceChanges', 'migrations'] as const) {
         if (JSON.stringify(plan[key]) !== JSON.stringify(config[key] ?? []))
           this.config.set(key, plan[key] as never);
@@ -58,17 +60,36 @@ export default class ResourceGenerator extends ForgeGenerator {
     const existing = config.resources ?? [];
     const fromDatabase = this.options.fromDatabase ?? this.options['from-database'];
     if (fromDatabase !== undefined) {
-      await this._adoptTables(String(fromDatabase));
+      if (config.services.length > 0) {
+        throw new ForgeUserError(
+          '--from-database adopts tables into a tier-1 project; a workspace service is not supported',
+        );
+      }
+      requireDatabase(config);
+      await this._adoptTables(String(fromDatabase), scripts(undefined));
       return;
     }
+    const service = chosenService(config.services, this.options.service as string | undefined);
+    if (service === undefined) requireDatabase(config);
     const fields = asList(this.options.field);
     const parent = asList(this.options.belongsTo ?? this.options['belongs-to'])[0];
-    const spec = buildResourceSpec(this.options.name as string | undefined, fields, parent, existing, {
-      revision: '',
-      downRevision: '',
-    });
+    // Relations, and names of tables, are within one database: the service's.
+    const neighbours = existing.filter((resource) => sameService(resource, { service }));
+    const spec: ResourceSpec = {
+      ...buildResourceSpec(this.options.name as string | undefined, fields, parent, neighbours, {
+        revision: '',
+        downRevision: '',
+      }),
+      ...(service ? { service } : {}),
+    };
+    if (service) refuseServiceClash(spec.name);
     const stored = existing.find((resource) => resource.name === spec.name);
     if (stored) {
+      if (!sameService(stored, spec)) {
+        throw new ForgeUserError(
+          `resource ${spec.name} exists in ${stored.service ? `the ${stored.service} service` : "the project's own package"}; choose another name`,
+        );
+      }
       if (!sameResource(stored, spec)) {
         throw new ForgeUserError(
           `resource ${spec.name} exists with other fields or relations; change it in the system spec: \`fastapi-forge export\`, edit forge.yaml, then \`fastapi-forge apply\``,
@@ -76,13 +97,10 @@ export default class ResourceGenerator extends ForgeGenerator {
       }
       return;
     }
-    const added = {
-      ...spec,
-      ...nextRevision(migrationScripts(this.destinationPath('src', config.packageName))),
-    };
-    // Stored with the other resources, its migration last in the order migrations chain in.
+    const added = { ...spec, ...nextRevision(scripts(service)) };
+    // Stored with the other resources; the project's own migrations chain in the config's order.
     this.config.set('resources', [...existing, added]);
-    this.config.set('migrations', [...(config.migrations ?? []), migrationEntry(added)]);
+    if (!service) this.config.set('migrations', [...(config.migrations ?? []), migrationEntry(added)]);
   }
 
   /**
@@ -90,7 +108,7 @@ export default class ResourceGenerator extends ForgeGenerator {
    * picked in a terminal, or with --yes every table that maps; the others are listed with their reason.
    * (Yeoman runs every method of a generator as a task but those named with a leading "_".)
    */
-  private async _adoptTables(url: string): Promise<void> {
+  private async _adoptTables(url: string, scripts: readonly string[]): Promise<void> {
     const config = this.answers;
     const existing = config.resources ?? [];
     const named = asList(this.options.table);
@@ -105,7 +123,7 @@ export default class ResourceGenerator extends ForgeGenerator {
         "--from-database needs --owner <subject>: the principal (a token's subject, an API key's client) the existing rows belong to",
       );
     }
-    const head = nextRevision(migrationScripts(this.destinationPath('src', config.packageName)));
+    const head = nextRevision(scripts);
     const uv = findExecutable('uv');
     if (!uv) {
       throw new ForgeUserError(
@@ -163,11 +181,43 @@ export default class ResourceGenerator extends ForgeGenerator {
   }
 
   writing(): void {
-    const context: Record<string, unknown> = { ...this.templateContext(), enumConstant, pyCall, pyImports };
-    const resources = context.resources as ReturnType<typeof resourceView>[];
-    if (resources.length === 0) return;
-    this.writeSections(sharedFiles, context);
+    const context: Record<string, unknown> = {
+      ...this.templateContext(),
+      ...HELPERS,
+      modules: resourceModules(this.answers.packageName),
+    };
     const specs = this.answers.resources ?? [];
+    this._writeResources(context, context.resources as ResourceView[], specs);
+    const libs = libsPackage(this.answers.packageName);
+    for (const service of this.answers.services) {
+      const resources = resourceViews(specs, service);
+      if (resources.length === 0) continue;
+      const serviceContext = {
+        ...context,
+        packageName: service,
+        libsPackage: libs,
+        service,
+        resources,
+        modules: resourceModules(service, libs),
+        // Tier 3: their writes go out as events through the outbox, and a projection reads them back.
+        events: this.answers.tier >= 3,
+      };
+      this._writeResources(serviceContext, resources, specs, service);
+      this.writeSections(serviceFiles, serviceContext);
+    }
+  }
+
+  /** The files of `resources`, in the project's own package or (with `service`) in that service's. */
+  private _writeResources(
+    context: Record<string, unknown>,
+    resources: readonly ResourceView[],
+    all: readonly ResourceSpec[],
+    service?: string,
+  ): void {
+    if (resources.length === 0) return;
+    const place = { service };
+    this.writeSections(sharedFiles, context);
+    const specs = all.filter((spec) => spec.service === service);
     const adopted = specs.filter((spec) => spec.adopted);
     for (const baseline of new Set(adopted.map((spec) => spec.adopted?.baseline))) {
       const group = adopted.filter((spec) => spec.adopted?.baseline === baseline);
@@ -192,18 +242,54 @@ export default class ResourceGenerator extends ForgeGenerator {
             specs,
           )
         : resource;
-      this.writeSections(resourceFiles, { ...context, resource, created, adopted: spec.adopted });
+      this.writeSections(resourceFiles, { ...context, ...place, resource, created, adopted: spec.adopted });
     }
-    for (const change of this.answers.resourceChanges ?? []) {
+    const names = new Set(specs.map((spec) => spec.name));
+    for (const change of (this.answers.resourceChanges ?? []).filter((change) =>
+      names.has(change.resource),
+    )) {
       const table = tableName(change.resource);
       this.writeSections(changeFiles, {
         packageName: context.packageName,
+        ...place,
         change,
         table,
         migration: renderChange(change),
         labelPlural: table.replaceAll('_', ' '),
       });
     }
+  }
+}
+
+const HELPERS = { enumConstant, pyCall, pyImports };
+
+/** The service of `--service`: required inside a workspace, refused outside one. */
+function chosenService(services: readonly string[], chosen: string | undefined): string | undefined {
+  if (services.length === 0) {
+    if (chosen !== undefined) {
+      throw new ForgeUserError(`--service ${chosen}: this project has no services (tier 1); leave it out`);
+    }
+    return undefined;
+  }
+  if (chosen === undefined || chosen === '') {
+    throw new ForgeUserError(
+      `inside a workspace a resource lives in a service: add --service <name> (its services: ${services.join(', ')})`,
+    );
+  }
+  if (!services.includes(chosen)) {
+    throw new ForgeUserError(`--service ${chosen}: no such service (its services: ${services.join(', ')})`);
+  }
+  return chosen;
+}
+
+function requireDatabase(config: ForgeConfig): void {
+  const database = wiredDatabase(config);
+  if (database !== 'postgres') {
+    throw new ForgeUserError(
+      database === 'none'
+        ? 'a resource needs the SQL database: add it first with `fastapi-forge add db --db postgres` (SQLite is its local default)'
+        : `a resource needs the SQL database (--db postgres); this project's database is ${database}`,
+    );
   }
 }
 

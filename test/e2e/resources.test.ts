@@ -4,8 +4,24 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { CLI, makeTempDir, snapshotTree } from '../helpers.js';
 import { nowSeconds, randomSecret, signJwt } from './fakes.js';
-import { type RunningServer, UV, requestJson, run, startServer } from './processes.js';
-import { POSTGRES_SERVER, freshDatabase, generateProject, verifyProject } from './projects.js';
+import {
+  type RunningServer,
+  UV,
+  freePort,
+  requestJson,
+  run,
+  spawnInBackground,
+  startServer,
+} from './processes.js';
+import {
+  POSTGRES_SERVER,
+  freshDatabase,
+  generateProject,
+  installProject,
+  migrateService,
+  verifyMember,
+  verifyProject,
+} from './projects.js';
 
 const PROJECT = 'e2e-res';
 /** The Authorization header of an hour-long token of `subject`, signed as the served app expects. */
@@ -625,5 +641,151 @@ describe('resources with the longest names: the generated code passes ruff, mypy
     expect((order.body.customer as Json).name).to.equal('Ada');
     const other = await requestJson(server, 'GET', '/customers', { 'x-api-key': `${key}-other` });
     expect(other.body.items).to.deep.equal([]);
+  });
+});
+
+const WORKSPACE = 'e2e-svc';
+/** Two related resources in the orders service of a tier-3 system. */
+const SERVICE_SPEC = `project:
+  name: ${WORKSPACE}
+  tier: 3
+  appType: microservice
+  db: postgres
+  auth: jwt
+services: [orders, inventory]
+resources:
+  Customer:
+    service: orders
+    fields:
+      name: str:120
+      email: str!
+  Order:
+    service: orders
+    belongsTo: Customer
+    fields:
+      total: decimal
+      status: enum(new,paid,shipped)
+`;
+
+describe('resources in a tier-3 service: CRUD to two users, created, updated and deleted events through the outbox to a read model', function () {
+  this.timeout(20 * 60_000);
+  let dir: string;
+  const databases: { drop: () => void }[] = [];
+  const processes: { stop: () => Promise<unknown> }[] = [];
+  const prefix = `e2e-svc-${randomSecret().slice(0, 8)}`;
+
+  before(() => {
+    const parent = makeTempDir('e2e-svc');
+    writeFileSync(path.join(parent, 'forge.yaml'), SERVICE_SPEC);
+    forge(parent, ['new', '--spec', 'forge.yaml']);
+    dir = path.join(parent, WORKSPACE);
+    installProject(dir);
+  });
+
+  after(async () => {
+    for (const process of processes.reverse()) await process.stop();
+    for (const database of databases) database.drop();
+    const keys = run('redis-cli', ['-u', REDIS_URL, '--scan', '--pattern', `${prefix}:*`], dir).output;
+    const streams = keys.split('\n').filter(Boolean);
+    if (streams.length > 0) run('redis-cli', ['-u', REDIS_URL, 'del', ...streams], dir);
+  });
+
+  it('writes the resources into services/orders, which passes ruff, mypy --strict and its tests; re-runs change nothing', () => {
+    const service = path.join(dir, 'services', 'orders');
+    expect(readdirSync(path.join(service, 'src', 'orders', 'migrations', 'versions')).sort()).to.deep.equal([
+      '0001_items.py',
+      '0002_events.py',
+      '0005_customers.py',
+      '0006_orders.py',
+      '__init__.py',
+    ]);
+    const server = freshDatabase('forge_svc');
+    databases.push(server);
+    // The service the resources live in; the other members of a tier-3 workspace are checked by the matrix.
+    // Its tests create (and drop) their own databases on this server.
+    const summary = verifyMember(service, { TEST_DATABASE_URL: server.url, REDIS_URL });
+    console.log(`      services/orders: ${summary}`);
+    expect(summary).to.match(/^\d+ passed/);
+    const before = snapshotTree(dir);
+    addResource(dir, ['Customer', '--field', 'name:str:120', '--field', 'email:str!', '--service', 'orders']);
+    expect(forge(dir, ['apply'])).to.include('The project matches the spec.');
+    expect(run(process.execPath, [CLI, 'export', '--output', '-'], dir).output).to.match(
+      /Order:\n {4}service: orders\n/,
+    );
+    expect(snapshotTree(dir)).to.deep.equal(before);
+  });
+
+  it('serves the resources from a started service to two users, and its consumer projects their events', async () => {
+    const database = freshDatabase('forge_svc');
+    databases.push(database);
+    migrateService(dir, 'orders', database.url);
+    const secret = randomSecret();
+    const issuer = 'https://auth.example.com';
+    const env = {
+      ENVIRONMENT: 'development',
+      REDIS_URL,
+      EVENTS_PREFIX: prefix,
+      ORDERS_DATABASE_URL: database.url,
+      RATE_LIMIT: '100000/minute',
+      JWT_SECRET: secret,
+      JWT_ISSUER: issuer,
+    };
+    const service = path.join(dir, 'services', 'orders');
+    const api = await startServer(service, 'orders', env);
+    processes.push(api);
+    processes.push(
+      spawnInBackground(UV, ['run', '--no-sync', 'python', '-m', 'orders.consumer'], {
+        cwd: service,
+        env: { ...process.env, VIRTUAL_ENV: '', ...env, EVENTS_CONSUMER_PORT: String(await freePort()) },
+      }),
+    );
+    const token = (subject: string) => ({
+      authorization: `Bearer ${signJwt({ sub: subject, iss: issuer, aud: WORKSPACE, iat: nowSeconds(), exp: nowSeconds() + 3600 }, { secret })}`,
+    });
+    const [alice, bob] = [token('alice'), token('bob')];
+    const call = async (method: string, route: string, headers: Record<string, string>, body?: Json) =>
+      requestJson(api, method, route, headers, body);
+
+    const customer = await call('POST', '/customers', alice, { name: 'Ada', email: 'ada@example.com' });
+    expect(customer.status, JSON.stringify(customer.body)).to.equal(201);
+    const kept = await call('POST', '/orders', alice, {
+      total: '19.99',
+      status: 'new',
+      customer_id: customer.body.id,
+    });
+    const dropped = await call('POST', '/orders', alice, {
+      total: '5.00',
+      status: 'new',
+      customer_id: customer.body.id,
+    });
+    expect([kept.status, dropped.status]).to.deep.equal([201, 201]);
+    const keptUrl = `/orders/${String(kept.body.id)}`;
+    for (const [method, body] of [['GET'], ['PATCH', { status: 'paid' }], ['DELETE']] as [string, Json?][]) {
+      const answer = await call(method, keptUrl, bob, body);
+      expect(answer.status, `${method} by another user`).to.equal(404);
+    }
+    expect(
+      (await call('POST', '/orders', bob, { total: '1.00', status: 'new', customer_id: customer.body.id }))
+        .status,
+    ).to.equal(404);
+    const paid = await call('PATCH', keptUrl, alice, { status: 'paid' });
+    expect(paid.status, JSON.stringify(paid.body)).to.equal(200);
+    expect((await call('DELETE', `/orders/${String(dropped.body.id)}`, alice)).status).to.equal(204);
+
+    // Five events went through the outbox; the consumer applies each once, the deletion included.
+    const views = async (resource: string, headers: Record<string, string>) =>
+      (await call('GET', `/views/resources/${resource}`, headers)).body.items as Json[];
+    const sql = (query: string) =>
+      run('psql', [database.url.replace('+asyncpg', ''), '-tAc', query], dir).output.trim();
+    const deadline = Date.now() + 60_000;
+    while (sql('SELECT count(*) FROM processed_events') !== '5') {
+      if (Date.now() > deadline) throw new Error('the consumer did not apply the five events');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect((await views('order', alice)).map((view) => view.data)).to.deep.equal([paid.body]);
+    expect((await views('customer', alice)).map((view) => view.data)).to.deep.equal([customer.body]);
+    expect(await views('order', bob)).to.deep.equal([]);
+    expect(sql('SELECT count(*) FROM outbox WHERE published_at IS NULL')).to.equal('0');
+    expect(sql('SELECT deleted FROM read_orders ORDER BY deleted')).to.equal('f\nt');
   });
 });

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { resourceFiles } from '../../generators/resource/files.js';
 import { applicableSections } from '../../lib/files.js';
-import { makeTempDir, runForge, snapshotTree } from '../helpers.js';
+import { expectUserError, makeTempDir, runForge, snapshotTree } from '../helpers.js';
 import { declarationTests } from './declaration.js';
 
 // The field syntax, migrations and relations are tested in resources.test.ts.
@@ -41,5 +43,152 @@ describe('resource generator', () => {
     const before = snapshotTree(app.cwd);
     await runForge('resource', options).cd(app.cwd).withArguments(['Product']);
     expect(snapshotTree(app.cwd)).to.deep.equal(before);
+  });
+
+  describe('inside a workspace', () => {
+    const workspace = async (tier: string) =>
+      runForge('app', {
+        appType: 'microservice',
+        tier,
+        db: 'postgres',
+        auth: 'jwt',
+        services: 'orders,stock',
+      })
+        .cd(makeTempDir(`resource-tier${tier}`))
+        .withArguments(['shop']);
+    const read = (dir: string, file: string) => readFileSync(path.join(dir, file), 'utf8');
+    const service = 'services/orders/src/orders';
+
+    it('refuses a resource without --service, naming the services, or with an unknown one; writes nothing', async () => {
+      const app = await workspace('2');
+      const before = snapshotTree(app.cwd);
+      const run = (options: Record<string, unknown>, name = 'Customer') =>
+        runForge('resource', { field: ['name:str'], ...options })
+          .cd(app.cwd)
+          .withArguments([name])
+          .run();
+      await expectUserError(
+        run({}),
+        /a resource lives in a service: add --service <name> \(its services: orders, stock\)/,
+      );
+      await expectUserError(
+        run({ service: 'billing' }),
+        /--service billing: no such service \(its services: orders, stock\)/,
+      );
+      // The service's own tables and routes are taken.
+      await expectUserError(run({ service: 'orders' }, 'Item'), /taken by the service's own code/);
+      // Tables of an existing database are adopted into a tier-1 project only.
+      await expectUserError(
+        runForge('resource', { fromDatabase: 'postgresql://127.0.0.1/shop', owner: 'ops', service: 'orders' })
+          .cd(app.cwd)
+          .run(),
+        /^--from-database adopts tables into a tier-1 project; a workspace service is not supported$/,
+      );
+      expect(snapshotTree(app.cwd)).to.deep.equal(before);
+    });
+
+    it('refuses --service in a tier-1 project', async () => {
+      const app = await runForge('app', { appType: 'microservice', db: 'postgres', auth: 'none' })
+        .cd(makeTempDir('resource-tier1'))
+        .withArguments(['shop']);
+      await expectUserError(
+        runForge('resource', { field: ['name:str'], service: 'orders' })
+          .cd(app.cwd)
+          .withArguments(['Customer'])
+          .run(),
+        /--service orders: this project has no services \(tier 1\); leave it out/,
+      );
+    });
+
+    it('writes a tier-2 resource into its service, migrated after its revisions, without events', async () => {
+      const app = await workspace('2');
+      await runForge('resource', { field: ['name:str'], service: 'orders' })
+        .cd(app.cwd)
+        .withArguments(['Customer']);
+      const added = await runForge('resource', {
+        field: ['total:decimal'],
+        service: 'orders',
+        belongsTo: 'customer',
+      })
+        .cd(app.cwd)
+        .withArguments(['Order']);
+      added.assertFile([
+        `${service}/resources/models/order.py`,
+        `${service}/resources/models/customer_row.py`,
+        `${service}/resources/routes/orders.py`,
+        `${service}/resources/services/order_service.py`,
+        `${service}/migrations/versions/0005_customers.py`,
+        `${service}/migrations/versions/0006_orders.py`,
+        'services/orders/tests/test_orders.py',
+      ]);
+      added.assertNoFile([
+        `${service}/resources/events.py`,
+        'src/shop/models/order.py',
+        'services/stock/tests/test_orders.py',
+      ]);
+      // The service's tables, its shared package's session and errors.
+      expect(read(app.cwd, `${service}/resources/models/order_row.py`)).to.include(
+        'from orders.tables import Base, UtcDateTime',
+      );
+      expect(read(app.cwd, `${service}/resources/routes/orders.py`)).to.match(
+        /from shop_libs\.db import SessionDep\nfrom shop_libs\.dependencies import CurrentPrincipal\nfrom shop_libs\.errors import error_doc\n\nfrom orders\.resources\.models\.order import \(/,
+      );
+      expect(read(app.cwd, `${service}/migrations/versions/0006_orders.py`)).to.include(
+        'down_revision: str | Sequence[str] | None = "0005"',
+      );
+      expect(read(app.cwd, `${service}/routes/__init__.py`)).to.match(
+        /app\.include_router\(\s*orders\.router_by_customer,/,
+      );
+      expect(read(app.cwd, `${service}/migrations/env.py`)).to.include(
+        'from orders.resources.models import resources  # noqa: F401',
+      );
+      const config = JSON.parse(read(app.cwd, '.yo-rc.json'))['generator-fastapi-forge'];
+      expect(config.resources.map((resource: { service?: string }) => resource.service)).to.deep.equal([
+        'orders',
+        'orders',
+      ]);
+      // The project's own migration order is not the service's.
+      expect(config.migrations ?? []).to.not.include('resource:orders');
+      // A relation is within one service.
+      await expectUserError(
+        runForge('resource', { field: ['qty:int'], service: 'stock', belongsTo: 'order' })
+          .cd(app.cwd)
+          .withArguments(['Line'])
+          .run(),
+        /--belongs-to order: no such resource/,
+      );
+      const before = snapshotTree(app.cwd);
+      await runForge('resource', { field: ['total:decimal'], service: 'orders', belongsTo: 'customer' })
+        .cd(app.cwd)
+        .withArguments(['Order']);
+      expect(snapshotTree(app.cwd)).to.deep.equal(before);
+    });
+
+    it('at tier 3, records created, updated and deleted events in the outbox and projects them into a read model', async () => {
+      const app = await workspace('3');
+      const added = await runForge('resource', { field: ['name:str'], service: 'orders' })
+        .cd(app.cwd)
+        .withArguments(['Customer']);
+      added.assertFile([
+        `${service}/resources/events.py`,
+        `${service}/resources/projection.py`,
+        `${service}/resources/views.py`,
+      ]);
+      const logic = read(app.cwd, `${service}/resources/services/customer_service.py`);
+      for (const change of ['created', 'updated', 'deleted'])
+        expect(logic).to.include(`await self._events.record("customer.${change}", `);
+      expect(read(app.cwd, `${service}/resources/events.py`)).to.include(
+        'await add_to_outbox(self._session, OUTBOX, stream=self._stream, event=event)',
+      );
+      expect(read(app.cwd, `${service}/resources/read_model.py`)).to.include(
+        '"customer": view_table("read_customers")',
+      );
+      expect(read(app.cwd, `${service}/migrations/versions/0005_customers.py`)).to.include(
+        '"read_customers"',
+      );
+      expect(read(app.cwd, `${service}/consumer.py`)).to.include(
+        'project_resources(database, others=project_items(database))',
+      );
+    });
   });
 });

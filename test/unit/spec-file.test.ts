@@ -59,7 +59,8 @@ const ALIAS_BOMB = [
 /** A script of the project as the revision reader sees it. */
 const script = (revision: string, down: string) =>
   `revision: str = "${revision}"\ndown_revision: str | Sequence[str] | None = "${down}"\n`;
-const SCRIPTS = [script('0001', ''), script('0005', '0001'), script('0006', '0005')];
+// The project's own revisions; these tests have no services.
+const SCRIPTS = () => [script('0001', ''), script('0005', '0001'), script('0006', '0005')];
 
 const stored = (): ResourceSpec[] => [
   {
@@ -214,6 +215,26 @@ describe('the system spec: forge.yaml read and checked', () => {
         /^forge\.yaml:6: services\.1: invalid service name "shop_libs"/,
       ],
       [
+        'project:\n  name: shop\n  db: postgres\nresources:\n  Tag:\n    service: orders\n    fields:\n      label: str\n',
+        'a service in a tier-1 project',
+        /^forge\.yaml:6: resources\.Tag\.service: a tier-1 project has no services: leave service out$/,
+      ],
+      [
+        `${WORKSPACE}resources:\n  Customer:\n    fields:\n      name: str\n`,
+        'a workspace resource without its service',
+        /^forge\.yaml:8: resources\.Customer: a resource of a workspace names its service, e\.g\. service: orders$/,
+      ],
+      [
+        `${WORKSPACE}resources:\n  Customer:\n    service: billing\n    fields:\n      name: str\n`,
+        'an unknown service',
+        /^forge\.yaml:9: resources\.Customer\.service: no service billing in the spec \(its services: orders, payments\)$/,
+      ],
+      [
+        `${WORKSPACE}resources:\n  Customer:\n    service: orders\n    fields:\n      name: str\n  Payment:\n    service: payments\n    belongsTo: Customer\n    fields:\n      total: decimal\n`,
+        'a relation across services',
+        /^forge\.yaml:14: resources\.Payment\.belongsTo: Customer is in another service: relations are within one service$/,
+      ],
+      [
         `${ALIAS_BOMB}${WORKSPACE}`,
         'an alias bomb',
         /^forge\.yaml: its aliases \(\*name\) expand too far; write the values out$/,
@@ -259,6 +280,17 @@ describe('a spec file read: one line for what is not a spec, read no further tha
     refused(at('large.yaml', '#'.repeat(MAX_SPEC_BYTES + 1)), /large\.yaml: larger than 1 MiB/);
     // An endless source ends at the limit.
     refused('/dev/zero', /^\/dev\/zero: larger than 1 MiB, too large for a spec$/);
+  });
+
+  it('reads the service of each resource of a workspace, the default services when it lists none', () => {
+    const text = `${WORKSPACE}resources:\n  Customer:\n    service: payments\n    fields:\n      name: str\n`;
+    expect(readSpec(text, 'forge.yaml').resources[0]).to.deep.include({
+      name: 'Customer',
+      service: 'payments',
+    });
+    const defaults =
+      'project:\n  name: shop\n  tier: 2\nresources:\n  Stock:\n    service: inventory\n    fields:\n      qty: int\n';
+    expect(readSpec(defaults, 'forge.yaml').resources[0]).to.deep.include({ service: 'inventory' });
   });
 
   it('expands a few aliases', () => {
@@ -675,11 +707,11 @@ describe('plugins in the system spec', function () {
     const text = exportSpec(config);
     expect(text).to.match(/\nplugins:\n {2}- greeting\n {2}- audit-log\n$/);
     expect(readSpec(text, 'forge.yaml', installed).plugins).to.deep.equal(['greeting', 'audit-log']);
-    expect(checkApply(text, 'forge.yaml', config, [], installed).plan.added).to.deep.equal([]);
+    expect(checkApply(text, 'forge.yaml', config, () => [], installed).plan.added).to.deep.equal([]);
     // A project without plugins exports no key for them, as before plugins existed.
     expect(exportSpec({ ...config, plugins: undefined } as ForgeConfig)).to.not.include('plugins');
     expect(() =>
-      checkApply(text.replace('  - audit-log\n', ''), 'forge.yaml', config, [], installed),
+      checkApply(text.replace('  - audit-log\n', ''), 'forge.yaml', config, () => [], installed),
     ).to.throw(
       /^forge\.yaml:\d+: plugins: the project's plugins are \[greeting, audit-log\]; add one with `fastapi-forge add <plugin>`$/,
     );
