@@ -144,7 +144,7 @@ for (const combination of selected) {
 
 /**
  * The matrix runs in parts, each a test file of its own (matrix-part-N.test.ts), so that the parts run side
- * by side in mocha's parallel mode, each with its own shared virtualenv and mypy cache. A combination
+ * by side in mocha's parallel mode, each with its own shared virtualenv. A combination
  * belongs to part ((index - 1) mod MATRIX_PARTS) + 1, so every combination is in exactly one part.
  */
 export const MATRIX_PARTS = 6;

@@ -20,6 +20,16 @@ export const UV =
     ? path.join(PACKAGE_ROOT, '.tools/python/bin/uv')
     : 'uv');
 
+/**
+ * One mypy cache for every project this test process checks, inherited by each child process (a
+ * project's checks, its README commands, its CI steps and hooks). mypy keys its cache by module and
+ * checks each entry against the source file's hash, so what the projects share (their installed
+ * dependencies, most of mypy's work) is type-checked once per process instead of once per project, and
+ * any module whose source differs is checked again. Mocha's parallel workers each have their own, so
+ * one process at a time writes to it.
+ */
+process.env.MYPY_CACHE_DIR ??= makeTempDir(`mypy-cache-${process.pid}`);
+
 export interface CommandResult {
   status: number | null;
   output: string;

@@ -81,14 +81,13 @@ export function verifyMember(
 }
 
 /**
- * One virtualenv and one mypy cache for many projects verified one after the other: `uv sync` makes the
- * virtualenv exactly the project's locked dependencies (it removes what another project left), and mypy
- * re-checks only what changed, so the dependencies the projects share are type-checked once.
- * A project's server must be stopped before the next project is synced into the same virtualenv.
+ * One virtualenv for many projects verified one after the other: `uv sync` makes the virtualenv exactly
+ * the project's locked dependencies (it removes what another project left). (The mypy cache is shared by
+ * every project of a test process: see processes.ts.) A project's server must be stopped before the
+ * next project is synced into the same virtualenv.
  */
 export function sharedToolEnv(): Record<string, string> {
-  const root = makeTempDir('shared-venv');
-  return { UV_PROJECT_ENVIRONMENT: path.join(root, 'venv'), MYPY_CACHE_DIR: path.join(root, 'mypy-cache') };
+  return { UV_PROJECT_ENVIRONMENT: path.join(makeTempDir('shared-venv'), 'venv') };
 }
 
 /** The local PostgreSQL server, as a libpq URL (`TEST_POSTGRES_URL` overrides it). */
