@@ -202,7 +202,10 @@ describe('resource generator', () => {
           .map(([, text]) => readRevision(text))
           .filter((script) => script !== undefined);
         const parents = new Set(found.flatMap((script) => script.parents));
-        expect(found.filter((script) => !parents.has(script.revision)), name).to.have.length(1);
+        expect(
+          found.filter((script) => !parents.has(script.revision)),
+          name,
+        ).to.have.length(1);
       }
       const again = scripts();
       await runForge('events').cd(app.cwd);
