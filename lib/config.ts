@@ -13,7 +13,12 @@ import { type DeploymentSettings, validateDeployment } from './deploy.js';
 import { ForgeUserError } from './errors.js';
 import { toPackageName, validatePackageName, validateProjectName } from './naming.js';
 import type { ResourceChange } from './resource-changes.js';
-import { type ResourceSpec, validateStoredResources } from './resources.js';
+import {
+  type EventsRevision,
+  type ResourceSpec,
+  validateEventsRevisions,
+  validateStoredResources,
+} from './resources.js';
 import { validateStoredPlugins } from './plugins.js';
 import { validateStoredServices } from './workspace.js';
 import * as semver from 'semver';
@@ -52,6 +57,8 @@ export interface ForgeConfig {
   resources?: ResourceSpec[];
   /** Changes made to resources after they were added, each with its migration (lib/resource-changes.ts). */
   resourceChanges?: ResourceChange[];
+  /** Where tier 3 came into the services that grew to it after revisions of their own (lib/resources.ts). */
+  eventsRevisions?: Record<string, EventsRevision>;
   /**
    * Tables of a database read by `add resource --from-database` that are not resources: migrations leave
    * them alone, and autogenerate does not offer to drop them.
@@ -116,6 +123,7 @@ export function validateStoredConfig(stored: unknown, file: string): Partial<For
     throw new ForgeUserError(`${file}: examples must be true or false`);
   }
   validateStoredResources(config.resources, config.migrations, file, config.resourceChanges);
+  validateEventsRevisions(config.eventsRevisions, file);
   if (
     config.unmanagedTables !== undefined &&
     (!Array.isArray(config.unmanagedTables) ||

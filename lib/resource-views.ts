@@ -380,3 +380,31 @@ export function resourceModules(packageName: string, libs?: string) {
     errors: `${libs}.errors`,
   };
 }
+
+/**
+ * A resource's read model (tier 3) in a migration, as ruff lays it out: its table created in `upgrade`,
+ * dropped in `downgrade`. The resource's first revision holds it, or, for the resources a service had when
+ * it grew to tier 3, the revision that brought tier 3 (lib/resources.ts, `EventsRevision`).
+ */
+export function readModelMigration(viewTable: string): { upgrade: string; downgrade: string } {
+  const index = `"ix_${viewTable}_owner"`;
+  return {
+    upgrade: [
+      '    op.create_table(',
+      `        "${viewTable}",`,
+      '        sa.Column("id", sa.Uuid(), nullable=False),',
+      '        sa.Column("owner", sa.String(length=255), nullable=False),',
+      '        sa.Column("data", sa.JSON(), nullable=False),',
+      '        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),',
+      '        sa.Column("deleted", sa.Boolean(), nullable=False),',
+      '        sa.Column("event_id", sa.String(length=255), nullable=False),',
+      `        sa.PrimaryKeyConstraint("id", name=op.f("pk_${viewTable}")),`,
+      '    )',
+      pyCall('    ', 'op.create_index(', [index, `"${viewTable}"`, '["owner"]']),
+    ].join('\n'),
+    downgrade: [
+      pyCall('    ', 'op.drop_index(', [index, `table_name="${viewTable}"`]),
+      `    op.drop_table("${viewTable}")`,
+    ].join('\n'),
+  };
+}

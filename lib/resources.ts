@@ -478,6 +478,64 @@ export function nextRevision(scripts: readonly string[]): { revision: string; do
   return { revision: String(next).padStart(4, '0'), downRevision: heads[0] ?? '' };
 }
 
+/**
+ * The revision that brings tier 3 to a workspace service: the outbox, the processed events and the example
+ * read model (the events generator's), and the read models of the resources the service had already
+ * (`readModels`; those added later create theirs in their own first revision). A service that starts at
+ * tier 3, or reaches it with only its first revision, has it second; one that reaches it with revisions
+ * after its first (its resources') has it chained after them, since a database may have applied them.
+ * `.yo-rc.json` stores the latter, by service, under `eventsRevisions`.
+ */
+export interface EventsRevision extends Revisioned {
+  readModels: string[];
+}
+
+const SECOND_REVISION: EventsRevision = { revision: '0002', downRevision: '0001', readModels: [] };
+
+/** A service's {@link EventsRevision}, from the stored ones. */
+export const eventsRevisionOf = (
+  stored: Readonly<Record<string, EventsRevision>> | undefined,
+  service: string,
+): EventsRevision => stored?.[service] ?? SECOND_REVISION;
+
+/**
+ * The {@link EventsRevision} of a service growing to tier 3 whose Alembic scripts are `scripts` and whose
+ * resources are `resources`: after its head. Undefined when that is the default (its head is its first).
+ */
+export function grownEventsRevision(
+  scripts: readonly string[],
+  resources: readonly string[],
+): EventsRevision | undefined {
+  if (scripts.length === 0) return undefined;
+  const next = nextRevision(scripts);
+  if (next.downRevision === SECOND_REVISION.downRevision) return undefined;
+  return { ...next, readModels: [...resources] };
+}
+
+/** Checks the `eventsRevisions` of `.yo-rc.json`: revisions by service, each with its resources' names. */
+export function validateEventsRevisions(stored: unknown, file: string): void {
+  if (stored === undefined) return;
+  const text = (value: unknown) => typeof value === 'string' && /^\w+$/.test(value);
+  const valid =
+    typeof stored === 'object' &&
+    stored !== null &&
+    !Array.isArray(stored) &&
+    Object.values(stored).every(
+      (entry: Partial<EventsRevision> | null) =>
+        typeof entry === 'object' &&
+        entry !== null &&
+        text(entry.revision) &&
+        text(entry.downRevision) &&
+        Array.isArray(entry.readModels) &&
+        entry.readModels.every(text),
+    );
+  if (!valid) {
+    throw new ForgeUserError(
+      `${file}: eventsRevisions must map each service to { revision, downRevision, readModels: [resource names] }`,
+    );
+  }
+}
+
 /** Checks the `resources` of `.yo-rc.json`, and that the migration order names only known entries. */
 export function validateStoredResources(
   resources: unknown,

@@ -1,4 +1,5 @@
 import type { FileSection } from '../../lib/files.js';
+import type { EventsRevision } from '../../lib/resources.js';
 import { inMember } from '../../lib/workspace-generator.js';
 
 /**
@@ -10,5 +11,14 @@ export const libsFiles: readonly FileSection[] = [
   { families: ['observability/events'], when: (context) => context.observability === true, into: inMember },
 ];
 
-/** Each service's CQRS example: its commands, its projection and consumer, its queries. */
-export const serviceFiles: readonly FileSection[] = [{ families: ['events/service'], into: inMember }];
+/**
+ * Each service's CQRS example: its commands, its projection and consumer, its queries, and the revision of
+ * tier 3's tables (`eventsRevision`, lib/resources.ts `EventsRevision`).
+ */
+export const serviceFiles: readonly FileSection[] = [
+  {
+    families: ['events/service'],
+    into: inMember,
+    names: (context) => ({ _revision_: (context.eventsRevision as EventsRevision).revision }),
+  },
+];

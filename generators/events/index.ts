@@ -1,5 +1,8 @@
 import { ForgeUserError } from '../../lib/errors.js';
 import { httpProbe } from '../../lib/deploy-generator.js';
+import { projectScripts } from '../../lib/resource-changes.js';
+import { type ResourceView, readModelMigration } from '../../lib/resource-views.js';
+import { eventsRevisionOf, grownEventsRevision } from '../../lib/resources.js';
 import { readFamilyManifest } from '../../lib/templates.js';
 import { consumerPort } from '../../lib/workspace.js';
 import { composeNames, WorkspaceGenerator } from '../../lib/workspace-generator.js';
@@ -24,7 +27,31 @@ export default class EventsGenerator extends WorkspaceGenerator {
         'tier 3 builds on the services of tier 2 and this project has none yet: add one first with `fastapi-forge add microservice <name>`',
       );
     }
-    if (this.answers.tier < 3) this.config.set('tier', 3);
+    if (this.answers.tier < 3) {
+      this._recordEventsRevisions();
+      this.config.set('tier', 3);
+    }
+  }
+
+  /**
+   * Growing to tier 3: in each service whose migrations go past its first revision (resources, the user's
+   * own), tier 3's revision is chained after its head, since a database may have applied every one of them.
+   * (Yeoman runs every method as a task but those named with a leading "_".)
+   */
+  private _recordEventsRevisions(): void {
+    const config = this.answers;
+    const scripts = projectScripts(this.destinationRoot(), config.packageName);
+    const stored = { ...config.eventsRevisions };
+    for (const service of config.services) {
+      if (stored[service]) continue;
+      const resources = (config.resources ?? []).filter((resource) => resource.service === service);
+      const grown = grownEventsRevision(
+        scripts(service),
+        resources.map((resource) => resource.name),
+      );
+      if (grown) stored[service] = grown;
+    }
+    if (Object.keys(stored).length > 0) this.config.set('eventsRevisions', stored);
   }
 
   async configuring(): Promise<void> {
@@ -39,7 +66,12 @@ export default class EventsGenerator extends WorkspaceGenerator {
   writing(): void {
     this.writeSections(libsFiles, { ...this.memberContext(this.libsMember()), libs: true });
     for (const name of this.answers.services) {
-      this.writeSections(serviceFiles, this.memberContext(this.serviceMember(name)));
+      const context = this.memberContext(this.serviceMember(name));
+      const eventsRevision = eventsRevisionOf(this.answers.eventsRevisions, name);
+      const readModels = (context.resources as ResourceView[]).filter((resource) =>
+        eventsRevision.readModels.includes(resource.name),
+      );
+      this.writeSections(serviceFiles, { ...context, eventsRevision, readModels, readModelMigration });
     }
   }
 

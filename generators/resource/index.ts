@@ -10,6 +10,7 @@ import {
   enumConstant,
   pyCall,
   pyImports,
+  readModelMigration,
   resourceModules,
   resourceView,
   resourceViews,
@@ -17,6 +18,7 @@ import {
 import {
   type ResourceSpec,
   buildResourceSpec,
+  eventsRevisionOf,
   migrationEntry,
   nextRevision,
   sameResource,
@@ -229,6 +231,9 @@ export default class ResourceGenerator extends ForgeGenerator {
         tables: group.map((spec) => ({ table: tableName(spec.name), adopted: spec.adopted })),
       });
     }
+    // At tier 3 a resource's first revision creates its read model, unless tier 3's revision does (for the
+    // resources a service had before it grew to tier 3).
+    const grown = service ? eventsRevisionOf(this.answers.eventsRevisions, service).readModels : [];
     for (const resource of resources) {
       const spec = specs.find((candidate) => candidate.name === resource.name) as ResourceSpec;
       const created = spec.created
@@ -242,7 +247,15 @@ export default class ResourceGenerator extends ForgeGenerator {
             specs,
           )
         : resource;
-      this.writeSections(resourceFiles, { ...context, ...place, resource, created, adopted: spec.adopted });
+      const readModel = context.events === true && !grown.includes(spec.name);
+      this.writeSections(resourceFiles, {
+        ...context,
+        ...place,
+        resource,
+        created,
+        adopted: spec.adopted,
+        readModel,
+      });
     }
     const names = new Set(specs.map((spec) => spec.name));
     for (const change of (this.answers.resourceChanges ?? []).filter((change) =>
@@ -261,7 +274,7 @@ export default class ResourceGenerator extends ForgeGenerator {
   }
 }
 
-const HELPERS = { enumConstant, pyCall, pyImports };
+const HELPERS = { enumConstant, pyCall, pyImports, readModelMigration };
 
 /** The service of `--service`: required inside a workspace, refused outside one. */
 function chosenService(services: readonly string[], chosen: string | undefined): string | undefined {

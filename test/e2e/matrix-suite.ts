@@ -7,6 +7,7 @@ import { recordTiming } from '../timing/record.js';
 import { type Combination, describeRow, optionMatrix } from '../matrix/combinations.js';
 import { type JwtTarget, jwtAttacks, runJwtAttacks, validClaims, validToken } from './jwt-attacks.js';
 import { installedModules } from '../../lib/python-modules.js';
+import { DEFAULT_TIER2_SERVICES } from '../../lib/workspace.js';
 import { checkGenerated, checkInstalled, checkRoutes, type Features } from './manifest.js';
 import { fuzzApi, SCHEMATHESIS } from './schemathesis.js';
 import {
@@ -143,6 +144,31 @@ for (const combination of selected) {
 }
 
 /**
+ * The one workspace combination whose first service also gets a resource of every kind of field: the first
+ * at tier 3 (its writes emit events, projected into a read model) with the SQL database.
+ */
+const SERVICE_RESOURCE_COMBINATION = matrix.combinations.find(
+  (combination) => combination.config.tier === 3 && combination.config.db === 'postgres',
+)?.name;
+const SERVICE_RESOURCE = [
+  'Invoice',
+  '--field',
+  'code:str:20!',
+  '--field',
+  'total:decimal',
+  '--field',
+  'status:enum(open,paid)',
+  '--field',
+  'due_on:date?',
+  '--field',
+  'sent_at:datetime?',
+  '--field',
+  'note:text?',
+  '--field',
+  'extra:json?',
+];
+
+/**
  * The matrix runs in parts, each a test file of its own (matrix-part-N.test.ts), so that the parts run side
  * by side in mocha's parallel mode, each with its own shared virtualenv. A combination
  * belongs to part ((index - 1) mod MATRIX_PARTS) + 1, so every combination is in exactly one part.
@@ -231,6 +257,8 @@ export function describeOptionMatrix(shard: number): void {
       // Tier 1 on the SQL database: two related resources too, so the checks, the served app, the JWT
       // attacks and Schemathesis cover `add resource`'s code in every option they are combined with.
       const withResources = config.tier === 1 && config.db === 'postgres';
+      // One workspace: a resource in a service, whose tests and checks run with the service's.
+      const serviceResource = name === SERVICE_RESOURCE_COMBINATION;
       const features: Features = { ...config, resources: withResources ? ['customers', 'orders'] : [] };
       describe(`${name}: ${describeRow(combination.row)}`, () => {
         let dir = '';
@@ -301,6 +329,19 @@ export function describeOptionMatrix(shard: number): void {
             for (const args of RESOURCES) {
               run(process.execPath, [CLI, 'add', 'resource', ...args, '--yes', '--skip-install'], project());
             }
+          });
+        }
+
+        if (serviceResource) {
+          it('adds a resource to a service (`add resource --service`): its events and read model at tier 3', () => {
+            const service: string = config.services?.[0] ?? DEFAULT_TIER2_SERVICES[0];
+            const args = [...SERVICE_RESOURCE, '--service', service, '--yes', '--skip-install'];
+            run(process.execPath, [CLI, 'add', 'resource', ...args], project());
+            const member = path.join(project(), 'services', service, 'src', service);
+            expect(readdirSync(path.join(member, 'migrations', 'versions'))).to.include('0005_invoices.py');
+            expect(readFileSync(path.join(member, 'resources', 'read_model.py'), 'utf8')).to.include(
+              '"invoice": view_table("read_invoices")',
+            );
           });
         }
 

@@ -108,12 +108,17 @@ export function freshDatabase(prefix: string): { name: string; url: string; drop
 
 /**
  * `alembic upgrade head` of a workspace service on its database, as its one-shot compose service or its
- * migration Job runs it: a service never changes the schema of a real database itself.
+ * migration Job runs it: a service never changes the schema of a real database itself. Returns its output.
  */
-export function migrateService(project: string, service: string, databaseUrl: string): void {
-  run(UV, ['run', '--no-sync', 'alembic', 'upgrade', 'head'], path.join(project, 'services', service), {
-    [`${service.toUpperCase()}_DATABASE_URL`]: databaseUrl,
-  });
+export function migrateService(project: string, service: string, databaseUrl: string): string {
+  return run(
+    UV,
+    ['run', '--no-sync', 'alembic', 'upgrade', 'head'],
+    path.join(project, 'services', service),
+    {
+      [`${service.toUpperCase()}_DATABASE_URL`]: databaseUrl,
+    },
+  ).output;
 }
 
 export interface Sample {

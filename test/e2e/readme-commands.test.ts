@@ -77,8 +77,26 @@ const PROJECTS: { name: string; flags: string[]; target: string; resources?: str
     flags: ['--tier', '2', '--agent-sdk', 'none', '--deploy', 'cloudrun'],
     target: 'cloudrun',
   },
-  { name: 'readme_three', flags: ['--tier', '3', '--agent-sdk', 'none', '--deploy', 'k8s'], target: 'k8s' },
+  {
+    name: 'readme_three',
+    flags: ['--tier', '3', '--agent-sdk', 'none', '--deploy', 'k8s'],
+    target: 'k8s',
+    // The README's own `add resource --service`: its service's commands (migrations, the served service, the
+    // consumer) meet a resource with events and a read model.
+    resources: [serviceResourceOfReadme()],
+  },
 ];
+
+/** The arguments of the package README's example of `fastapi-forge add resource ... --service <name>`. */
+function serviceResourceOfReadme(): string[] {
+  const readme = readFileSync(path.join(PACKAGE_ROOT, 'README.md'), 'utf8');
+  const example = readmeCommands(readme).find(
+    ({ command }) => command.startsWith('fastapi-forge add resource ') && / --service /.test(command),
+  );
+  if (!example) throw new Error('README.md has no example of `fastapi-forge add resource --service`');
+  // Words without quotes, as the example is written.
+  return example.command.split(/\s+/).slice(3);
+}
 
 /** A Redis database of its own, so keys never meet those of other tests on this server. */
 const REDIS_URL = process.env.README_REDIS_URL ?? 'redis://127.0.0.1:6379/13';

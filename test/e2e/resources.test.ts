@@ -113,6 +113,41 @@ type Json = Record<string, unknown>;
 const withoutSpec = (tree: Record<string, string>): Record<string, string> =>
   Object.fromEntries(Object.entries(tree).filter(([file]) => file !== 'forge.yaml'));
 
+/**
+ * The spec of the project in `dir` changed by `change` and applied, as a user does it: `export`, whose spec
+ * `apply` finds the project matching; the changed spec applied (`applied`: its summary), which leaves every
+ * revision a database may have applied as it was; and applied again, which changes nothing.
+ */
+function applyChangedSpec(dir: string, change: (exported: string) => string, applied: string): void {
+  const before = withoutSpec(snapshotTree(dir));
+  // Over the spec `new --spec` copied in, which export spells its own way.
+  run(process.execPath, [CLI, 'export', '--force'], dir);
+  const exported = readFileSync(path.join(dir, 'forge.yaml'), 'utf8');
+  expect(forge(dir, ['apply'])).to.include('The project matches the spec.');
+  expect(withoutSpec(snapshotTree(dir))).to.deep.equal(before);
+  const changed = change(exported);
+  expect(changed).to.not.equal(exported);
+  writeFileSync(path.join(dir, 'forge.yaml'), changed);
+  expect(forge(dir, ['apply'])).to.include(applied);
+  const after = snapshotTree(dir);
+  // The revisions a database has applied are the same files; the changes are new revisions after them.
+  for (const [file, content] of Object.entries(before)) {
+    if (file.includes('/migrations/versions/')) expect(after[file], file).to.equal(content);
+  }
+  expect(forge(dir, ['apply'])).to.include('The project matches the spec.');
+  expect(snapshotTree(dir)).to.deep.equal(after);
+}
+
+/** `alembic revision --autogenerate` in `dir` against `env`'s database writes a revision that does nothing. */
+function expectNothingToAutogenerate(dir: string, versions: string, env: Record<string, string>): void {
+  run(UV, ['run', '--no-sync', 'alembic', 'revision', '--autogenerate', '-m', 'nothing left'], dir, env);
+  const generated = readdirSync(versions).find((file) => file.includes('nothing_left'));
+  expect(generated, 'autogenerate wrote no revision').to.be.a('string');
+  const script = readFileSync(path.join(versions, String(generated)), 'utf8');
+  rmSync(path.join(versions, String(generated)));
+  expect(script.match(/^\s*op\./gm), script).to.equal(null);
+}
+
 describe('resources end to end: a project from a spec, PostgreSQL migrated, CRUD to two users, the spec changed and applied', function () {
   this.timeout(10 * 60_000);
   let dir: string;
@@ -156,13 +191,7 @@ describe('resources end to end: a project from a spec, PostgreSQL migrated, CRUD
     expect(upgrade).to.match(/0002 -> 0005, The customers resource/);
     expect(upgrade).to.match(/0005 -> 0006, The orders resource/);
     expect(upgrade).to.match(/0006 -> 0007, The tags resource/);
-    run(UV, ['run', '--no-sync', 'alembic', 'revision', '--autogenerate', '-m', 'nothing left'], dir, env);
-    const versions = path.join(dir, 'src', PACKAGE, 'migrations', 'versions');
-    const generated = readdirSync(versions).find((file) => file.includes('nothing_left'));
-    expect(generated, 'autogenerate wrote no revision').to.be.a('string');
-    const script = readFileSync(path.join(versions, String(generated)), 'utf8');
-    rmSync(path.join(versions, String(generated)));
-    expect(script.match(/^\s*op\./gm), script).to.equal(null);
+    expectNothingToAutogenerate(dir, path.join(dir, 'src', PACKAGE, 'migrations', 'versions'), env);
   });
 
   it('serves every route over HTTP to two users: ownership, 250 rows page by page, filters and sorts', async () => {
@@ -352,36 +381,23 @@ describe('resources end to end: a project from a spec, PostgreSQL migrated, CRUD
       expect(created.status, JSON.stringify(created.body)).to.equal(201);
     await api.stop();
 
-    // The exported spec is the project: applying it changes nothing.
-    const before = withoutSpec(snapshotTree(dir));
-    // Over the spec `new --spec` copied in, which export spells its own way.
-    run(process.execPath, [CLI, 'export', '--force'], dir);
-    const exported = readFileSync(path.join(dir, 'forge.yaml'), 'utf8');
-    expect(forge(dir, ['apply'])).to.include('The project matches the spec.');
-    expect(withoutSpec(snapshotTree(dir))).to.deep.equal(before);
-
-    const changed = exported
-      .replace(
-        '      bio: text?\n',
-        '      about:\n        type: text?\n        renamedFrom: bio\n      tier:\n        type: str:20\n        default: basic\n',
-      )
-      .replace('      name: str:120\n', '      name: str:200\n')
-      .replace('  Tag:\n    fields:', '  Tag:\n    belongsTo: Customer?\n    fields:')
-      // A unique field renamed (its constraint with it) and one removed.
-      .replace(
-        '      label: str:40!\n      ref: uuid?\n',
-        '      title:\n        type: str:40!\n        renamedFrom: label\n',
-      );
-    expect(changed).to.not.equal(exported);
-    writeFileSync(path.join(dir, 'forge.yaml'), changed);
-    expect(forge(dir, ['apply'])).to.include('Applied: Customer changed, Tag changed.');
-    const applied = snapshotTree(dir);
-    // The revisions a database has applied are the same files; the changes are new revisions after them.
-    for (const [file, content] of Object.entries(before)) {
-      if (file.includes('/migrations/versions/')) expect(applied[file], file).to.equal(content);
-    }
-    expect(forge(dir, ['apply'])).to.include('The project matches the spec.');
-    expect(snapshotTree(dir)).to.deep.equal(applied);
+    applyChangedSpec(
+      dir,
+      (exported) =>
+        exported
+          .replace(
+            '      bio: text?\n',
+            '      about:\n        type: text?\n        renamedFrom: bio\n      tier:\n        type: str:20\n        default: basic\n',
+          )
+          .replace('      name: str:120\n', '      name: str:200\n')
+          .replace('  Tag:\n    fields:', '  Tag:\n    belongsTo: Customer?\n    fields:')
+          // A unique field renamed (its constraint with it) and one removed.
+          .replace(
+            '      label: str:40!\n      ref: uuid?\n',
+            '      title:\n        type: str:40!\n        renamedFrom: label\n',
+          ),
+      'Applied: Customer changed, Tag changed.',
+    );
 
     const upgrade = run(UV, ['run', '--no-sync', 'alembic', 'upgrade', 'head'], dir, env).output;
     expect(upgrade).to.match(
@@ -390,13 +406,7 @@ describe('resources end to end: a project from a spec, PostgreSQL migrated, CRUD
     expect(upgrade).to.match(
       /0008 -> 0009, The tags resource: ref removed, label renamed to title, belongs to customer/,
     );
-    run(UV, ['run', '--no-sync', 'alembic', 'revision', '--autogenerate', '-m', 'nothing left'], dir, env);
-    const versions = path.join(dir, 'src', PACKAGE, 'migrations', 'versions');
-    const generated = readdirSync(versions).find((file) => file.includes('nothing_left'));
-    expect(generated, 'autogenerate wrote no revision').to.be.a('string');
-    const script = readFileSync(path.join(versions, String(generated)), 'utf8');
-    rmSync(path.join(versions, String(generated)));
-    expect(script.match(/^\s*op\./gm), script).to.equal(null);
+    expectNothingToAutogenerate(dir, path.join(dir, 'src', PACKAGE, 'migrations', 'versions'), env);
     const tests = freshDatabase('forge_res');
     databases.push(tests);
     const summary = verifyProject(dir, { TEST_DATABASE_URL: tests.url, REDIS_URL });
@@ -606,19 +616,11 @@ describe('resources with the longest names: the generated code passes ruff, mypy
       dir,
     );
     expect(rows.output.trim().split('\n')).to.deep.equal(['Ada|legacy', 'Bea|legacy']);
-    run(UV, ['run', '--no-sync', 'alembic', 'revision', '--autogenerate', '-m', 'nothing left'], dir, env);
-    const versions = path.join(
+    expectNothingToAutogenerate(
       dir,
-      'src',
-      'abcdefghij_abcdefghij_abcdefghij_abcdefg',
-      'migrations',
-      'versions',
+      path.join(dir, 'src', 'abcdefghij_abcdefghij_abcdefghij_abcdefg', 'migrations', 'versions'),
+      env,
     );
-    const generated = readdirSync(versions).find((file) => file.includes('nothing_left'));
-    expect(generated, 'autogenerate wrote no revision').to.be.a('string');
-    const script = readFileSync(path.join(versions, String(generated)), 'utf8');
-    rmSync(path.join(versions, String(generated)));
-    expect(script.match(/^\s*op\./gm), script).to.equal(null);
 
     // The existing rows over HTTP, to the principal that owns them and to no other.
     const key = randomSecret();
@@ -645,7 +647,7 @@ describe('resources with the longest names: the generated code passes ruff, mypy
 });
 
 const WORKSPACE = 'e2e-svc';
-/** Two related resources in the orders service of a tier-3 system. */
+/** Three resources, two of them related, in the orders service of a tier-3 system. */
 const SERVICE_SPEC = `project:
   name: ${WORKSPACE}
   tier: 3
@@ -665,6 +667,10 @@ resources:
     fields:
       total: decimal
       status: enum(new,paid,shipped)
+  Tag:
+    service: orders
+    fields:
+      label: str:40
 `;
 
 describe('resources in a tier-3 service: CRUD to two users, created, updated and deleted events through the outbox to a read model', function () {
@@ -673,6 +679,26 @@ describe('resources in a tier-3 service: CRUD to two users, created, updated and
   const databases: { drop: () => void }[] = [];
   const processes: { stop: () => Promise<unknown> }[] = [];
   const prefix = `e2e-svc-${randomSecret().slice(0, 8)}`;
+  const service = () => path.join(dir, 'services', 'orders');
+  const versions = () => path.join(service(), 'src', 'orders', 'migrations', 'versions');
+  /** The database the started service wrote its rows in, which the changed spec's revisions migrate. */
+  let database: { name: string; url: string; drop: () => void };
+  const sql = (query: string) =>
+    run('psql', [database.url.replace('+asyncpg', ''), '-tAc', query], dir).output.trim();
+  const secret = randomSecret();
+  const issuer = 'https://auth.example.com';
+  const serviceEnv = () => ({
+    ENVIRONMENT: 'development',
+    REDIS_URL,
+    EVENTS_PREFIX: prefix,
+    ORDERS_DATABASE_URL: database.url,
+    RATE_LIMIT: '100000/minute',
+    JWT_SECRET: secret,
+    JWT_ISSUER: issuer,
+  });
+  const token = (subject: string) => ({
+    authorization: `Bearer ${signJwt({ sub: subject, iss: issuer, aud: WORKSPACE, iat: nowSeconds(), exp: nowSeconds() + 3600 }, { secret })}`,
+  });
 
   before(() => {
     const parent = makeTempDir('e2e-svc');
@@ -691,19 +717,19 @@ describe('resources in a tier-3 service: CRUD to two users, created, updated and
   });
 
   it('writes the resources into services/orders, which passes ruff, mypy --strict and its tests; re-runs change nothing', () => {
-    const service = path.join(dir, 'services', 'orders');
-    expect(readdirSync(path.join(service, 'src', 'orders', 'migrations', 'versions')).sort()).to.deep.equal([
+    expect(readdirSync(versions()).sort()).to.deep.equal([
       '0001_items.py',
       '0002_events.py',
       '0005_customers.py',
       '0006_orders.py',
+      '0007_tags.py',
       '__init__.py',
     ]);
     const server = freshDatabase('forge_svc');
     databases.push(server);
     // The service the resources live in; the other members of a tier-3 workspace are checked by the matrix.
     // Its tests create (and drop) their own databases on this server.
-    const summary = verifyMember(service, { TEST_DATABASE_URL: server.url, REDIS_URL });
+    const summary = verifyMember(service(), { TEST_DATABASE_URL: server.url, REDIS_URL });
     console.log(`      services/orders: ${summary}`);
     expect(summary).to.match(/^\d+ passed/);
     const before = snapshotTree(dir);
@@ -716,32 +742,18 @@ describe('resources in a tier-3 service: CRUD to two users, created, updated and
   });
 
   it('serves the resources from a started service to two users, and its consumer projects their events', async () => {
-    const database = freshDatabase('forge_svc');
+    database = freshDatabase('forge_svc');
     databases.push(database);
     migrateService(dir, 'orders', database.url);
-    const secret = randomSecret();
-    const issuer = 'https://auth.example.com';
-    const env = {
-      ENVIRONMENT: 'development',
-      REDIS_URL,
-      EVENTS_PREFIX: prefix,
-      ORDERS_DATABASE_URL: database.url,
-      RATE_LIMIT: '100000/minute',
-      JWT_SECRET: secret,
-      JWT_ISSUER: issuer,
-    };
-    const service = path.join(dir, 'services', 'orders');
-    const api = await startServer(service, 'orders', env);
+    const env = serviceEnv();
+    const api = await startServer(service(), 'orders', env);
     processes.push(api);
     processes.push(
       spawnInBackground(UV, ['run', '--no-sync', 'python', '-m', 'orders.consumer'], {
-        cwd: service,
+        cwd: service(),
         env: { ...process.env, VIRTUAL_ENV: '', ...env, EVENTS_CONSUMER_PORT: String(await freePort()) },
       }),
     );
-    const token = (subject: string) => ({
-      authorization: `Bearer ${signJwt({ sub: subject, iss: issuer, aud: WORKSPACE, iat: nowSeconds(), exp: nowSeconds() + 3600 }, { secret })}`,
-    });
     const [alice, bob] = [token('alice'), token('bob')];
     const call = async (method: string, route: string, headers: Record<string, string>, body?: Json) =>
       requestJson(api, method, route, headers, body);
@@ -775,8 +787,6 @@ describe('resources in a tier-3 service: CRUD to two users, created, updated and
     // Five events went through the outbox; the consumer applies each once, the deletion included.
     const views = async (resource: string, headers: Record<string, string>) =>
       (await call('GET', `/views/resources/${resource}`, headers)).body.items as Json[];
-    const sql = (query: string) =>
-      run('psql', [database.url.replace('+asyncpg', ''), '-tAc', query], dir).output.trim();
     const deadline = Date.now() + 60_000;
     while (sql('SELECT count(*) FROM processed_events') !== '5') {
       if (Date.now() > deadline) throw new Error('the consumer did not apply the five events');
@@ -787,5 +797,49 @@ describe('resources in a tier-3 service: CRUD to two users, created, updated and
     expect(await views('order', bob)).to.deep.equal([]);
     expect(sql('SELECT count(*) FROM outbox WHERE published_at IS NULL')).to.equal('0');
     expect(sql('SELECT deleted FROM read_orders ORDER BY deleted')).to.equal('f\nt');
+  });
+
+  it('applies a changed spec (a field added with a default, one renamed, a relation added): the service’s rows are kept, autogenerate finds nothing', async () => {
+    // Stopped, as for a deployment: the database keeps the rows they wrote.
+    for (const process of processes.splice(0).reverse()) await process.stop();
+    const rowsBefore = sql('SELECT id, name FROM customers');
+    applyChangedSpec(
+      dir,
+      (exported) =>
+        exported
+          .replace(
+            '      email: str:255!\n',
+            '      contact:\n        type: str:255!\n        renamedFrom: email\n      tier:\n        type: str:20\n        default: basic\n',
+          )
+          .replace(
+            '  Tag:\n    service: orders\n',
+            '  Tag:\n    service: orders\n    belongsTo: Customer?\n',
+          ),
+      'Applied: Customer changed, Tag changed.',
+    );
+    const upgrade = migrateService(dir, 'orders', database.url);
+    expect(upgrade).to.match(/0007 -> 0008, The customers resource: email renamed to contact, tier added/);
+    expect(upgrade).to.match(/0008 -> 0009, The tags resource: belongs to customer/);
+    expect(sql('SELECT id, name FROM customers')).to.equal(rowsBefore);
+    expect(sql('SELECT contact, tier FROM customers')).to.equal('ada@example.com|basic');
+    expect(sql('SELECT status FROM orders')).to.equal('paid');
+    expect(sql('SELECT count(*) FROM read_orders')).to.equal('2');
+    expectNothingToAutogenerate(service(), versions(), { ORDERS_DATABASE_URL: database.url });
+    const tests = freshDatabase('forge_svc');
+    databases.push(tests);
+    const summary = verifyMember(service(), { TEST_DATABASE_URL: tests.url, REDIS_URL });
+    console.log(`      services/orders after apply: ${summary}`);
+
+    // The old row served by the new version, renamed and backfilled; a tag may now have a customer.
+    const api = await startServer(service(), 'orders', serviceEnv());
+    processes.push(api);
+    const alice = token('alice');
+    const [id] = rowsBefore.split('|');
+    const ada = await requestJson(api, 'GET', `/customers/${String(id)}`, alice);
+    expect(ada.body).to.include({ name: 'Ada', contact: 'ada@example.com', tier: 'basic' });
+    expect(ada.body).to.not.have.property('email');
+    const tag = await requestJson(api, 'POST', '/tags', alice, { label: 'vip', customer_id: id });
+    expect(tag.status, JSON.stringify(tag.body)).to.equal(201);
+    expect(tag.body.customer).to.deep.equal(ada.body);
   });
 });

@@ -35,5 +35,17 @@ describe('config schema', () => {
     );
     expect(() => validateStoredConfig({ services: 'a' }, '.yo-rc.json')).to.throw(/services must be a list/);
     expect(() => validateStoredConfig([], '.yo-rc.json')).to.throw(/must be an object/);
+    const grown = { orders: { revision: '0007', downRevision: '0006', readModels: ['Customer'] } };
+    expect(validateStoredConfig({ eventsRevisions: grown }, '.yo-rc.json')).to.deep.equal({
+      eventsRevisions: grown,
+    });
+    for (const eventsRevisions of [
+      [],
+      { orders: { revision: '0007' } },
+      { orders: { ...grown.orders, readModels: [1] } },
+    ])
+      expect(() => validateStoredConfig({ eventsRevisions }, '.yo-rc.json')).to.throw(
+        /^\.yo-rc\.json: eventsRevisions must map each service to/,
+      );
   });
 });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { resourceFiles } from '../../generators/resource/files.js';
 import { applicableSections } from '../../lib/files.js';
+import { readRevision } from '../../lib/resources.js';
 import { expectUserError, makeTempDir, runForge, snapshotTree } from '../helpers.js';
 import { declarationTests } from './declaration.js';
 
@@ -162,6 +163,62 @@ describe('resource generator', () => {
         .cd(app.cwd)
         .withArguments(['Order']);
       expect(snapshotTree(app.cwd)).to.deep.equal(before);
+    });
+
+    it('grown from tier 2 to tier 3, leaves the revisions it had as they were: tier 3 comes after them', async () => {
+      const app = await workspace('2');
+      await runForge('resource', { field: ['name:str'], service: 'orders' })
+        .cd(app.cwd)
+        .withArguments(['Customer']);
+      await runForge('resource', { field: ['total:decimal'], service: 'orders', belongsTo: 'customer' })
+        .cd(app.cwd)
+        .withArguments(['Order']);
+      const versions = (name: string) => `services/${name}/src/${name}/migrations/versions`;
+      const scripts = () =>
+        Object.fromEntries(
+          Object.entries(snapshotTree(app.cwd)).filter(([file]) => file.includes('/migrations/versions/')),
+        );
+      const before = scripts();
+      await runForge('events').cd(app.cwd);
+      const after = scripts();
+      // A database may have applied every one of them.
+      for (const [file, text] of Object.entries(before)) expect(after[file], file).to.equal(text);
+      expect(Object.keys(after).filter((file) => !(file in before))).to.deep.equal([
+        `${versions('orders')}/0007_events.py`,
+        `${versions('stock')}/0002_events.py`,
+      ]);
+      const grown = after[`${versions('orders')}/0007_events.py`] ?? '';
+      expect(grown).to.include('down_revision: str | Sequence[str] | None = "0006"');
+      // The read models of the resources it had, beside the outbox and the processed events.
+      for (const table of ['outbox', 'processed_events', 'read_customers', 'read_orders'])
+        expect(grown).to.include(`"${table}",`);
+      expect(after[`${versions('stock')}/0002_events.py`]).to.include(
+        'down_revision: str | Sequence[str] | None = "0001"',
+      );
+      // One head in each service, and a resource added at tier 3 follows it with its read model.
+      for (const name of ['orders', 'stock']) {
+        const found = Object.entries(after)
+          .filter(([file]) => file.startsWith(versions(name)))
+          .map(([, text]) => readRevision(text))
+          .filter((script) => script !== undefined);
+        const parents = new Set(found.flatMap((script) => script.parents));
+        expect(
+          found.filter((script) => !parents.has(script.revision)),
+          name,
+        ).to.have.length(1);
+      }
+      const again = scripts();
+      await runForge('events').cd(app.cwd);
+      expect(scripts()).to.deep.equal(again);
+      await runForge('resource', { field: ['label:str'], service: 'orders' })
+        .cd(app.cwd)
+        .withArguments(['Tag']);
+      const tags = read(app.cwd, `${versions('orders')}/0008_tags.py`);
+      expect(tags).to.include('down_revision: str | Sequence[str] | None = "0007"');
+      expect(tags).to.include('"read_tags",');
+      expect(read(app.cwd, `${versions('orders')}/0005_customers.py`)).to.equal(
+        before[`${versions('orders')}/0005_customers.py`],
+      );
     });
 
     it('at tier 3, records created, updated and deleted events in the outbox and projects them into a read model', async () => {

@@ -335,6 +335,9 @@ describe('the resource generator run by Yeoman (`yo fastapi-forge:resource`)', f
       .cd(makeTempDir('resources-chain'))
       .withArguments(['shop']);
     await runForge('resource', { field: 'name:str' }).cd(app.cwd).withArguments(['Item']);
+    const scripts = () =>
+      Object.entries(snapshotTree(app.cwd)).filter(([file]) => file.includes('/migrations/versions/'));
+    const before = scripts();
     const auth = await runForge('auth', { auth: 'jwt' }).cd(app.cwd);
     auth.assertFileContent(
       'src/shop/migrations/versions/0005_items.py',
@@ -350,6 +353,16 @@ describe('the resource generator run by Yeoman (`yo fastapi-forge:resource`)', f
       'tests/test_items.py',
       'async def test_another_caller_can_neither_see_nor_change_it(',
     );
+    // Agents' jobs then chain after the users; no revision written before is rendered differently.
+    await runForge('agents', { 'agent-sdk': 'openai' }).cd(app.cwd);
+    const after = Object.fromEntries(scripts());
+    for (const [file, text] of before) expect(after[file], file).to.equal(text);
+    expect(readConfig(app.cwd).migrations).to.deep.equal([
+      'resource:items',
+      'users',
+      'agent_jobs',
+      'agent_job_owners',
+    ]);
   });
 });
 
