@@ -56,7 +56,19 @@ export interface AdoptedTable {
   parentIndex?: string;
   /** created_at and updated_at, when the table already had them. */
   timestamps: { name: string; nullable: boolean }[];
+  /**
+   * An integer primary key, kept as the table has it (a resource's is a UUID otherwise), and where its
+   * values come from: a sequence (serial), an identity column, or nowhere yet (its revision makes it one).
+   */
+  key?: { type: IntegerKey; generated: 'sequence' | 'identity' | 'none'; always?: true };
 }
+
+/** The integer types a resource's key may have besides a UUID: PostgreSQL's INTEGER and BIGINT. */
+export type IntegerKey = 'int' | 'bigint';
+export type KeyType = 'uuid' | IntegerKey;
+
+/** The type of a resource's `id` (and so of its children's column of it). */
+export const keyType = (spec: Pick<ResourceSpec, 'adopted'>): KeyType => spec.adopted?.key?.type ?? 'uuid';
 
 /** One resource as `.yo-rc.json` stores it under `resources`. */
 export interface ResourceSpec {
