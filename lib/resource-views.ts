@@ -237,6 +237,9 @@ export interface KeyView {
   /** The model's column type when the annotation's is not the one (a BIGINT), else empty. */
   columnType: string;
   migrationType: string;
+  /** The same of a column referring to it (a foreign key), which SQLite need not number. */
+  referenceColumnType: string;
+  referenceMigrationType: string;
   /** Keyword arguments of `Field(...)` and `Path(...)`: the values the column holds. */
   constraints: string;
   /** A Python expression of a key no row has, in tests (a JSON value). */
@@ -250,6 +253,8 @@ export function keyView(type: KeyType): KeyView {
       pyType: 'UUID',
       columnType: '',
       migrationType: 'sa.Uuid()',
+      referenceColumnType: '',
+      referenceMigrationType: 'sa.Uuid()',
       constraints: '',
       missing: 'str(uuid4())',
     };
@@ -261,6 +266,8 @@ export function keyView(type: KeyType): KeyView {
     pyType: 'int',
     columnType: big ? 'BigInteger().with_variant(Integer(), "sqlite")' : '',
     migrationType: big ? 'sa.BigInteger().with_variant(sa.Integer(), "sqlite")' : 'sa.Integer()',
+    referenceColumnType: big ? 'BigInteger()' : '',
+    referenceMigrationType: big ? 'sa.BigInteger()' : 'sa.Integer()',
     constraints: big
       ? 'ge=-9_223_372_036_854_775_808, le=9_223_372_036_854_775_807'
       : 'ge=-2_147_483_648, le=2_147_483_647',

@@ -244,9 +244,10 @@ function resourceNameOf(table: string): { name: string } | { reason: string } {
 const TIMESTAMPS = ['created_at', 'updated_at'];
 
 /** The key type of an `id` (or of a column referring to one) of this PostgreSQL type, if it can be one. */
+const KEY_SQL: Record<KeyType, string> = { uuid: 'UUID', int: 'INTEGER', bigint: 'BIGINT' };
 function keyTypeOf(sqlType: string | undefined): KeyType | undefined {
-  const types: Record<string, KeyType> = { UUID: 'uuid', INTEGER: 'int', BIGINT: 'bigint' };
-  return types[sqlType?.toUpperCase() ?? ''];
+  const found = Object.entries(KEY_SQL).find(([, sql]) => sql === sqlType?.toUpperCase());
+  return found?.[0] as KeyType | undefined;
 }
 
 /** What checkTable finds: the resource a table makes, its key and the table of its parent. */
@@ -302,7 +303,7 @@ export function mapTables(
         parentKey === undefined
           ? `its parent table ${parentTable} cannot be a resource`
           : keyTypeOf(columnType) !== parentKey
-            ? `its foreign key column ${column} is ${columnType}, and the id of ${parentTable} is not`
+            ? `its foreign key column ${column} is ${columnType}, and the id of ${parentTable} is ${KEY_SQL[parentKey]}`
             : undefined;
       if (reason) {
         shapes.delete(name);
@@ -449,7 +450,9 @@ function adoptedSpec(
     if (field) return fieldView(field, name, table.name).migrationType;
     // The key, the parent's key, or a timestamp.
     const columnKey = keyTypeOf(column.type);
-    return columnKey ? keyView(columnKey).migrationType : 'sa.DateTime(timezone=True)';
+    if (!columnKey) return 'sa.DateTime(timezone=True)';
+    const view = keyView(columnKey);
+    return column.name === 'id' ? view.migrationType : view.referenceMigrationType;
   };
   // A sequence's default is the one the key's type makes (serial), on a database that lacks the table.
   const sequenced = (column: CatalogColumn) =>

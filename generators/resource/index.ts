@@ -17,6 +17,7 @@ import {
 import {
   type ResourceSpec,
   buildResourceSpec,
+  keyType,
   migrationEntry,
   nextRevision,
   sameResource,
@@ -254,7 +255,9 @@ export default class ResourceGenerator extends ForgeGenerator {
         ...place,
         change,
         table,
-        migration: renderChange(change),
+        migration: renderChange(change, (name) =>
+          keyType(specs.find((spec) => spec.name === name) ?? {}),
+        ),
         labelPlural: table.replaceAll('_', ' '),
       });
     }
