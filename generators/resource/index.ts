@@ -152,6 +152,7 @@ export default class ResourceGenerator extends ForgeGenerator {
     const refused = mapping.skipped.filter((skipped) => !adopted.has(skipped.table));
     for (const skipped of refused) this.log(`Skipped table ${skipped.table}: ${skipped.reason}`);
     const picked = named.length > 0 ? named : await this._pickTables(mapping);
+    if (picked.length === 0 && mapping.mapped.length > 0) throw new ForgeUserError('no table picked');
     const chosen = pickWithParents(mapping, picked);
     if (chosen.length === 0) {
       if (adopted.size > 0 && named.every((table) => adopted.has(table))) return;
@@ -166,18 +167,21 @@ export default class ResourceGenerator extends ForgeGenerator {
     if (unmanaged.length > 0) this.config.set('unmanagedTables', unmanaged);
   }
 
-  /** Every table that maps with --yes (or without a terminal); a checkbox otherwise. */
+  /**
+   * Every table that maps with --yes; a checkbox otherwise (which the CLI refuses in one line when there
+   * is no terminal to show it).
+   */
   private async _pickTables(mapping: Mapping): Promise<string[]> {
     const all = mapping.mapped.map((mapped) => mapped.table);
-    if (this.options.yes || !process.stdin.isTTY) return all;
-    const answers = await this.prompt([
-      {
-        type: 'checkbox' as const,
-        name: 'tables',
-        message: 'Tables to make resources of',
-        choices: all.map((table) => ({ name: table, value: table, checked: true })),
-      },
-    ]);
+    if (this.options.yes) return all;
+    const question = {
+      type: 'checkbox' as const,
+      name: 'tables',
+      message: 'Tables to make resources of',
+      choices: all.map((table) => ({ name: table, value: table, checked: true })),
+      flag: '--table <table> (repeatable)',
+    };
+    const answers = await this.prompt([question]);
     return answers.tables as string[];
   }
 
