@@ -169,11 +169,11 @@ export default class ResourceGenerator extends ForgeGenerator {
 
   /**
    * Every table that maps with --yes; a checkbox otherwise (which the CLI refuses in one line when there
-   * is no terminal to show it).
+   * is no terminal to show it), unless there is nothing to pick.
    */
   private async _pickTables(mapping: Mapping): Promise<string[]> {
     const all = mapping.mapped.map((mapped) => mapped.table);
-    if (this.options.yes) return all;
+    if (this.options.yes || all.length === 0) return all;
     const question = {
       type: 'checkbox' as const,
       name: 'tables',
