@@ -259,9 +259,7 @@ export default class ResourceGenerator extends ForgeGenerator {
         ...place,
         change,
         table,
-        migration: renderChange(change, (name) =>
-          keyType(specs.find((spec) => spec.name === name) ?? {}),
-        ),
+        migration: renderChange(change, (name) => keyType(specs.find((spec) => spec.name === name) ?? {})),
         labelPlural: table.replaceAll('_', ' '),
       });
     }
