@@ -515,6 +515,17 @@ export function validateStoredResources(
         );
         if (stored.optionalParent === true) spec.optionalParent = true;
         if (typeof stored.service === 'string') spec.service = stored.service;
+        const key = stored.adopted?.key;
+        if (
+          key !== undefined &&
+          !(
+            ['int', 'bigint'].includes(key?.type) && ['sequence', 'identity', 'none'].includes(key?.generated)
+          )
+        ) {
+          throw new ForgeUserError(
+            'its adopted key must be {type: int|bigint, generated: sequence|identity|none}',
+          );
+        }
         if (!sameResource(spec, stored)) throw new ForgeUserError('it does not read back the same');
         if (checked.some((other) => other.name === spec.name)) throw new ForgeUserError('it is repeated');
         checked.push(spec);

@@ -9,6 +9,7 @@ import {
   parseResourceName,
   pluralize,
   readRevision,
+  validateStoredResources,
 } from '../../lib/resources.js';
 import {
   type CatalogTable,
@@ -700,6 +701,13 @@ describe('resources from an existing database: types, tables and refusals', () =
       ADOPTION,
     );
     expect(later.mapped.map(({ spec }) => spec.belongsTo)).to.deep.equal(['Book']);
+    // .yo-rc.json keeps the key; one it cannot render is refused when read.
+    expect(() => validateStoredResources(specs, undefined, '.yo-rc.json')).to.not.throw();
+    const rack = adopted.racks as (typeof specs)[number];
+    const broken = { ...rack, adopted: { ...rack.adopted, key: { type: 'smallint', generated: 'none' } } };
+    expect(() => validateStoredResources([broken], undefined, '.yo-rc.json')).to.throw(
+      /resource "Rack" is not valid: its adopted key must be/,
+    );
   });
 
   it('takes PostgreSQL URLs only, and never shows their password', () => {
