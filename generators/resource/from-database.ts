@@ -67,7 +67,7 @@ def read(sync):
     found = inspect(sync)
     tables = []
     for name in sorted(found.get_table_names()):
-        if name == "alembic_version":
+        if name.startswith("alembic_version"):
             continue
         pk = found.get_pk_constraint(name)
         tables.append({
@@ -109,13 +109,13 @@ def read(sync):
     return tables
 
 def project_tables():
-    package = os.environ["FORGE_PACKAGE"]
-    for module in ("models.resources", "models.database"):
+    tables = set()
+    for module in os.environ["FORGE_MODULES"].split(","):
         try:
-            return sorted(importlib.import_module(f"{package}.{module}").Base.metadata.tables)
+            tables.update(importlib.import_module(module).Base.metadata.tables)
         except ImportError:
             continue
-    return []
+    return sorted(tables)
 
 async def main():
     engine = create_async_engine(os.environ["FORGE_CATALOG_URL"], connect_args={"timeout": 10})
@@ -164,13 +164,20 @@ export function masked(url: URL): string {
   return copy.href;
 }
 
+/** The modules whose `Base.metadata` holds the tables of the project's own package. */
+export const modelModules = (packageName: string): string[] => [
+  `${packageName}.models.resources`,
+  `${packageName}.models.database`,
+];
+
 /**
- * Every table of the database's default schema, read with the project's Python, and the tables the
- * project's own models have (a database the project has migrated holds them too).
+ * Every table of the database's default schema, read with the Python of `projectDir` (the project, or a
+ * workspace service), and the tables the models of `modules` have (a database it has migrated holds
+ * them too).
  */
 export function readCatalog(
   projectDir: string,
-  packageName: string,
+  modules: readonly string[],
   uv: string,
   raw: string,
 ): { tables: CatalogTable[]; projectTables: string[] } {
@@ -178,7 +185,7 @@ export function readCatalog(
   const result = spawnSync(uv, ['run', '--quiet', 'python', '-c', CATALOG_SCRIPT], {
     cwd: projectDir,
     encoding: 'utf8',
-    env: { ...process.env, FORGE_CATALOG_URL: url.href, FORGE_PACKAGE: packageName },
+    env: { ...process.env, FORGE_CATALOG_URL: url.href, FORGE_MODULES: modules.join(',') },
     maxBuffer: 64 * 1024 * 1024,
   });
   const hide = (text: string) =>
@@ -277,14 +284,14 @@ export interface Mapping {
 export function mapTables(
   tables: readonly CatalogTable[],
   existing: readonly ResourceSpec[],
-  options: { owner: string; baseline: string; baselineDown: string },
+  options: { owner: string; baseline: string; baselineDown: string; uuidKeysOnly?: boolean },
 ): Mapping {
   const skipped: Mapping['skipped'] = [];
   // A parent may be a resource of the project already, adopted by an earlier run.
   const resourceOf = (table: string) => existing.find((resource) => tableName(resource.name) === table);
   const shapes = new Map<string, Shape & { table: CatalogTable }>();
   for (const table of tables) {
-    const checked = checkTable(table, existing);
+    const checked = checkTable(table, existing, options.uuidKeysOnly === true);
     if ('reason' in checked) skipped.push({ table: table.name, reason: checked.reason });
     else shapes.set(table.name, { ...checked, table });
   }
@@ -338,7 +345,11 @@ export function mapTables(
   return { mapped, skipped };
 }
 
-function checkTable(table: CatalogTable, existing: readonly ResourceSpec[]): Shape | { reason: string } {
+function checkTable(
+  table: CatalogTable,
+  existing: readonly ResourceSpec[],
+  uuidKeysOnly: boolean,
+): Shape | { reason: string } {
   const named = resourceNameOf(table.name);
   if ('reason' in named) return named;
   if (existing.some((resource) => resource.name === named.name)) {
@@ -357,6 +368,9 @@ function checkTable(table: CatalogTable, existing: readonly ResourceSpec[]): Sha
       reason:
         'its primary key is not a column named id of type UUID, INTEGER or BIGINT (serial, bigserial and identity columns are)',
     };
+  }
+  if (idType !== 'uuid' && uuidKeysOnly) {
+    return { reason: `its key id is ${id.type}; at tier 3 the read models of resources are keyed by UUID` };
   }
   const shapeKey = idType === 'uuid' ? { type: idType } : integerKey(id, idType);
   if ('reason' in shapeKey) return shapeKey;
