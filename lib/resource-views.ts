@@ -275,6 +275,34 @@ export function keyView(type: KeyType): KeyView {
   };
 }
 
+/** The lines of a resource's revision that create and drop its read model (tier 3), which its events build. */
+export function readModelMigration(resource: Pick<ResourceView, 'viewTable'>): {
+  upgrade: string;
+  downgrade: string;
+} {
+  const table = resource.viewTable;
+  return {
+    upgrade: [
+      '    # The read model its events build (tier 3).',
+      '    op.create_table(',
+      `        "${table}",`,
+      '        sa.Column("id", sa.Uuid(), nullable=False),',
+      '        sa.Column("owner", sa.String(length=255), nullable=False),',
+      '        sa.Column("data", sa.JSON(), nullable=False),',
+      '        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),',
+      '        sa.Column("deleted", sa.Boolean(), nullable=False),',
+      '        sa.Column("event_id", sa.String(length=255), nullable=False),',
+      `        sa.PrimaryKeyConstraint("id", name=op.f("pk_${table}")),`,
+      '    )',
+      pyCall('    ', 'op.create_index(', [`"ix_${table}_owner"`, `"${table}"`, '["owner"]']),
+    ].join('\n'),
+    downgrade: [
+      pyCall('    ', 'op.drop_index(', [`"ix_${table}_owner"`, `table_name="${table}"`]),
+      `    op.drop_table("${table}")`,
+    ].join('\n'),
+  };
+}
+
 /** The name of the constant listing an enum field's values in the tests' factories. */
 export const enumConstant = (module: string, field: string): string => `${module}_${field}`.toUpperCase();
 

@@ -11,6 +11,7 @@ import {
   enumConstant,
   pyCall,
   pyImports,
+  readModelMigration,
   resourceModules,
   resourceView,
   resourceViews,
@@ -290,7 +291,7 @@ export default class ResourceGenerator extends ForgeGenerator {
   }
 }
 
-const HELPERS = { enumConstant, pyCall, pyImports };
+const HELPERS = { enumConstant, pyCall, pyImports, readModelMigration };
 
 /** The service of `--service`: required inside a workspace, refused outside one. */
 function chosenService(services: readonly string[], chosen: string | undefined): string | undefined {

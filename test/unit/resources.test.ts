@@ -701,6 +701,13 @@ describe('resources from an existing database: types, tables and refusals', () =
       ADOPTION,
     );
     expect(later.mapped.map(({ spec }) => spec.belongsTo)).to.deep.equal(['Book']);
+    // At tier 3 a service's read models are keyed by UUID: an integer key is not adopted there.
+    expect(mapTables([racks], [], { ...ADOPTION, uuidKeysOnly: true }).skipped).to.deep.equal([
+      {
+        table: 'racks',
+        reason: 'its key id is INTEGER; at tier 3 the read models of resources are keyed by UUID',
+      },
+    ]);
     // .yo-rc.json keeps the key; one it cannot render is refused when read.
     expect(() => validateStoredResources(specs, undefined, '.yo-rc.json')).to.not.throw();
     const rack = adopted.racks as (typeof specs)[number];
