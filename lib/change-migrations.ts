@@ -1,6 +1,6 @@
 import type { ChangeOp, ResourceChange } from './resource-changes.js';
-import { fieldView, pyCall } from './resource-views.js';
-import { type ResourceField, databaseNames, tableName, toSnake } from './resources.js';
+import { fieldView, keyView, pyCall } from './resource-views.js';
+import { type KeyType, type ResourceField, databaseNames, tableName, toSnake } from './resources.js';
 
 /**
  * The Python of a resource change's Alembic revision, laid out as ruff formats it. Every table change goes
@@ -36,7 +36,11 @@ const PG_TYPES: Record<string, string> = {
 };
 const textual = (field: ResourceField) => field.type === 'str' || field.type === 'enum';
 
-export function renderChange(change: ResourceChange): Rendered {
+/** `keyOf`: the key type of a resource, which a relation's column to it takes. */
+export function renderChange(
+  change: ResourceChange,
+  keyOf: (resource: string) => KeyType = () => 'uuid',
+): Rendered {
   const table = tableName(change.resource);
   const names = databaseNames(table);
   const imports = new Set<string>();
@@ -126,7 +130,9 @@ export function renderChange(change: ResourceChange): Rendered {
       ];
     }
     return [
-      { batch: `batch.add_column(sa.Column("${col}", sa.Uuid(), nullable=True))` },
+      {
+        batch: `batch.add_column(sa.Column("${col}", ${keyView(keyOf(parent)).referenceMigrationType}, nullable=True))`,
+      },
       {
         batch: `batch.create_foreign_key(op.f("${fk}"), "${parentTable}", ["${col}"], ["id"], ondelete="RESTRICT")`,
       },

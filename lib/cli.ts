@@ -57,7 +57,8 @@ import { type PluginCheck, SPEC_FILE, checkApply, exportSpec, readSpec, readSpec
 import type { ForgeConfig } from './config.js';
 import { PACKAGE_VERSION } from './version.js';
 
-type PromptQuestion = { name?: string; type?: string; message?: unknown; default?: unknown };
+/** `flag`: what answers the question on the command line, when it is not one of CHOICES. */
+type PromptQuestion = { name?: string; type?: string; message?: unknown; default?: unknown; flag?: string };
 
 /**
  * The adapter used with `--yes` or without a terminal. Unanswered questions are a user error (nothing
@@ -79,7 +80,7 @@ export class NonInteractiveAdapter extends TerminalAdapter {
       const spec = CHOICES.find((choice) => choice.key === question.name);
       const flag = spec
         ? `--${spec.flag} ${spec.choices.map((choice) => choice.value).join('|')}`
-        : 'it as a flag';
+        : (question.flag ?? 'it as a flag');
       throw new ForgeUserError(
         `"${String(question.message)}" needs an answer, but there is no terminal to ask: pass ${flag} or use --yes`,
       );

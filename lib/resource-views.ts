@@ -1,8 +1,10 @@
 import {
   DEFAULT_STR_LENGTH,
+  type KeyType,
   type ResourceField,
   type ResourceSpec,
   databaseNames,
+  keyType,
   pluralize,
   tableName,
   toPascal,
@@ -227,6 +229,52 @@ export function fieldView(field: ResourceField, resourceClass: string, table: st
   }
 }
 
+/** How a resource's `id`, and its children's column of it, are typed and checked. */
+export interface KeyView {
+  type: KeyType;
+  /** The Python type of its values. */
+  pyType: 'UUID' | 'int';
+  /** The model's column type when the annotation's is not the one (a BIGINT), else empty. */
+  columnType: string;
+  migrationType: string;
+  /** The same of a column referring to it (a foreign key), which SQLite need not number. */
+  referenceColumnType: string;
+  referenceMigrationType: string;
+  /** Keyword arguments of `Field(...)` and `Path(...)`: the values the column holds. */
+  constraints: string;
+  /** A Python expression of a key no row has, in tests (a JSON value). */
+  missing: string;
+}
+
+export function keyView(type: KeyType): KeyView {
+  if (type === 'uuid') {
+    return {
+      type,
+      pyType: 'UUID',
+      columnType: '',
+      migrationType: 'sa.Uuid()',
+      referenceColumnType: '',
+      referenceMigrationType: 'sa.Uuid()',
+      constraints: '',
+      missing: 'str(uuid4())',
+    };
+  }
+  // SQLite numbers a row by itself only when its key is an INTEGER: a BIGINT key is one there.
+  const big = type === 'bigint';
+  return {
+    type,
+    pyType: 'int',
+    columnType: big ? 'BigInteger().with_variant(Integer(), "sqlite")' : '',
+    migrationType: big ? 'sa.BigInteger().with_variant(sa.Integer(), "sqlite")' : 'sa.Integer()',
+    referenceColumnType: big ? 'BigInteger()' : '',
+    referenceMigrationType: big ? 'sa.BigInteger()' : 'sa.Integer()',
+    constraints: big
+      ? 'ge=-9_223_372_036_854_775_808, le=9_223_372_036_854_775_807'
+      : 'ge=-2_147_483_648, le=2_147_483_647',
+    missing: '2_147_483_647',
+  };
+}
+
 /** The name of the constant listing an enum field's values in the tests' factories. */
 export const enumConstant = (module: string, field: string): string => `${module}_${field}`.toUpperCase();
 
@@ -245,6 +293,7 @@ export interface ResourceView {
   revision: string;
   downRevision: string;
   fields: FieldView[];
+  key: KeyView;
   listIndex: string;
   /** Its read model in a tier-3 service, the projection of its events. */
   viewTable: string;
@@ -263,6 +312,8 @@ export interface ResourceView {
     index: string;
     /** A relation added to a resource that had rows: they have no parent. */
     optional: boolean;
+    /** The parent's key, which the foreign key column holds. */
+    key: KeyView;
   };
   /** Resources that belong to this one (one-to-many), listed from it. */
   children: { module: string; table: string; path: string; className: string; labelPlural: string }[];
@@ -296,6 +347,7 @@ export function resourceView(spec: ResourceSpec, all: readonly ResourceSpec[]): 
           foreignKey: databaseNames(table).foreignKey(column, parentNames.table),
           index: databaseNames(table).index(column),
           optional: spec.optionalParent === true,
+          key: keyView(keyType(parentSpec)),
         };
       })()
     : undefined;
@@ -307,6 +359,7 @@ export function resourceView(spec: ResourceSpec, all: readonly ResourceSpec[]): 
     revision: spec.revision,
     downRevision: spec.downRevision,
     fields: spec.fields.map((field) => fieldView(field, spec.name, table)),
+    key: keyView(keyType(spec)),
     listIndex: databaseNames(table).listIndex,
     viewTable: `read_${table}`,
     ...(parent ? { parent } : {}),

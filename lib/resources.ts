@@ -56,7 +56,19 @@ export interface AdoptedTable {
   parentIndex?: string;
   /** created_at and updated_at, when the table already had them. */
   timestamps: { name: string; nullable: boolean }[];
+  /**
+   * An integer primary key, kept as the table has it (a resource's is a UUID otherwise), and where its
+   * values come from: a sequence (serial), an identity column, or nowhere yet (its revision makes it one).
+   */
+  key?: { type: IntegerKey; generated: 'sequence' | 'identity' | 'none'; always?: true };
 }
+
+/** The integer types a resource's key may have besides a UUID: PostgreSQL's INTEGER and BIGINT. */
+export type IntegerKey = 'int' | 'bigint';
+export type KeyType = 'uuid' | IntegerKey;
+
+/** The type of a resource's `id` (and so of its children's column of it). */
+export const keyType = (spec: Pick<ResourceSpec, 'adopted'>): KeyType => spec.adopted?.key?.type ?? 'uuid';
 
 /** One resource as `.yo-rc.json` stores it under `resources`. */
 export interface ResourceSpec {
@@ -561,6 +573,17 @@ export function validateStoredResources(
         );
         if (stored.optionalParent === true) spec.optionalParent = true;
         if (typeof stored.service === 'string') spec.service = stored.service;
+        const key = stored.adopted?.key;
+        if (
+          key !== undefined &&
+          !(
+            ['int', 'bigint'].includes(key?.type) && ['sequence', 'identity', 'none'].includes(key?.generated)
+          )
+        ) {
+          throw new ForgeUserError(
+            'its adopted key must be {type: int|bigint, generated: sequence|identity|none}',
+          );
+        }
         if (!sameResource(spec, stored)) throw new ForgeUserError('it does not read back the same');
         if (checked.some((other) => other.name === spec.name)) throw new ForgeUserError('it is repeated');
         checked.push(spec);

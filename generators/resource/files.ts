@@ -62,6 +62,7 @@ export const resourceFiles: readonly FileSection[] = [
     families: ['resource/adopt'],
     when: (context) => Boolean(context.adopted),
     context: (context) => ({ ...context, resource: context.created }),
+    into,
     names: resourceNames,
   },
 ];
@@ -71,7 +72,11 @@ export const resourceFiles: readonly FileSection[] = [
  * `tables`): it records them as they are, so the resources adopting them follow it.
  */
 export const baselineFiles: readonly FileSection[] = [
-  { families: ['resource/baseline'], names: (context) => ({ _revision_: String(context.revision) }) },
+  {
+    families: ['resource/baseline'],
+    into,
+    names: (context) => ({ _revision_: String(context.revision) }),
+  },
 ];
 
 /** The revision of one change to a resource (`change`, `table`, lib/resource-changes.ts). */

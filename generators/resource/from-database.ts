@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { ForgeUserError } from '../../lib/errors.js';
-import { fieldView } from '../../lib/resource-views.js';
+import { fieldView, keyView } from '../../lib/resource-views.js';
 import {
   type AdoptedTable,
+  type KeyType,
   type ResourceField,
   type ResourceSpec,
   parseField,
+  keyType,
   parseResourceName,
   tableName,
   toPascal,
@@ -34,6 +36,8 @@ export interface CatalogColumn {
   nullable: boolean;
   default: string | null;
   identity: boolean;
+  /** An identity column GENERATED ALWAYS (not BY DEFAULT). */
+  identityAlways?: boolean;
 }
 
 export interface CatalogTable {
@@ -63,7 +67,7 @@ def read(sync):
     found = inspect(sync)
     tables = []
     for name in sorted(found.get_table_names()):
-        if name == "alembic_version":
+        if name.startswith("alembic_version"):
             continue
         pk = found.get_pk_constraint(name)
         tables.append({
@@ -75,6 +79,7 @@ def read(sync):
                     "nullable": bool(c["nullable"]),
                     "default": c.get("default"),
                     "identity": bool(c.get("identity")),
+                    "identityAlways": bool((c.get("identity") or {}).get("always")),
                 }
                 for c in found.get_columns(name)
             ],
@@ -104,13 +109,13 @@ def read(sync):
     return tables
 
 def project_tables():
-    package = os.environ["FORGE_PACKAGE"]
-    for module in ("models.resources", "models.database"):
+    tables = set()
+    for module in os.environ["FORGE_MODULES"].split(","):
         try:
-            return sorted(importlib.import_module(f"{package}.{module}").Base.metadata.tables)
+            tables.update(importlib.import_module(module).Base.metadata.tables)
         except ImportError:
             continue
-    return []
+    return sorted(tables)
 
 async def main():
     engine = create_async_engine(os.environ["FORGE_CATALOG_URL"], connect_args={"timeout": 10})
@@ -159,13 +164,20 @@ export function masked(url: URL): string {
   return copy.href;
 }
 
+/** The modules whose `Base.metadata` holds the tables of the project's own package. */
+export const modelModules = (packageName: string): string[] => [
+  `${packageName}.models.resources`,
+  `${packageName}.models.database`,
+];
+
 /**
- * Every table of the database's default schema, read with the project's Python, and the tables the
- * project's own models have (a database the project has migrated holds them too).
+ * Every table of the database's default schema, read with the Python of `projectDir` (the project, or a
+ * workspace service), and the tables the models of `modules` have (a database it has migrated holds
+ * them too).
  */
 export function readCatalog(
   projectDir: string,
-  packageName: string,
+  modules: readonly string[],
   uv: string,
   raw: string,
 ): { tables: CatalogTable[]; projectTables: string[] } {
@@ -173,7 +185,7 @@ export function readCatalog(
   const result = spawnSync(uv, ['run', '--quiet', 'python', '-c', CATALOG_SCRIPT], {
     cwd: projectDir,
     encoding: 'utf8',
-    env: { ...process.env, FORGE_CATALOG_URL: url.href, FORGE_PACKAGE: packageName },
+    env: { ...process.env, FORGE_CATALOG_URL: url.href, FORGE_MODULES: modules.join(',') },
     maxBuffer: 64 * 1024 * 1024,
   });
   const hide = (text: string) =>
@@ -238,6 +250,20 @@ function resourceNameOf(table: string): { name: string } | { reason: string } {
 
 const TIMESTAMPS = ['created_at', 'updated_at'];
 
+/** The key type of an `id` (or of a column referring to one) of this PostgreSQL type, if it can be one. */
+const KEY_SQL: Record<KeyType, string> = { uuid: 'UUID', int: 'INTEGER', bigint: 'BIGINT' };
+function keyTypeOf(sqlType: string | undefined): KeyType | undefined {
+  const found = Object.entries(KEY_SQL).find(([, sql]) => sql === sqlType?.toUpperCase());
+  return found?.[0] as KeyType | undefined;
+}
+
+/** What checkTable finds: the resource a table makes, its key and the table of its parent. */
+interface Shape {
+  name: string;
+  key: NonNullable<AdoptedTable['key']> | { type: 'uuid' };
+  parentTable?: string;
+}
+
 export interface Mapped {
   spec: ResourceSpec & { adopted: AdoptedTable };
   table: string;
@@ -250,22 +276,22 @@ export interface Mapping {
 }
 
 /**
- * The tables as resources, parents before their children. A table maps when its primary key is a UUID
- * `id`, every other column has a field type and a name a field may take, it has no CHECK constraint or
- * index of its own, and its one foreign key, if any, is `<parent>_id` to a table that maps too (or to
- * a resource's table).
+ * The tables as resources, parents before their children. A table maps when its primary key is one
+ * column `id`, a UUID or an integer (serial, identity or plain), every other column has a field type and
+ * a name a field may take, it has no CHECK constraint or index of its own, and its one foreign key, if
+ * any, is `<parent>_id` of the parent's key type to a table that maps too (or to a resource's table).
  */
 export function mapTables(
   tables: readonly CatalogTable[],
   existing: readonly ResourceSpec[],
-  options: { owner: string; baseline: string; baselineDown: string },
+  options: { owner: string; baseline: string; baselineDown: string; uuidKeysOnly?: boolean },
 ): Mapping {
   const skipped: Mapping['skipped'] = [];
   // A parent may be a resource of the project already, adopted by an earlier run.
   const resourceOf = (table: string) => existing.find((resource) => tableName(resource.name) === table);
-  const shapes = new Map<string, { name: string; table: CatalogTable; parentTable?: string }>();
+  const shapes = new Map<string, Shape & { table: CatalogTable }>();
   for (const table of tables) {
-    const checked = checkTable(table, existing);
+    const checked = checkTable(table, existing, options.uuidKeysOnly === true);
     if ('reason' in checked) skipped.push({ table: table.name, reason: checked.reason });
     else shapes.set(table.name, { ...checked, table });
   }
@@ -273,9 +299,22 @@ export function mapTables(
   for (let changed = true; changed;) {
     changed = false;
     for (const [name, shape] of shapes) {
-      if (shape.parentTable && !shapes.has(shape.parentTable) && !resourceOf(shape.parentTable)) {
+      const parentTable = shape.parentTable;
+      if (!parentTable) continue;
+      const parent = shapes.get(parentTable);
+      const adoptedParent = resourceOf(parentTable);
+      const parentKey = parent ? parent.key.type : adoptedParent ? keyType(adoptedParent) : undefined;
+      const column = shape.table.foreignKeys[0]?.columns[0] ?? '';
+      const columnType = shape.table.columns.find((candidate) => candidate.name === column)?.type ?? '';
+      const reason =
+        parentKey === undefined
+          ? `its parent table ${parentTable} cannot be a resource`
+          : keyTypeOf(columnType) !== parentKey
+            ? `its foreign key column ${column} is ${columnType}, and the id of ${parentTable} is ${KEY_SQL[parentKey]}`
+            : undefined;
+      if (reason) {
         shapes.delete(name);
-        skipped.push({ table: name, reason: `its parent table ${shape.parentTable} cannot be a resource` });
+        skipped.push({ table: name, reason });
         changed = true;
       }
     }
@@ -290,13 +329,13 @@ export function mapTables(
   for (const name of shapes.keys()) visit(name);
   const revision = (offset: number) => String(Number(options.baseline) + offset).padStart(4, '0');
   const mapped = ordered.map((name, index): Mapped => {
-    const shape = shapes.get(name) as { name: string; table: CatalogTable; parentTable?: string };
+    const shape = shapes.get(name) as Shape & { table: CatalogTable };
     const parentName = shape.parentTable
       ? (shapes.get(shape.parentTable)?.name ?? resourceOf(shape.parentTable)?.name)
       : undefined;
     return {
       table: name,
-      spec: adoptedSpec(shape.table, shape.name, parentName, {
+      spec: adoptedSpec(shape.table, shape, parentName, {
         ...options,
         revision: revision(index + 1),
         downRevision: revision(index),
@@ -309,7 +348,8 @@ export function mapTables(
 function checkTable(
   table: CatalogTable,
   existing: readonly ResourceSpec[],
-): { name: string; parentTable?: string } | { reason: string } {
+  uuidKeysOnly: boolean,
+): Shape | { reason: string } {
   const named = resourceNameOf(table.name);
   if ('reason' in named) return named;
   if (existing.some((resource) => resource.name === named.name)) {
@@ -322,9 +362,18 @@ function checkTable(
     };
   }
   const id = table.columns.find((column) => column.name === 'id');
-  if (key[0] !== 'id' || id?.type.toUpperCase() !== 'UUID') {
-    return { reason: 'its primary key is not a UUID column named id, as every resource has' };
+  const idType = key[0] === 'id' ? keyTypeOf(id?.type) : undefined;
+  if (!id || !idType) {
+    return {
+      reason:
+        'its primary key is not a column named id of type UUID, INTEGER or BIGINT (serial, bigserial and identity columns are)',
+    };
   }
+  if (idType !== 'uuid' && uuidKeysOnly) {
+    return { reason: `its key id is ${id.type}; at tier 3 the read models of resources are keyed by UUID` };
+  }
+  const shapeKey = idType === 'uuid' ? { type: idType } : integerKey(id, idType);
+  if ('reason' in shapeKey) return shapeKey;
   if (table.checks.length > 0) return { reason: 'it has a CHECK constraint, which resources do not declare' };
   if (table.foreignKeys.length > 1)
     return { reason: 'it has more than one foreign key; a resource has one parent' };
@@ -333,16 +382,16 @@ function checkTable(
     const column = foreignKey.columns[0] ?? '';
     const parent = resourceNameOf(foreignKey.table);
     const expected = 'name' in parent ? `${toSnake(parent.name)}_id` : undefined;
-    const type = table.columns.find((candidate) => candidate.name === column)?.type.toUpperCase();
+    const type = table.columns.find((candidate) => candidate.name === column)?.type;
     if (
       foreignKey.columns.length !== 1 ||
       foreignKey.referred.join() !== 'id' ||
       (foreignKey.schema !== null && foreignKey.schema !== 'public') ||
       column !== expected ||
-      type !== 'UUID'
+      !keyTypeOf(type)
     ) {
       return {
-        reason: `its foreign key (${foreignKey.columns.join(', ')}) -> ${foreignKey.table} is not a UUID column <parent>_id to the parent's id`,
+        reason: `its foreign key (${foreignKey.columns.join(', ')}) -> ${foreignKey.table} is not a column <parent>_id to the parent's id`,
       };
     }
   }
@@ -357,7 +406,7 @@ function checkTable(
     }
   }
   for (const column of table.columns) {
-    if (column.identity || /nextval\(/i.test(column.default ?? '')) {
+    if (column.name !== 'id' && (column.identity || /nextval\(/i.test(column.default ?? ''))) {
       return { reason: `its column ${column.name} takes numbers from a sequence` };
     }
     if (column.name === 'id' || column.name === relatedColumn) continue;
@@ -373,7 +422,18 @@ function checkTable(
   if (!table.columns.some((column) => !['id', relatedColumn, ...TIMESTAMPS].includes(column.name))) {
     return { reason: 'it has no column besides its keys' };
   }
-  return { name: named.name, ...(foreignKey ? { parentTable: foreignKey.table } : {}) };
+  return { name: named.name, key: shapeKey, ...(foreignKey ? { parentTable: foreignKey.table } : {}) };
+}
+
+/** An integer `id` and where its numbers come from; the table's own default, if any, must be a sequence. */
+function integerKey(
+  id: CatalogColumn,
+  type: Exclude<KeyType, 'uuid'>,
+): NonNullable<AdoptedTable['key']> | { reason: string } {
+  if (id.identity) return { type, generated: 'identity', ...(id.identityAlways ? { always: true } : {}) };
+  if (/nextval\(/i.test(id.default ?? '')) return { type, generated: 'sequence' };
+  if (id.default === null) return { type, generated: 'none' };
+  return { reason: `its key id takes the default ${id.default}, not numbers from a sequence` };
 }
 
 function fieldOf(table: CatalogTable, column: CatalogColumn): ResourceField | { reason: string } {
@@ -390,7 +450,7 @@ function fieldOf(table: CatalogTable, column: CatalogColumn): ResourceField | { 
 
 function adoptedSpec(
   table: CatalogTable,
-  name: string,
+  { name, key }: Shape,
   parent: string | undefined,
   options: { owner: string; baseline: string; baselineDown: string; revision: string; downRevision: string },
 ): ResourceSpec & { adopted: AdoptedTable } {
@@ -402,8 +462,15 @@ function adoptedSpec(
   const typeOf = (column: CatalogColumn): string => {
     const field = fields.find((candidate) => candidate.name === column.name);
     if (field) return fieldView(field, name, table.name).migrationType;
-    return column.type.toUpperCase() === 'UUID' ? 'sa.Uuid()' : 'sa.DateTime(timezone=True)';
+    // The key, the parent's key, or a timestamp.
+    const columnKey = keyTypeOf(column.type);
+    if (!columnKey) return 'sa.DateTime(timezone=True)';
+    const view = keyView(columnKey);
+    return column.name === 'id' ? view.migrationType : view.referenceMigrationType;
   };
+  // A sequence's default is the one the key's type makes (serial), on a database that lacks the table.
+  const sequenced = (column: CatalogColumn) =>
+    column.name === 'id' && key.type !== 'uuid' && 'generated' in key && key.generated === 'sequence';
   const parentColumn = table.columns.find((column) => column.name === relatedColumn);
   return {
     name,
@@ -420,7 +487,7 @@ function adoptedSpec(
         name: column.name,
         type: typeOf(column),
         nullable: column.nullable,
-        ...(column.default !== null ? { default: column.default } : {}),
+        ...(column.default !== null && !sequenced(column) ? { default: column.default } : {}),
       })),
       primaryKey: table.primaryKey.name ?? `${table.name}_pkey`,
       uniques: table.uniques.map((unique) => ({
@@ -445,6 +512,7 @@ function adoptedSpec(
       timestamps: table.columns
         .filter((column) => TIMESTAMPS.includes(column.name))
         .map((column) => ({ name: column.name, nullable: column.nullable })),
+      ...(key.type !== 'uuid' ? { key } : {}),
     },
   };
 }

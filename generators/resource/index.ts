@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ForgeGenerator } from '../../lib/base-generator.js';
 import { renderChange } from '../../lib/change-migrations.js';
 import { asList } from '../../lib/command.js';
@@ -19,16 +20,17 @@ import {
   type ResourceSpec,
   buildResourceSpec,
   eventsRevisionOf,
+  keyType,
   migrationEntry,
   nextRevision,
   sameResource,
   sameService,
   tableName,
 } from '../../lib/resources.js';
-import { libsPackage } from '../../lib/workspace.js';
+import { SERVICES_DIR, libsPackage } from '../../lib/workspace.js';
 import command from './command.js';
 import { baselineFiles, changeFiles, resourceFiles, serviceFiles, sharedFiles } from './files.js';
-import { type Mapping, mapTables, readCatalog } from './from-database.js';
+import { type Mapping, mapTables, modelModules, readCatalog } from './from-database.js';
 import { refuseServiceClash } from './service-names.js';
 
 /**
@@ -61,17 +63,12 @@ export default class ResourceGenerator extends ForgeGenerator {
     }
     const existing = config.resources ?? [];
     const fromDatabase = this.options.fromDatabase ?? this.options['from-database'];
+    const service = chosenService(config.services, this.options.service as string | undefined);
     if (fromDatabase !== undefined) {
-      if (config.services.length > 0) {
-        throw new ForgeUserError(
-          '--from-database adopts tables into a tier-1 project; a workspace service is not supported',
-        );
-      }
-      requireDatabase(config);
-      await this._adoptTables(String(fromDatabase), scripts(undefined));
+      if (service === undefined) requireDatabase(config);
+      await this._adoptTables(String(fromDatabase), scripts(service), service);
       return;
     }
-    const service = chosenService(config.services, this.options.service as string | undefined);
     if (service === undefined) requireDatabase(config);
     const fields = asList(this.options.field);
     const parent = asList(this.options.belongsTo ?? this.options['belongs-to'])[0];
@@ -110,9 +107,11 @@ export default class ResourceGenerator extends ForgeGenerator {
    * picked in a terminal, or with --yes every table that maps; the others are listed with their reason.
    * (Yeoman runs every method of a generator as a task but those named with a leading "_".)
    */
-  private async _adoptTables(url: string, scripts: readonly string[]): Promise<void> {
+  private async _adoptTables(url: string, scripts: readonly string[], service?: string): Promise<void> {
     const config = this.answers;
-    const existing = config.resources ?? [];
+    const all = config.resources ?? [];
+    // A service's tables are in its own database, beside its resources only.
+    const existing = all.filter((spec) => sameService(spec, { service }));
     const named = asList(this.options.table);
     if (this.options.name || asList(this.options.field).length > 0) {
       throw new ForgeUserError(
@@ -132,13 +131,21 @@ export default class ResourceGenerator extends ForgeGenerator {
         "--from-database reads the tables with the project's Python through uv, which is not on PATH: install it (`pip install uv`)",
       );
     }
-    const { tables: found, projectTables } = readCatalog(this.destinationRoot(), config.packageName, uv, url);
+    const { tables: found, projectTables } = readCatalog(
+      service ? path.join(this.destinationRoot(), SERVICES_DIR, service) : this.destinationRoot(),
+      service
+        ? [`${service}.tables`, `${service}.resources.models.resources`, `${service}.read_model`]
+        : modelModules(config.packageName),
+      uv,
+      url,
+    );
     // The project's own tables (notes, users...), on a database it has migrated, are not candidates.
     const tables = found.filter((table) => !projectTables.includes(table.name));
     const mapping = mapTables(tables, existing, {
       owner,
       baseline: head.revision,
       baselineDown: head.downRevision,
+      uuidKeysOnly: service !== undefined && config.tier >= 3,
     });
     // Tables adopted by an earlier run are resources already: running it again changes nothing.
     const adopted = new Set(existing.filter((spec) => spec.adopted).map((spec) => tableName(spec.name)));
@@ -153,32 +160,53 @@ export default class ResourceGenerator extends ForgeGenerator {
     const refused = mapping.skipped.filter((skipped) => !adopted.has(skipped.table));
     for (const skipped of refused) this.log(`Skipped table ${skipped.table}: ${skipped.reason}`);
     const picked = named.length > 0 ? named : await this._pickTables(mapping);
-    const chosen = pickWithParents(mapping, picked);
+    if (picked.length === 0 && mapping.mapped.length > 0) throw new ForgeUserError('no table picked');
+    const chosen = pickWithParents(mapping, picked).map((spec) => ({
+      ...spec,
+      ...(service ? { service } : {}),
+    }));
+    if (service) {
+      for (const spec of chosen) {
+        refuseServiceClash(spec.name);
+        const elsewhere = all.find((other) => other.name === spec.name);
+        if (elsewhere) {
+          throw new ForgeUserError(
+            `table ${tableName(spec.name)}: resource ${spec.name} exists in ${elsewhere.service ? `the ${elsewhere.service} service` : "the project's own package"}`,
+          );
+        }
+      }
+    }
     if (chosen.length === 0) {
       if (adopted.size > 0 && named.every((table) => adopted.has(table))) return;
       throw new ForgeUserError('no table of the database can be a resource');
     }
-    this.config.set('resources', [...existing, ...chosen]);
-    this.config.set('migrations', [...(config.migrations ?? []), ...chosen.map(migrationEntry)]);
-    const resourceTables = new Set([...existing, ...chosen].map((spec) => tableName(spec.name)));
+    this.config.set('resources', [...all, ...chosen]);
+    // A service's revisions chain in its own folder; the project's, in the config's order.
+    if (!service) {
+      this.config.set('migrations', [...(config.migrations ?? []), ...chosen.map(migrationEntry)]);
+    }
+    const resourceTables = new Set([...all, ...chosen].map((spec) => tableName(spec.name)));
     const unmanaged = [...new Set([...(config.unmanagedTables ?? []), ...tables.map((table) => table.name)])]
       .filter((table) => !resourceTables.has(table))
       .sort();
     if (unmanaged.length > 0) this.config.set('unmanagedTables', unmanaged);
   }
 
-  /** Every table that maps with --yes (or without a terminal); a checkbox otherwise. */
+  /**
+   * Every table that maps with --yes; a checkbox otherwise (which the CLI refuses in one line when there
+   * is no terminal to show it), unless there is nothing to pick.
+   */
   private async _pickTables(mapping: Mapping): Promise<string[]> {
     const all = mapping.mapped.map((mapped) => mapped.table);
-    if (this.options.yes || !process.stdin.isTTY) return all;
-    const answers = await this.prompt([
-      {
-        type: 'checkbox' as const,
-        name: 'tables',
-        message: 'Tables to make resources of',
-        choices: all.map((table) => ({ name: table, value: table, checked: true })),
-      },
-    ]);
+    if (this.options.yes || all.length === 0) return all;
+    const question = {
+      type: 'checkbox' as const,
+      name: 'tables',
+      message: 'Tables to make resources of',
+      choices: all.map((table) => ({ name: table, value: table, checked: true })),
+      flag: '--table <table> (repeatable)',
+    };
+    const answers = await this.prompt([question]);
     return answers.tables as string[];
   }
 
@@ -225,6 +253,7 @@ export default class ResourceGenerator extends ForgeGenerator {
       const group = adopted.filter((spec) => spec.adopted?.baseline === baseline);
       this.writeSections(baselineFiles, {
         packageName: context.packageName,
+        ...place,
         pyCall,
         revision: baseline,
         downRevision: group[0]?.adopted?.baselineDown,
@@ -267,7 +296,7 @@ export default class ResourceGenerator extends ForgeGenerator {
         ...place,
         change,
         table,
-        migration: renderChange(change),
+        migration: renderChange(change, (name) => keyType(specs.find((spec) => spec.name === name) ?? {})),
         labelPlural: table.replaceAll('_', ' '),
       });
     }

@@ -448,7 +448,10 @@ describe('resources end to end: a project from a spec, PostgreSQL migrated, CRUD
   });
 });
 
-/** A database made by plain SQL, as an existing application left it: two tables that map, three that do not. */
+/**
+ * A database made by plain SQL, as an existing application left it: four tables that map (two keyed by a
+ * UUID, one by a plain integer, one by a bigserial referring to it), two that do not.
+ */
 const LEGACY_SQL = `
 CREATE TABLE customers (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -468,13 +471,16 @@ CREATE TABLE orders (
 );
 CREATE INDEX orders_customer_id_idx ON orders (customer_id);
 CREATE TABLE line_items (order_id uuid, n integer, note text, PRIMARY KEY (order_id, n));
-CREATE TABLE events (id bigserial PRIMARY KEY, payload jsonb);
+CREATE TABLE stores (id integer PRIMARY KEY, city varchar(80) NOT NULL);
+CREATE TABLE events (id bigserial PRIMARY KEY, store_id integer NOT NULL REFERENCES stores (id), payload jsonb);
 CREATE TABLE visits (id uuid PRIMARY KEY, at timestamp NOT NULL);
 INSERT INTO customers (id, name, email, vip) VALUES
   ('11111111-1111-1111-1111-111111111111', 'Ada', 'ada@example.com', true),
   ('22222222-2222-2222-2222-222222222222', 'Bea', 'bea@example.com', false);
 INSERT INTO orders (id, customer_id, total, placed_on, qty) VALUES
   ('33333333-3333-3333-3333-333333333333', '11111111-1111-1111-1111-111111111111', 19.99, '2026-03-01', 2);
+INSERT INTO stores (id, city) VALUES (5, 'Oslo'), (7, 'Bergen');
+INSERT INTO events (store_id, payload) VALUES (5, '{"kind": "opened"}'), (7, NULL), (5, '{"kind": "closed"}');
 `;
 
 describe('resources with the longest names: the generated code passes ruff, mypy --strict and its tests', function () {
@@ -569,7 +575,6 @@ describe('resources with the longest names: the generated code passes ruff, mypy
     const adopted = cli(['--from-database', withPassword(legacy.name), '--owner', 'legacy']);
     expect(adopted.status, adopted.stderr).to.equal(0);
     for (const reason of [
-      'Skipped table events: its primary key is not a UUID column named id',
       'Skipped table line_items: its primary key is composite',
       'Skipped table visits: its column at: TIMESTAMP WITHOUT TIME ZONE',
     ])
@@ -577,8 +582,10 @@ describe('resources with the longest names: the generated code passes ruff, mypy
     const tree = snapshotTree(dir);
     for (const [file, content] of Object.entries(tree)) expect(content, file).to.not.include(password);
     const rc = JSON.parse(tree['.yo-rc.json'] ?? '{}')['generator-fastapi-forge'] as Json;
-    expect((rc.resources as Json[]).slice(-2).map((resource) => resource.name)).to.deep.equal([
+    expect((rc.resources as Json[]).slice(-4).map((resource) => resource.name)).to.deep.equal([
       'Customer',
+      'Store',
+      'Event',
       'Order',
     ]);
     // Again: nothing changes.
@@ -600,6 +607,8 @@ describe('resources with the longest names: the generated code passes ruff, mypy
         'no:cacheprovider',
         'tests/test_customers.py',
         'tests/test_orders.py',
+        'tests/test_stores.py',
+        'tests/test_events.py',
         'tests/test_migrations.py',
       ],
       dir,
@@ -609,7 +618,9 @@ describe('resources with the longest names: the generated code passes ruff, mypy
     // The baseline finds the tables there; the resources' revisions give the rows their owner.
     const env = { DATABASE_URL: legacy.url };
     const upgrade = run(UV, ['run', '--no-sync', 'alembic', 'upgrade', 'head'], dir, env).output;
-    expect(upgrade).to.match(/-> 0008, The tables the database had before the project: customers, orders/);
+    expect(upgrade).to.match(
+      /-> 0008, The tables the database had before the project: customers, stores, events, orders/,
+    );
     const rows = run(
       'psql',
       [psqlUrl(legacy.name), '-tAc', 'SELECT name, owner FROM customers ORDER BY name'],
@@ -643,6 +654,34 @@ describe('resources with the longest names: the generated code passes ruff, mypy
     expect((order.body.customer as Json).name).to.equal('Ada');
     const other = await requestJson(server, 'GET', '/customers', { 'x-api-key': `${key}-other` });
     expect(other.body.items).to.deep.equal([]);
+
+    // Integer keys: the existing ids served, page after page (ties of created_at in id order); new rows
+    // numbered after the last by the database (a serial's sequence, and the identity the stores'
+    // revision gave their plain key).
+    const events: Json[] = [];
+    for (let cursor = ''; ;) {
+      const page = await requestJson(server, 'GET', `/events?sort=created_at&limit=2${cursor}`, owner);
+      expect(page.status, JSON.stringify(page.body)).to.equal(200);
+      events.push(...(page.body.items as Json[]));
+      if (page.body.next_cursor === null) break;
+      cursor = `&cursor=${String(page.body.next_cursor)}`;
+    }
+    expect(events.map((event) => [event.id, event.store_id, (event.store as Json).city])).to.deep.equal([
+      [1, 5, 'Oslo'],
+      [2, 7, 'Bergen'],
+      [3, 5, 'Oslo'],
+    ]);
+    const store = await requestJson(server, 'POST', '/stores', owner, { city: 'Trondheim' });
+    expect(store.status, JSON.stringify(store.body)).to.equal(201);
+    expect(store.body.id).to.equal(8);
+    const event = await requestJson(server, 'POST', '/events', owner, { store_id: store.body.id });
+    expect([event.status, event.body.id], JSON.stringify(event.body)).to.deep.equal([201, 4]);
+    const ofOslo = await requestJson(server, 'GET', '/stores/5/events', owner);
+    expect((ofOslo.body.items as Json[]).map((item) => item.id)).to.have.members([1, 3]);
+    const tooBig = await requestJson(server, 'GET', '/stores/2147483648', owner);
+    expect(tooBig.status).to.equal(422);
+    const notOwn = await requestJson(server, 'GET', '/events/1', { 'x-api-key': `${key}-other` });
+    expect(notOwn.status).to.equal(404);
   });
 });
 

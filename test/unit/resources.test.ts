@@ -9,6 +9,7 @@ import {
   parseResourceName,
   pluralize,
   readRevision,
+  validateStoredResources,
 } from '../../lib/resources.js';
 import {
   type CatalogTable,
@@ -397,6 +398,21 @@ const sequenced = (table: CatalogTable, name: string): CatalogTable => ({
   ),
 });
 const ADOPTION = { owner: 'ops', baseline: '0005', baselineDown: '0001' };
+/** The table keyed by an integer `id` of this type, numbered as `options` says. */
+const keyedBy = (
+  table: CatalogTable,
+  type: string,
+  options: Partial<CatalogTable['columns'][number]> = {},
+): CatalogTable => ({
+  ...table,
+  columns: table.columns.map((column) => (column.name === 'id' ? { ...column, type, ...options } : column)),
+});
+/** A foreign key of `column` to `parent`'s id, as the catalog reads it. */
+const referring = (column: string, parent: string): Pick<CatalogTable, 'foreignKeys'> => ({
+  foreignKeys: [
+    { name: null, columns: [column], table: parent, schema: null, referred: ['id'], ondelete: null },
+  ],
+});
 
 describe('resources from an existing database: types, tables and refusals', () => {
   it('maps each PostgreSQL type a field has, and names why the others have none', () => {
@@ -502,7 +518,7 @@ describe('resources from an existing database: types, tables and refusals', () =
         catalogTable('events', [['payload', 'JSONB']], {
           primaryKey: { name: 'events_pkey', columns: ['event_id'] },
         }),
-        /not a UUID column named id/,
+        /not a column named id of type UUID, INTEGER or BIGINT/,
       ],
       [catalogTable('people', [['name', 'TEXT']]), /not the plural of a resource name/],
       [catalogTable('visits', [['at', 'TIMESTAMP WITHOUT TIME ZONE']]), /column at: .*time zone/],
@@ -605,6 +621,113 @@ describe('resources from an existing database: types, tables and refusals', () =
     expect(later.mapped.map(({ spec }) => [spec.name, spec.belongsTo, spec.revision])).to.deep.equal([
       ['Item', 'Order', '0006'],
     ]);
+  });
+
+  it('keeps an integer key as the table numbers it (serial, identity or not at all); a child refers to it with the same type', () => {
+    const authors = sequenced(keyedBy(catalogTable('authors', [['name', 'VARCHAR(120)']]), 'INTEGER'), 'id');
+    const books = keyedBy(
+      catalogTable(
+        'books',
+        [
+          ['author_id', 'INTEGER'],
+          ['title', 'TEXT'],
+        ],
+        referring('author_id', 'authors'),
+      ),
+      'BIGINT',
+      { identity: true },
+    );
+    const racks = keyedBy(catalogTable('racks', [['label', 'VARCHAR(40)']]), 'INTEGER');
+    const tags = keyedBy(catalogTable('tags', [['name', 'TEXT']]), 'INTEGER', {
+      identity: true,
+      identityAlways: true,
+    });
+    // Refused: a child whose column is not of its parent's key type, keys of other types or defaults.
+    const chapters = catalogTable(
+      'chapters',
+      [
+        ['book_id', 'INTEGER'],
+        ['title', 'TEXT'],
+      ],
+      referring('book_id', 'books'),
+    );
+    const shorts = keyedBy(catalogTable('shorts', [['n', 'TEXT']]), 'SMALLINT');
+    const zeros = keyedBy(catalogTable('zeros', [['n', 'TEXT']]), 'INTEGER', { default: '0' });
+    const { mapped, skipped } = mapTables(
+      [authors, books, racks, tags, chapters, shorts, zeros],
+      [],
+      ADOPTION,
+    );
+    expect(skipped).to.deep.equal([
+      {
+        table: 'shorts',
+        reason:
+          'its primary key is not a column named id of type UUID, INTEGER or BIGINT (serial, bigserial and identity columns are)',
+      },
+      { table: 'zeros', reason: 'its key id takes the default 0, not numbers from a sequence' },
+      {
+        table: 'chapters',
+        reason: 'its foreign key column book_id is INTEGER, and the id of books is BIGINT',
+      },
+    ]);
+    const adopted = Object.fromEntries(mapped.map(({ table, spec }) => [table, spec]));
+    expect(adopted.authors?.adopted.key).to.deep.equal({ type: 'int', generated: 'sequence' });
+    expect(adopted.books?.adopted.key).to.deep.equal({ type: 'bigint', generated: 'identity' });
+    expect(adopted.racks?.adopted.key).to.deep.equal({ type: 'int', generated: 'none' });
+    expect(adopted.tags?.adopted.key).to.deep.equal({ type: 'int', generated: 'identity', always: true });
+    expect(adopted.books).to.include({ belongsTo: 'Author' });
+    // The baseline makes a serial's sequence by the key's type: the catalog's nextval default is not kept.
+    expect(adopted.authors?.adopted.columns[0]).to.deep.equal({
+      name: 'id',
+      type: 'sa.Integer()',
+      nullable: false,
+    });
+    expect(adopted.books?.adopted.columns.slice(0, 2).map((column) => column.type)).to.deep.equal([
+      'sa.BigInteger().with_variant(sa.Integer(), "sqlite")',
+      'sa.Integer()',
+    ]);
+    // The views type the key, and the child's column of it, as the table does.
+    const specs = mapped.map(({ spec }) => spec);
+    const book = resourceView(adopted.books as (typeof specs)[number], specs);
+    expect([book.key.pyType, book.key.type, book.parent?.key.pyType, book.parent?.key.type]).to.deep.equal([
+      'int',
+      'bigint',
+      'int',
+      'int',
+    ]);
+    // A later run: a child of a resource adopted with an integer key maps with a column of that type.
+    const later = mapTables(
+      [
+        keyedBy(
+          catalogTable(
+            'pages',
+            [
+              ['book_id', 'BIGINT'],
+              ['n', 'INTEGER'],
+            ],
+            referring('book_id', 'books'),
+          ),
+          'INTEGER',
+        ),
+      ],
+      specs,
+      ADOPTION,
+    );
+    expect(later.mapped.map(({ spec }) => spec.belongsTo)).to.deep.equal(['Book']);
+    // At tier 3 a service's read models are keyed by UUID: an integer key is not adopted there.
+    expect(mapTables([racks], [], { ...ADOPTION, uuidKeysOnly: true }).skipped).to.deep.equal([
+      {
+        table: 'racks',
+        reason: 'its key id is INTEGER; at tier 3 the read models of resources are keyed by UUID',
+      },
+    ]);
+    // .yo-rc.json keeps the key; one it cannot render is refused when read.
+    expect(() => validateStoredResources(specs, undefined, '.yo-rc.json')).to.not.throw();
+    const rack = adopted.racks as (typeof specs)[number];
+    const broken = { ...rack, adopted: { ...rack.adopted, key: { type: 'smallint', generated: 'none' } } };
+    expect(() => validateStoredResources([broken], undefined, '.yo-rc.json')).to.throw(
+      /resource "Rack" is not valid: its adopted key must be/,
+    );
   });
 
   it('takes PostgreSQL URLs only, and never shows their password', () => {
