@@ -53,7 +53,14 @@ import {
 } from './plugins.js';
 import { configuredPlugins } from './composition.js';
 import { projectScripts } from './resource-changes.js';
-import { type PluginCheck, SPEC_FILE, checkApply, exportSpec, readSpec, readSpecText } from './spec-file.js';
+import {
+  type PluginCheck,
+  SPEC_FILE,
+  checkApply,
+  exportSpec,
+  readNewSpec,
+  readSpecText,
+} from './spec-file.js';
 import type { ForgeConfig } from './config.js';
 import { PACKAGE_VERSION } from './version.js';
 
@@ -588,7 +595,7 @@ async function newFromSpec(
 ): Promise<void> {
   const text = readSpecText(file);
   const parent = path.resolve(flags.path ?? process.cwd());
-  const spec = readSpec(text, file, pluginCheck(parent));
+  const spec = readNewSpec(text, file, pluginCheck(parent));
   if (name !== undefined && name !== spec.project.name) {
     throw new ForgeUserError(`${file}: the spec is of project ${spec.project.name}, not ${name}`);
   }

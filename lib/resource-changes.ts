@@ -44,6 +44,8 @@ export interface DesiredResource {
   service?: string;
   /** New field name -> the stored field it renames. */
   renames: Record<string, string>;
+  /** Made from a table of an existing database (`add resource --from-database`): a spec only records it. */
+  adopted?: true;
 }
 
 /** An error in a spec, at a path of it (`resources.Order.fields.total`) that the spec reader turns into a line. */
@@ -130,6 +132,12 @@ export function planApply(
       throw new SpecError(['resources'], `the relations of ${names} form a cycle or name unknown resources`);
     }
     const [wanted] = pending.splice(ready, 1) as [DesiredResource];
+    if (wanted.adopted) {
+      throw new SpecError(
+        ['resources', wanted.name, 'adopted'],
+        'the project has no such resource: a table is adopted with `fastapi-forge add resource --from-database`, not by a spec',
+      );
+    }
     const spec: ResourceSpec = { ...shapeOf(wanted), ...next(wanted.service) };
     resources.push(spec);
     // The order of the project's own migrations; a service's resources chain by their stored revisions.
@@ -144,6 +152,12 @@ export function planApply(
       throw new SpecError(
         ['resources', resource.name, 'service'],
         `${resource.name} is in ${resource.service ? `the ${resource.service} service` : "the project's own package"}; moving a resource is not supported`,
+      );
+    }
+    if (wanted.adopted && !resource.adopted) {
+      throw new SpecError(
+        ['resources', resource.name, 'adopted'],
+        `${resource.name} was not made from a table of an existing database; leave adopted out`,
       );
     }
     const ops = changeOps(resource, wanted);

@@ -60,7 +60,7 @@ export interface SystemSpec {
 export type PluginCheck = (name: string) => void;
 
 const PROJECT_KEYS = ['name', 'description', ...CHOICES.map((choice) => choice.key), 'observability'];
-const RESOURCE_KEYS = ['service', 'fields', 'belongsTo'];
+const RESOURCE_KEYS = ['service', 'fields', 'belongsTo', 'adopted'];
 const FIELD_KEYS = ['type', 'default', 'renamedFrom'];
 const IDENTIFIER = /^[a-z][a-z0-9_]*$/;
 
@@ -314,6 +314,15 @@ function checkResources(raw: unknown): DesiredResource[] {
       if (typeof value.service !== 'string') throw new SpecError([...at, 'service'], 'the name of a service');
       resource.service = value.service;
     }
+    if (value.adopted !== undefined) {
+      if (value.adopted !== true) {
+        throw new SpecError(
+          [...at, 'adopted'],
+          'true, for a resource made from a table of an existing database (`add resource --from-database`)',
+        );
+      }
+      resource.adopted = true;
+    }
     if (value.belongsTo !== undefined) {
       const match = typeof value.belongsTo === 'string' ? /^(\w+)(\?)?$/.exec(value.belongsTo) : null;
       if (!match) throw new SpecError([...at, 'belongsTo'], 'the name of a resource, with ? if optional');
@@ -356,7 +365,8 @@ function checkResources(raw: unknown): DesiredResource[] {
         resource.belongsTo,
         resources
           .filter((other) => other !== resource && sameService(other, resource))
-          .map((other) => ({ ...other, revision: '', downRevision: '' })),
+          // A spec records only that a resource was adopted; the table's key is not checked here.
+          .map(({ adopted: _adopted, ...other }) => ({ ...other, revision: '', downRevision: '' })),
         { revision: '', downRevision: '' },
       ),
     );
@@ -445,6 +455,31 @@ function checkDefault(
 }
 
 /**
+ * The spec `new --spec` generates a project from. A resource adopted from an existing database is refused:
+ * its table and rows are in that database, and a new project would create the table instead (its baseline,
+ * owner and unmanaged tables come from reading the database, which a spec does not hold).
+ */
+export function readNewSpec(text: string, file: string, plugin?: PluginCheck): SystemSpec {
+  const spec = readSpec(text, file, plugin);
+  const adopted = spec.resources.filter((resource) => resource.adopted);
+  const [first] = adopted;
+  if (first) {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines });
+    throw located(
+      new SpecError(
+        ['resources', first.name, 'adopted'],
+        `made from a table of an existing database, which \`new --spec\` would create instead: leave ${adopted.map((resource) => resource.name).join(', ')} out, then \`fastapi-forge add resource --from-database <url> --owner <subject>\` in the new project`,
+      ),
+      doc.contents,
+      lines,
+      file,
+    );
+  }
+  return spec;
+}
+
+/**
  * What `apply` does to a project: checks that the spec is this project (options and services are changed with
  * `add`, not here), then plans the resources. Errors are placed in the spec like {@link readSpec}'s.
  */
@@ -506,6 +541,7 @@ export function exportSpec(config: ForgeConfig): string {
       resource.name,
       {
         ...(resource.service ? { service: resource.service } : {}),
+        ...(resource.adopted ? { adopted: true } : {}),
         ...(resource.belongsTo
           ? { belongsTo: `${resource.belongsTo}${resource.optionalParent ? '?' : ''}` }
           : {}),

@@ -9,6 +9,7 @@ import {
   parseField,
   keyType,
   parseResourceName,
+  readRevision,
   tableName,
   toPascal,
   toSnake,
@@ -59,7 +60,7 @@ export interface CatalogTable {
 
 /** The Python that reads the catalog; the URL comes in the environment, never on a command line. */
 const CATALOG_SCRIPT = String.raw`
-import asyncio, importlib, json, os, sys
+import asyncio, importlib, json, os, re, sys
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -117,22 +118,60 @@ def project_tables():
             continue
     return sorted(tables)
 
+def revisions(sync):
+    found = []
+    for name in inspect(sync).get_table_names():
+        if name.startswith("alembic_version"):
+            found += [row[0] for row in sync.exec_driver_sql(f'SELECT version_num FROM "{name}"')]
+    return found
+
 async def main():
     engine = create_async_engine(os.environ["FORGE_CATALOG_URL"], connect_args={"timeout": 10})
     try:
         async with engine.connect() as connection:
             tables = await connection.run_sync(read)
+            versions = await connection.run_sync(revisions)
     finally:
         await engine.dispose()
-    return {"tables": tables, "projectTables": project_tables()}
+    return {"tables": tables, "projectTables": project_tables(), "revisions": versions}
+
+def reason(error):
+    # The driver's own message (SQLAlchemy wraps it in its class name and a link to its docs).
+    text = str(getattr(error, "orig", None) or error).strip()
+    text = re.sub(r"^(<class '[^']+'>: |\([\w.]+\) )", "", text)
+    lines = [line for line in text.splitlines() if line and not line.startswith("(Background")]
+    return lines[0] if lines else type(error).__name__
 
 try:
     print(json.dumps(asyncio.run(main())))
 except Exception as error:
-    lines = str(error).strip().splitlines() or [type(error).__name__]
-    print(lines[-1] if lines[0].startswith("(") else lines[0], file=sys.stderr)
+    print(reason(error), file=sys.stderr)
     sys.exit(1)
 `;
+
+export interface Catalog {
+  tables: CatalogTable[];
+  /** The tables of the project's models. */
+  projectTables: string[];
+  /** The revisions its Alembic version tables hold, if Alembic has migrated it. */
+  revisions: string[];
+}
+
+/**
+ * The tables of the database that the project creates itself (its models' and its revisions'), and
+ * whether they are the project's: they are when the database is at one of the project's revisions.
+ */
+export function ownTables(
+  catalog: Catalog,
+  scripts: readonly string[],
+): { own: Set<string>; migrated: boolean } {
+  const created = scripts.flatMap((script) =>
+    [...script.matchAll(/op\.create_table\(\s*"(\w+)"/g)].map((match) => match[1] ?? ''),
+  );
+  const own = new Set([...catalog.projectTables, ...created]);
+  const revisions = new Set(scripts.map((script) => readRevision(script)?.revision));
+  return { own, migrated: catalog.revisions.some((revision) => revisions.has(revision)) };
+}
 
 /** The URL the generated app and this reader use: asyncpg's driver, whatever PostgreSQL scheme was given. */
 export function asyncpgUrl(raw: string): URL {
@@ -154,8 +193,26 @@ export function asyncpgUrl(raw: string): URL {
       `--from-database ${masked(url)}: name the database, e.g. postgresql://host/shop`,
     );
   }
-  return new URL(`postgresql+asyncpg:${raw.slice(raw.indexOf('//'))}`);
+  const converted = new URL(`postgresql+asyncpg:${raw.slice(raw.indexOf('//'))}`);
+  converted.search = '';
+  // libpq's sslmode is asyncpg's ssl (with the same modes); asyncpg takes no other parameter of libpq's.
+  for (const [name, value] of url.searchParams) {
+    if (!['sslmode', 'ssl'].includes(name)) {
+      throw new ForgeUserError(
+        `--from-database ${masked(url)}: the parameter ${name} is not one this reader takes (only sslmode=${SSL_MODES.join('|')})`,
+      );
+    }
+    if (!SSL_MODES.includes(value)) {
+      throw new ForgeUserError(
+        `--from-database ${masked(url)}: ${name}=${value} is not an SSL mode; write one of ${SSL_MODES.join(', ')}`,
+      );
+    }
+    converted.searchParams.set('ssl', value);
+  }
+  return converted;
 }
+
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 
 /** The URL as messages show it: the password replaced. */
 export function masked(url: URL): string {
@@ -180,7 +237,7 @@ export function readCatalog(
   modules: readonly string[],
   uv: string,
   raw: string,
-): { tables: CatalogTable[]; projectTables: string[] } {
+): Catalog {
   const url = asyncpgUrl(raw);
   const result = spawnSync(uv, ['run', '--quiet', 'python', '-c', CATALOG_SCRIPT], {
     cwd: projectDir,
@@ -195,7 +252,7 @@ export function readCatalog(
     const reason = hide(result.stderr.trim().split('\n').pop() ?? '') || `exit status ${result.status}`;
     throw new ForgeUserError(`cannot read the database ${masked(url)}: ${reason}`);
   }
-  const catalog = JSON.parse(result.stdout) as { tables: CatalogTable[]; projectTables: string[] };
+  const catalog = JSON.parse(result.stdout) as Catalog;
   if (catalog.tables.length === 0) throw new ForgeUserError(`the database ${masked(url)} has no tables`);
   return catalog;
 }

@@ -30,7 +30,7 @@ import {
 import { SERVICES_DIR, libsPackage } from '../../lib/workspace.js';
 import command from './command.js';
 import { baselineFiles, changeFiles, resourceFiles, serviceFiles, sharedFiles } from './files.js';
-import { type Mapping, mapTables, modelModules, readCatalog } from './from-database.js';
+import { type Mapping, mapTables, modelModules, ownTables, readCatalog } from './from-database.js';
 import { refuseServiceClash } from './service-names.js';
 
 /**
@@ -68,6 +68,15 @@ export default class ResourceGenerator extends ForgeGenerator {
       if (service === undefined) requireDatabase(config);
       await this._adoptTables(String(fromDatabase), scripts(service), service);
       return;
+    }
+    const adoptionOnly = [
+      ['--owner', this.options.owner],
+      ['--table', asList(this.options.table)[0]],
+    ].find(([, value]) => value !== undefined);
+    if (adoptionOnly) {
+      throw new ForgeUserError(
+        `${adoptionOnly[0]} goes with --from-database <url>: leave it out, or add the tables of that database`,
+      );
     }
     if (service === undefined) requireDatabase(config);
     const fields = asList(this.options.field);
@@ -131,7 +140,7 @@ export default class ResourceGenerator extends ForgeGenerator {
         "--from-database reads the tables with the project's Python through uv, which is not on PATH: install it (`pip install uv`)",
       );
     }
-    const { tables: found, projectTables } = readCatalog(
+    const catalog = readCatalog(
       service ? path.join(this.destinationRoot(), SERVICES_DIR, service) : this.destinationRoot(),
       service
         ? [`${service}.tables`, `${service}.resources.models.resources`, `${service}.read_model`]
@@ -139,16 +148,27 @@ export default class ResourceGenerator extends ForgeGenerator {
       uv,
       url,
     );
-    // The project's own tables (notes, users...), on a database it has migrated, are not candidates.
-    const tables = found.filter((table) => !projectTables.includes(table.name));
+    // The project's own tables (notes, users...), on a database it has migrated, are not candidates. On
+    // another database they are a legacy table of the same name, on which the project's own revision
+    // would fail ("relation already exists"): refused, as neither can be given another name here.
+    const { own, migrated } = ownTables(catalog, scripts);
+    // Tables adopted by an earlier run are resources already: running it again changes nothing.
+    const adopted = new Set(existing.filter((spec) => spec.adopted).map((spec) => tableName(spec.name)));
+    const clashes = catalog.tables
+      .map((table) => table.name)
+      .filter((table) => own.has(table) && !adopted.has(table));
+    if (!migrated && clashes.length > 0) {
+      throw new ForgeUserError(
+        `the database has ${clashes.length === 1 ? 'a table' : 'tables'} ${clashes.join(', ')} that this project's own migrations create: rename or drop ${clashes.length === 1 ? 'it' : 'them'} in that database, or adopt from a database without ${clashes.length === 1 ? 'it' : 'them'}`,
+      );
+    }
+    const tables = catalog.tables.filter((table) => !own.has(table.name));
     const mapping = mapTables(tables, existing, {
       owner,
       baseline: head.revision,
       baselineDown: head.downRevision,
       uuidKeysOnly: service !== undefined && config.tier >= 3,
     });
-    // Tables adopted by an earlier run are resources already: running it again changes nothing.
-    const adopted = new Set(existing.filter((spec) => spec.adopted).map((spec) => tableName(spec.name)));
     for (const table of named) {
       if (adopted.has(table)) continue;
       const refused = mapping.skipped.find((skipped) => skipped.table === table);
