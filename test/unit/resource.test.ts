@@ -5,7 +5,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { resourceFiles } from '../../generators/resource/files.js';
 import { applicableSections } from '../../lib/files.js';
+import type { ForgeConfig } from '../../lib/config.js';
+import { projectScripts } from '../../lib/resource-changes.js';
 import { readRevision } from '../../lib/resources.js';
+import { checkApply, exportSpec, readNewSpec } from '../../lib/spec-file.js';
 import { expectUserError, makeTempDir, readConfig, runForge, snapshotTree } from '../helpers.js';
 import { declarationTests } from './declaration.js';
 import { UV } from '../e2e/processes.js';
@@ -199,6 +202,127 @@ describe('resource generator', () => {
         table: ['books'],
       }).cd(workspace.cwd);
       expect(snapshotTree(workspace.cwd)).to.deep.equal(before);
+    });
+  });
+
+  describe('from a legacy database holding a table the project creates itself, and many it cannot adopt', function () {
+    this.timeout(5 * 60_000);
+    const server = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+    const name = `forge_legacy_${randomBytes(6).toString('hex')}`;
+    const url = Object.assign(new URL(server), { pathname: `/${name}` }).href;
+    const psql = (target: string, sql: string) => {
+      const result = spawnSync('psql', [target, '-v', 'ON_ERROR_STOP=1', '-qc', sql], { encoding: 'utf8' });
+      expect(result.status, result.stderr).to.equal(0);
+    };
+    // Tables without a primary key: skipped, and left alone by autogenerate.
+    const logs = Array.from(
+      { length: 12 },
+      (_, index) => `legacy_audit_trail_${String(index).padStart(2, '0')}`,
+    );
+    const path0 = process.env.PATH;
+    let project: string;
+
+    before(async () => {
+      psql(server, `CREATE DATABASE ${name}`);
+      psql(
+        url,
+        `CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL);
+         CREATE TABLE customers (id uuid PRIMARY KEY, name varchar(50) NOT NULL);
+         ${logs.map((table) => `CREATE TABLE ${table} (line text);`).join('\n')}`,
+      );
+      process.env.PATH = `${path.dirname(UV)}${path.delimiter}${path0 ?? ''}`;
+      const app = await runForge('app', { appType: 'microservice', db: 'postgres', auth: 'apikey' })
+        .cd(makeTempDir('resource-legacy'))
+        .withArguments(['shop']);
+      project = app.cwd;
+    });
+
+    after(() => {
+      process.env.PATH = path0;
+      psql(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    });
+
+    it('refuses a table of its own (notes) in one line and writes nothing; on the database it migrated, leaves it out', async () => {
+      const before = snapshotTree(project);
+      await expectUserError(
+        runForge('resource', { fromDatabase: url, owner: 'legacy', yes: true }).cd(project).run(),
+        /^the database has a table notes that this project's own migrations create: rename or drop it in that database, or adopt from a database without it$/,
+      );
+      expect(snapshotTree(project)).to.deep.equal(before);
+      // At the project's first revision, notes is the project's own table.
+      psql(
+        url,
+        `CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+         INSERT INTO alembic_version VALUES ('0001');`,
+      );
+      await runForge('resource', { fromDatabase: url, owner: 'legacy', yes: true }).cd(project);
+      const config = readConfig(project);
+      expect((config.resources as { name: string }[]).map((resource) => resource.name)).to.deep.equal([
+        'Customer',
+      ]);
+      expect(config.unmanagedTables).to.deep.equal(logs);
+      // Too long for one line: one table a line with a trailing comma, as ruff format writes it.
+      const env = readFileSync(path.join(project, 'src/shop/migrations/env.py'), 'utf8');
+      expect(env).to.include(
+        `UNMANAGED_TABLES = frozenset(\n    {\n${logs.map((table) => `        "${table}",\n`).join('')}    }\n)\n`,
+      );
+      expect(env.split('\n').filter((line) => line.length > 100)).to.deep.equal([]);
+    });
+
+    it('exports the adopted resource marked as such: apply of it changes nothing, new --spec refuses it in one line', () => {
+      const config = readConfig(project) as unknown as ForgeConfig;
+      const text = exportSpec(config);
+      expect(text).to.match(/\n {2}Customer:\n {4}adopted: true\n {4}fields:\n/);
+      const { plan } = checkApply(text, 'forge.yaml', config, projectScripts(project, 'shop'));
+      expect(plan.resources).to.deep.equal(config.resources);
+      expect(plan.migrations).to.deep.equal(config.migrations);
+      expect(() => readNewSpec(text, 'forge.yaml')).to.throw(
+        /^forge\.yaml:\d+: resources\.Customer\.adopted: made from a table of an existing database, which `new --spec` would create instead: leave Customer out, then `fastapi-forge add resource --from-database <url> --owner <subject>` in the new project$/,
+      );
+      // A spec cannot adopt a table, nor mark a resource the project made.
+      const marked = text.replace(
+        /\nresources:\n/,
+        '\nresources:\n  Widget:\n    adopted: true\n    fields:\n      name: str\n',
+      );
+      expect(() => checkApply(marked, 'forge.yaml', config, projectScripts(project, 'shop'))).to.throw(
+        /^forge\.yaml:\d+: resources\.Widget\.adopted: the project has no such resource: a table is adopted with/,
+      );
+    });
+
+    it('refuses --owner and --table without --from-database, and names why a database cannot be read', async () => {
+      const before = snapshotTree(project);
+      for (const [option, flag] of [
+        [{ owner: 'ops' }, '--owner'],
+        [{ table: ['customers'] }, '--table'],
+      ] as const) {
+        await expectUserError(
+          runForge('resource', { field: ['name:str'], ...option })
+            .cd(project)
+            .withArguments(['Widget'])
+            .run(),
+          new RegExp(
+            `^${flag} goes with --from-database <url>: leave it out, or add the tables of that database$`,
+          ),
+        );
+      }
+      const adopt = (target: string) =>
+        runForge('resource', { fromDatabase: target, owner: 'legacy', yes: true }).cd(project).run();
+      const missing = Object.assign(new URL(server), {
+        pathname: `/${name}_missing`,
+        username: 'postgres',
+        password: 's3cret',
+      });
+      await expectUserError(
+        adopt(missing.href),
+        new RegExp(
+          `^cannot read the database postgresql\\+asyncpg://postgres:\\*\\*\\*@[^/]+/${name}_missing: database "${name}_missing" does not exist$`,
+        ),
+      );
+      const stranger = Object.assign(new URL(url), { username: 'forge_nobody' });
+      await expectUserError(adopt(stranger.href), /: role "forge_nobody" does not exist$/);
+      // libpq's sslmode reaches asyncpg as its ssl: the local server, without SSL, refuses the upgrade.
+      await expectUserError(adopt(`${url}?sslmode=require`), /\?ssl=require: .*rejected SSL upgrade$/);
+      expect(snapshotTree(project)).to.deep.equal(before);
     });
   });
 

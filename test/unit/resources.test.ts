@@ -743,5 +743,15 @@ describe('resources from an existing database: types, tables and refusals', () =
     expect(() => asyncpgUrl('postgresql://u:secret@db')).to.throw(
       /^--from-database \S+\*\*\*@db: name the database/,
     );
+    // libpq's sslmode is asyncpg's ssl; no other parameter is passed on, none is dropped unsaid.
+    expect(asyncpgUrl('postgresql://db/shop?sslmode=verify-full').href).to.equal(
+      'postgresql+asyncpg://db/shop?ssl=verify-full',
+    );
+    expect(() => asyncpgUrl('postgresql://u:secret@db/shop?sslmode=on')).to.throw(
+      /^--from-database postgresql:\/\/u:\*\*\*@db\/shop\?sslmode=on: sslmode=on is not an SSL mode; write one of disable, allow, prefer, require, verify-ca, verify-full$/,
+    );
+    expect(() => asyncpgUrl('postgresql://db/shop?sslmode=require&bio=1')).to.throw(
+      /^--from-database \S+: the parameter bio is not one this reader takes \(only sslmode=disable\|allow\|prefer\|require\|verify-ca\|verify-full\)$/,
+    );
   });
 });
