@@ -677,7 +677,8 @@ function addSpecCommands(generators: GeneratorRegistry, program: Command): void 
     .option('--force', 'overwrite a spec file that differs (default: false)')
     .action((flags: CommonFlags & { output?: string }) => {
       const projectDir = flags.path ? path.resolve(flags.path) : findProjectRoot(process.cwd());
-      const text = exportSpec(requireForgeProject(projectDir) as ForgeConfig);
+      const config = requireForgeProject(projectDir) as ForgeConfig;
+      const text = exportSpec(config);
       if (flags.output === '-') {
         process.stdout.write(text);
         return;
@@ -697,6 +698,13 @@ function addSpecCommands(generators: GeneratorRegistry, program: Command): void 
       }
       writeFileSync(file, text);
       process.stdout.write(`Wrote ${path.relative(process.cwd(), file) || file}.\n`);
+      // Their tables are in the database they were read from: a spec records only that they were adopted.
+      const adopted = (config.resources ?? []).filter((resource) => resource.adopted);
+      if (adopted.length > 0) {
+        process.stdout.write(
+          `${adopted.map((resource) => resource.name).join(', ')}: adopted from a database; \`apply\` keeps them, \`new --spec\` refuses them (a new project adopts the tables again with \`add resource --from-database\`).\n`,
+        );
+      }
     });
 }
 
