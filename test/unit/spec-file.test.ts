@@ -235,6 +235,11 @@ describe('the system spec: forge.yaml read and checked', () => {
         /^forge\.yaml:14: resources\.Payment\.belongsTo: Customer is in another service: relations are within one service$/,
       ],
       [
+        SPEC.replace('total: decimal', 'total: decimal\n    adopted: yes'),
+        'adopted not true',
+        /^forge\.yaml:16: resources\.Order\.adopted: true, for a resource made from a table of an existing database/,
+      ],
+      [
         `${ALIAS_BOMB}${WORKSPACE}`,
         'an alias bomb',
         /^forge\.yaml: its aliases \(\*name\) expand too far; write the values out$/,
