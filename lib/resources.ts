@@ -214,41 +214,79 @@ const RESERVED_RESOURCES = new Set([
 /** The paths FastAPI serves in every project: its documentation. */
 const DOCUMENTATION_PATHS = ['docs', 'redoc'];
 
-/**
- * What the project's own code takes, read from the templates of every generator but this one: the modules
- * of the kinds a resource writes (`tests/test_migrations`, `routes/health`...) and the first segment of
- * every path it routes (`/events`, `/items`). Read once.
- */
-let projectNames: { modules: Set<string>; paths: Set<string> } | undefined;
-export const projectPaths = (): ReadonlySet<string> => takenByProject().paths;
+/** Where a resource goes: the project's own package (tier 1), or a workspace service. */
+type Place = 'project' | 'service';
 
-function takenByProject(): { modules: Set<string>; paths: Set<string> } {
-  if (projectNames) return projectNames;
-  const modules = new Set<string>();
-  const paths = new Set(DOCUMENTATION_PATHS);
+/**
+ * The families of templates whose files are beside a resource's, by where it goes: a tier-1 project's
+ * every family but the workspace's (services, their shared package, the gateway); a service's own files.
+ */
+const beside = (family: string, place: Place): boolean =>
+  place === 'service'
+    ? /^(microservice\/(service|member)|events\/service|observability\/events)$/.test(family)
+    : !/^(microservice|events|gateway|resource)\/|^observability\/(members|events)$/.test(family);
+
+interface Taken {
+  modules: Set<string>;
+  paths: Set<string>;
+}
+
+/**
+ * What the project's own code takes where a resource goes, read from the templates of the other
+ * generators: the modules of the kinds a resource writes (`tests/test_migrations`, `routes/items`...)
+ * and the first segment of every path it routes (`/events`). Read once.
+ */
+const taken = new Map<Place, Taken>();
+
+function takenBy(place: Place): Taken {
+  const known = taken.get(place);
+  if (known) return known;
+  const found: Taken = { modules: new Set(), paths: new Set(DOCUMENTATION_PATHS) };
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const file = path.join(dir, entry.name);
       if (entry.isDirectory()) {
-        if (file !== path.join(TEMPLATES_ROOT, 'resource')) walk(file);
+        walk(file);
         continue;
       }
-      const module = /(?:^|\/)((?:tests|routes|models|repositories|services)\/\w+)\.py\.ejs$/.exec(
-        file.split(path.sep).join('/'),
-      );
-      if (module?.[1]) modules.add(module[1]);
-      if (!entry.name.endsWith('.py.ejs')) continue;
+      const relative = path.relative(TEMPLATES_ROOT, file).split(path.sep).join('/');
+      if (!entry.name.endsWith('.py.ejs') || !beside(relative.split('/').slice(0, 2).join('/'), place))
+        continue;
+      // A service's resources have a package of their own: only their tests are beside the service's.
+      const kinds = place === 'service' ? 'tests' : 'tests|routes|models|repositories|services';
+      const module = new RegExp(`/((?:${kinds})/\\w+)\\.py\\.ejs$`).exec(relative);
+      if (module?.[1]) found.modules.add(module[1]);
+      // Routes of the project, not of the apps its tests make up.
+      if (relative.includes('/tests/')) continue;
       const text = readFileSync(file, 'utf8');
       // The routes of a router with a prefix are under it.
       const route = /prefix="\/([\w-]+)/.test(text)
         ? /prefix="\/([\w-]+)/g
         : /@\w+\.(?:get|post|put|patch|delete|websocket|api_route)\("\/([\w-]+)/g;
-      for (const [, first] of text.matchAll(route)) paths.add(first ?? '');
+      for (const [, first] of text.matchAll(route)) found.paths.add(first ?? '');
     }
   };
   walk(TEMPLATES_ROOT);
-  projectNames = { modules, paths };
-  return projectNames;
+  taken.set(place, found);
+  return found;
+}
+
+/**
+ * Refuses a resource whose modules or routes the project's own code has where it goes: `Migration` would
+ * write tests/test_migrations.py over the project's migration tests, `Doc` serve /docs in place of the
+ * API's documentation, `Item` in a service its example routes.
+ */
+function refuseTaken(name: string, place: Place, what: string): void {
+  const snake = toSnake(name);
+  const { modules, paths } = takenBy(place);
+  const module = resourceModuleFiles(snake).find((candidate) => modules.has(candidate));
+  const owner = place === 'service' ? "the service's own code" : 'the project';
+  if (module)
+    throw new ForgeUserError(`${what} would write ${module}.py, which ${owner} has; choose another`);
+  const route = resourcePath(snake);
+  if (paths.has(route.slice(1))) {
+    throw new ForgeUserError(`${what} would serve ${route}, which ${owner} serves; choose another`);
+  }
 }
 
 /** The modules a resource writes, by kind, as {@link takenByProject} lists them. */
@@ -314,17 +352,7 @@ export function parseResourceName(raw: string | undefined): string {
   if (RESERVED_RESOURCES.has(snake) || RESERVED_RESOURCES.has(snake.replace(/s$/, ''))) {
     throw new ForgeUserError(`${what} is taken by the project's own code; choose another`);
   }
-  // Its modules and routes beside the project's own: `Migration` would write tests/test_migrations.py
-  // over the project's migration tests, `Doc` serve /docs in place of the API's documentation.
-  const taken = takenByProject();
-  const module = resourceModuleFiles(snake).find((candidate) => taken.modules.has(candidate));
-  if (module) {
-    throw new ForgeUserError(`${what} would write ${module}.py, which the project has; choose another`);
-  }
-  const route = resourcePath(snake);
-  if (taken.paths.has(route.slice(1))) {
-    throw new ForgeUserError(`${what} would serve ${route}, which the project serves; choose another`);
-  }
+  refuseTaken(snake, 'project', what);
   // Each resource writes models/<name>_row.py and services/<name>_service.py beside models/<name>.py.
   if (/_(row|service)s?$/.test(snake)) {
     throw new ForgeUserError(`${what} ends in a word the modules of every resource end in; choose another`);
@@ -347,14 +375,14 @@ export function parseField(raw: string): ResourceField {
   if (RESERVED_FIELDS.has(name)) {
     throw new ForgeUserError(`${what}: the name ${JSON.stringify(name)} is taken by every resource`);
   }
-  if (SHADOWING_FIELDS.has(name)) {
-    throw new ForgeUserError(
-      `${what}: the name ${JSON.stringify(name)} would shadow what the generated classes use (a type or a member of their base); choose another`,
-    );
-  }
   if (BASE_MODEL_ATTRIBUTES.has(name) || name.startsWith('model_')) {
     throw new ForgeUserError(
       `${what}: the name ${JSON.stringify(name)} would shadow an attribute of Pydantic's BaseModel`,
+    );
+  }
+  if (SHADOWING_FIELDS.has(name)) {
+    throw new ForgeUserError(
+      `${what}: the name ${JSON.stringify(name)} would shadow what the generated classes use (a type or a member of their base); choose another`,
     );
   }
   if (marks.length !== new Set(marks).size) throw new ForgeUserError(`invalid ${what}: repeated ? or !`);
@@ -733,6 +761,7 @@ const SERVICE_PATHS = new Set(['items', 'events', 'views']);
 
 /** Refuses a resource of a service whose table or path the service's own code has. */
 export function refuseServiceClash(name: string): void {
+  refuseTaken(name, 'service', `resource name ${JSON.stringify(name)}`);
   const table = tableName(name);
   // `read_<table>` is the read model of each resource at tier 3.
   if (SERVICE_TABLES.has(table) || SERVICE_PATHS.has(table) || table.startsWith('read_')) {
