@@ -526,7 +526,12 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     if (deleted && this.keepsDeleted(relative)) return;
     const onDisk = this.fs.exists(target) ? this.fs.read(target) : undefined;
     const rendered = withLineEndingsOf(onDisk, content);
-    if (this.options.upgrade && onDisk !== undefined && onDisk !== rendered) {
+    // `upgrade`, and `apply` (a spec's change reaches the files the user edited), merge three ways.
+    if (
+      (this.options.upgrade || this.options.forgeMergeEdits) &&
+      onDisk !== undefined &&
+      onDisk !== rendered
+    ) {
       if (checksums[relative] !== checksumOf(onDisk)) {
         if (firstMerge(relative)) this.upgradeEditedFile(relative, onDisk, content, checksums);
         return;
@@ -728,7 +733,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     checksums: Record<string, string>,
   ): void {
     const base = findBase(this.destinationRoot(), relative, checksums[relative], onDisk);
-    const merged = mergeThreeWay(relative, onDisk, base, content);
+    const merged = mergeThreeWay(relative, onDisk, base, content, this.options.upgrade ? 'upgrade' : 'apply');
     this.writeMerged(this.destinationPath(relative), merged.content);
     if (merged.conflict) this.log.info(`${relative}: conflicts with your edits; resolve the <<<<<<< markers`);
     this.writeMerged(this.destinationPath(storedBasePath(relative)), content);

@@ -20,6 +20,8 @@ interface Rendered {
   /** `from x import y` lines the defaults need; whether the JSON column constant is used. */
   imports: string[];
   json: boolean;
+  /** Whether a step checks the rows first (the script then defines `refuse_rows`). */
+  checks: boolean;
   summary: string;
 }
 
@@ -35,6 +37,54 @@ const PG_TYPES: Record<string, string> = {
   json: 'JSONB',
 };
 const textual = (field: ResourceField) => field.type === 'str' || field.type === 'enum';
+
+/** The most characters a value of a field can have, if it has a bound. */
+const maxLength = (field: ResourceField): number | undefined =>
+  field.type === 'str'
+    ? field.length
+    : field.type === 'enum'
+      ? Math.max(...(field.values ?? []).map((value) => value.length))
+      : undefined;
+
+/**
+ * The rows that cannot take a change of a field (`from` to `to`), as the pieces of a query counting them
+ * and what is wrong with them: the migration stops on them, naming the column and how many there are,
+ * instead of failing inside PostgreSQL (too long for the new length, a second row of an owner with the
+ * value of a new unique field) or changing them without a word (a decimal rounded to an int, a value cut
+ * to the length an explicit cast gives it).
+ */
+function misfits(
+  table: string,
+  from: ResourceField,
+  to: ResourceField,
+): { query: string[]; reason: string }[] {
+  const column = to.name;
+  const found: { query: string[]; reason: string }[] = [];
+  const [fromLength, toLength] = [maxLength(from), maxLength(to)];
+  if (toLength !== undefined && !(fromLength !== undefined && fromLength <= toLength)) {
+    found.push({
+      query: [`SELECT count(*) FROM ${table}`, `WHERE length(CAST(${column} AS TEXT)) > ${toLength}`],
+      reason: `are longer than ${toLength} characters`,
+    });
+  }
+  if (from.type === 'decimal' && to.type === 'int') {
+    found.push({
+      query: [`SELECT count(*) FROM ${table}`, `WHERE ${column} <> round(${column})`],
+      reason: 'have a fractional part, which an int would round',
+    });
+  }
+  if (!from.unique && to.unique) {
+    found.push({
+      query: [
+        `SELECT count(*) FROM ${table} WHERE (owner, ${column}) IN (`,
+        `SELECT owner, ${column} FROM ${table}`,
+        `GROUP BY owner, ${column} HAVING count(*) > 1)`,
+      ],
+      reason: "share their value with another of their owner's",
+    });
+  }
+  return found;
+}
 
 /** `keyOf`: the key type of a resource, which a relation's column to it takes. */
 export function renderChange(
@@ -94,8 +144,13 @@ export function renderChange(
     // By its new name, which the batch of the rename does not know the column by yet.
     ...(to.unique ? [uniqueOn(to)] : []),
   ];
+  let checks = false;
   const alter = (from: ResourceField, to: ResourceField): Step[] => {
-    const steps: Step[] = [];
+    const steps: Step[] = misfits(table, from, to).map(({ query, reason }) => {
+      checks = true;
+      const args = [`"${table}.${to.name}"`, `"${reason}"`, ...query.map((piece) => `"${piece}"`)];
+      return { statement: [pyCall('    ', 'refuse_rows(', args)] };
+    });
     if (from.unique && !to.unique) steps.push(uniqueOff(from));
     const fromType = view(from).migrationType;
     const toType = view(to).migrationType;
@@ -170,11 +225,14 @@ export function renderChange(
   const fields = change.ops.flatMap((op) =>
     op.kind === 'add' || op.kind === 'remove' ? [op.field] : op.kind === 'relate' ? [] : [op.from, op.to],
   );
+  const upgrade = layout(table, change.ops.flatMap(forward));
+  const downgrade = layout(table, [...change.ops].reverse().flatMap(backward));
   return {
-    upgrade: layout(table, change.ops.flatMap(forward)),
-    downgrade: layout(table, [...change.ops].reverse().flatMap(backward)),
+    upgrade,
+    downgrade,
     imports: mergeImports(imports),
     json: fields.some((field) => field.type === 'json'),
+    checks,
     summary: change.ops.map(describe).join(', '),
   };
 }

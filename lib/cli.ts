@@ -582,8 +582,16 @@ const runSpecResources = (
   resources: unknown[],
   projectDir: string,
   flags: CommonFlags,
+  options: Record<string, unknown> = {},
 ): Promise<void> =>
-  runGenerator(generators, builtIn('resource'), [], { forgeSpecResources: resources }, projectDir, flags);
+  runGenerator(
+    generators,
+    builtIn('resource'),
+    [],
+    { forgeSpecResources: resources, ...options },
+    projectDir,
+    flags,
+  );
 
 /** `new --spec forge.yaml`: the project with the spec's options, then its resources; the spec checked first. */
 async function newFromSpec(
@@ -653,12 +661,23 @@ function addSpecCommands(generators: GeneratorRegistry, program: Command): void 
     // A project without resources, in a spec without any, has nothing for the resource generator to do (and
     // may have no database for it).
     if (spec.resources.length > 0 || (config.resources ?? []).length > 0) {
-      await runSpecResources(generators, spec.resources, projectDir, flags);
+      // A file the user edited takes the change too, merged three ways as `upgrade` merges.
+      await runSpecResources(generators, spec.resources, projectDir, flags, { forgeMergeEdits: true });
     }
     const done = [
       ...plan.added.map((name) => `${name} added`),
       ...plan.changed.map((name) => `${name} changed`),
     ];
+    // A merge that conflicts leaves the file with both versions: the project is not at its spec until the
+    // user resolves them, so this run and the next say so.
+    const conflicts = [...new Set([...upgradeConflicts(), ...filesWithConflictMarkers(projectDir)])];
+    if (conflicts.length > 0) {
+      process.stderr.write(
+        `fastapi-forge: the change conflicts with your edits in ${conflicts.length} file(s), marked with <<<<<<< and >>>>>>>: ${conflicts.join(', ')}; resolve them, then run apply again\n`,
+      );
+      process.exitCode = 1;
+      return;
+    }
     process.stdout.write(
       done.length > 0 ? `Applied: ${done.join(', ')}.\n` : 'The project matches the spec.\n',
     );

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { ForgeUserError } from './errors.js';
 import { SERVICES_DIR } from './workspace.js';
 import {
+  FIELD_TYPES,
+  type FieldType,
   type ResourceField,
   type ResourceSpec,
   changeEntry,
@@ -72,6 +74,31 @@ export interface ApplyPlan {
   added: string[];
   changed: string[];
 }
+
+/**
+ * The type changes a migration makes, by the type a field has: those PostgreSQL casts (`column::TYPE`).
+ * The others (int to uuid, date to bool, uuid to int...) fail on any table, even an empty one; a datetime
+ * cut to its date would lose its time (in the server's time zone) without a word; and no value of those
+ * types is one of an enum's (lowercase words). A string, text or enum is read as the new type row by row:
+ * a value that does not read stops the migration. Changes that fit only some rows (fewer characters,
+ * decimal to int, unique) are checked by the migration against the rows first (lib/change-migrations.ts).
+ */
+const CASTS: Record<FieldType, readonly FieldType[]> = {
+  str: FIELD_TYPES,
+  text: FIELD_TYPES,
+  enum: FIELD_TYPES,
+  int: ['str', 'text', 'decimal', 'bool'],
+  decimal: ['str', 'text', 'int'],
+  bool: ['str', 'text', 'int'],
+  datetime: ['str', 'text'],
+  date: ['str', 'text', 'datetime'],
+  uuid: ['str', 'text'],
+  // A JSON field holds objects, which read as no number or truth value.
+  json: ['str', 'text'],
+};
+
+/** Whether a migration can change a column of type `from` to `to`. */
+export const castable = (from: FieldType, to: FieldType): boolean => from === to || CASTS[from].includes(to);
 
 /** The column a field's migration deals in: a change of any of these needs an ALTER. */
 const columnShape = (field: ResourceField): string =>
@@ -289,6 +316,12 @@ function changeOps(resource: ResourceSpec, wanted: DesiredResource): ChangeOp[] 
       throw new SpecError(
         at('fields', field.name),
         `rows of ${resource.name} may hold ${dropped.map((value) => JSON.stringify(value)).join(', ')}, which ${field.name} no longer allows: keep the value, or move those rows to another value first (an UPDATE in a revision of your own), then remove it`,
+      );
+    }
+    if (!castable(before.type, field.type)) {
+      throw new SpecError(
+        at('fields', field.name),
+        `${resource.name}.${field.name} cannot change from ${before.type} to ${field.type}: PostgreSQL cannot convert its values; add a new field of type ${field.type}, fill it, then remove ${oldName ?? field.name}`,
       );
     }
     if (columnShape(from) !== columnShape(field)) alters.push({ kind: 'alter', from, to: field });

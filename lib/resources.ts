@@ -1,5 +1,8 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { FEATURE_MIGRATIONS, type FeatureMigration } from './choices.js';
 import { ForgeUserError } from './errors.js';
+import { TEMPLATES_ROOT } from './templates.js';
 
 /**
  * Resources described on the command line (`add resource Order --field total:decimal --belongs-to customer`):
@@ -150,6 +153,34 @@ const BASE_MODEL_ATTRIBUTES = new Set(
   ),
 );
 
+/**
+ * Names a field cannot take because the class it is declared in already uses them, a field of that name
+ * would shadow: the members of PartialUpdate (models/resource_schemas.py, the base of every Update schema),
+ * the type names the class bodies annotate with (`total: Decimal` cannot follow a field named `decimal`
+ * no more than `str` can follow one named `str`), and the callables they call (`mapped_column`).
+ * The one list the CLI's `--field` and the spec's fields are both checked against.
+ */
+export const SHADOWING_FIELDS = new Set([
+  // PartialUpdate's members.
+  'not_null',
+  'refuse_null',
+  'changes',
+  // Types of the annotations in the schemas and the row class (and the modules of Decimal and UUID).
+  'str',
+  'int',
+  'float',
+  'bool',
+  'dict',
+  'list',
+  'decimal',
+  'datetime',
+  'date',
+  'uuid',
+  // What the row class calls in its body.
+  'mapped_column',
+  'relationship',
+]);
+
 /** Modules and tables the project already has: a resource of that name would replace them. */
 const RESERVED_RESOURCES = new Set([
   'agent',
@@ -191,6 +222,100 @@ const RESERVED_RESOURCES = new Set([
   'sort',
   'token',
 ]);
+
+/** The paths FastAPI serves in every project: its documentation. */
+const DOCUMENTATION_PATHS = ['docs', 'redoc'];
+
+/** Where a resource goes: the project's own package (tier 1), or a workspace service. */
+type Place = 'project' | 'service';
+
+/**
+ * The families of templates whose files are beside a resource's, by where it goes: a tier-1 project's
+ * every family but the workspace's (services, their shared package, the gateway); a service's own files.
+ */
+const beside = (family: string, place: Place): boolean =>
+  place === 'service'
+    ? /^(microservice\/(service|member)|events\/service|observability\/events)$/.test(family)
+    : !/^(microservice|events|gateway|resource)\/|^observability\/(members|events)$/.test(family);
+
+interface Taken {
+  modules: Set<string>;
+  paths: Set<string>;
+}
+
+/**
+ * What the project's own code takes where a resource goes, read from the templates of the other
+ * generators: the modules of the kinds a resource writes (`tests/test_migrations`, `routes/items`...)
+ * and the first segment of every path it routes (`/events`). Read once.
+ */
+const taken = new Map<Place, Taken>();
+
+function takenBy(place: Place): Taken {
+  const known = taken.get(place);
+  if (known) return known;
+  const found: Taken = { modules: new Set(), paths: new Set(DOCUMENTATION_PATHS) };
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        walk(file);
+        continue;
+      }
+      const relative = path.relative(TEMPLATES_ROOT, file).split(path.sep).join('/');
+      if (!entry.name.endsWith('.py.ejs') || !beside(relative.split('/').slice(0, 2).join('/'), place))
+        continue;
+      // A service's resources have a package of their own: only their tests are beside the service's.
+      const kinds = place === 'service' ? 'tests' : 'tests|routes|models|repositories|services';
+      const module = new RegExp(`/((?:${kinds})/\\w+)\\.py\\.ejs$`).exec(relative);
+      if (module?.[1]) found.modules.add(module[1]);
+      // Routes of the project, not of the apps its tests make up.
+      if (relative.includes('/tests/')) continue;
+      const text = readFileSync(file, 'utf8');
+      // The routes of a router with a prefix are under it.
+      const route = /prefix="\/([\w-]+)/.test(text)
+        ? /prefix="\/([\w-]+)/g
+        : /@\w+\.(?:get|post|put|patch|delete|websocket|api_route)\("\/([\w-]+)/g;
+      for (const [, first] of text.matchAll(route)) found.paths.add(first ?? '');
+    }
+  };
+  walk(TEMPLATES_ROOT);
+  taken.set(place, found);
+  return found;
+}
+
+/**
+ * Refuses a resource whose modules or routes the project's own code has where it goes: `Migration` would
+ * write tests/test_migrations.py over the project's migration tests, `Doc` serve /docs in place of the
+ * API's documentation, `Item` in a service its example routes.
+ */
+function refuseTaken(name: string, place: Place, what: string): void {
+  const snake = toSnake(name);
+  const { modules, paths } = takenBy(place);
+  const module = resourceModuleFiles(snake).find((candidate) => modules.has(candidate));
+  const owner = place === 'service' ? "the service's own code" : 'the project';
+  if (module)
+    throw new ForgeUserError(`${what} would write ${module}.py, which ${owner} has; choose another`);
+  const route = resourcePath(snake);
+  if (paths.has(route.slice(1))) {
+    throw new ForgeUserError(`${what} would serve ${route}, which ${owner} serves; choose another`);
+  }
+}
+
+/** The modules a resource writes, by kind, as {@link takenByProject} lists them. */
+export const resourceModuleFiles = (snake: string): string[] => {
+  const table = pluralize(snake);
+  return [
+    `models/${snake}`,
+    `models/${snake}_row`,
+    `repositories/${table}`,
+    `routes/${table}`,
+    `services/${snake}_service`,
+    `tests/test_${table}`,
+  ];
+};
+
+/** The path a resource's routes are under: its table, hyphenated. */
+export const resourcePath = (name: string): string => `/${tableName(name).replaceAll('_', '-')}`;
 
 /** `OrderItem` or `order_item` -> `order_item`. */
 export const toSnake = (name: string): string =>
@@ -239,6 +364,7 @@ export function parseResourceName(raw: string | undefined): string {
   if (RESERVED_RESOURCES.has(snake) || RESERVED_RESOURCES.has(snake.replace(/s$/, ''))) {
     throw new ForgeUserError(`${what} is taken by the project's own code; choose another`);
   }
+  refuseTaken(snake, 'project', what);
   // Each resource writes models/<name>_row.py and services/<name>_service.py beside models/<name>.py.
   if (/_(row|service)s?$/.test(snake)) {
     throw new ForgeUserError(`${what} ends in a word the modules of every resource end in; choose another`);
@@ -264,6 +390,11 @@ export function parseField(raw: string): ResourceField {
   if (BASE_MODEL_ATTRIBUTES.has(name) || name.startsWith('model_')) {
     throw new ForgeUserError(
       `${what}: the name ${JSON.stringify(name)} would shadow an attribute of Pydantic's BaseModel`,
+    );
+  }
+  if (SHADOWING_FIELDS.has(name)) {
+    throw new ForgeUserError(
+      `${what}: the name ${JSON.stringify(name)} would shadow what the generated classes use (a type or a member of their base); choose another`,
     );
   }
   if (marks.length !== new Set(marks).size) throw new ForgeUserError(`invalid ${what}: repeated ? or !`);
@@ -636,3 +767,30 @@ export const databaseNames = (table: string) => ({
   foreignKey: (column: string, parentTable: string) => `fk_${table}_${column}_${parentTable}`,
   index: (column: string) => `ix_${table}_${column}`,
 });
+
+/**
+ * What every service has already (templates/microservice, templates/events): its tables, and the prefixes of
+ * its routes. A resource of the same table or path would replace them.
+ */
+const SERVICE_TABLES = new Set([
+  'items',
+  'received_events',
+  'outbox',
+  'processed_events',
+  'item_views',
+  'item_counts',
+]);
+const SERVICE_PATHS = new Set(['items', 'events', 'views']);
+
+/** Refuses a resource of a service whose table or path the service's own code has. */
+export function refuseServiceClash(name: string): void {
+  refuseTaken(name, 'service', `resource name ${JSON.stringify(name)}`);
+  const table = tableName(name);
+  // `read_<table>` is the read model of each resource at tier 3.
+  if (SERVICE_TABLES.has(table) || SERVICE_PATHS.has(table) || table.startsWith('read_')) {
+    throw new ForgeUserError(
+      `resource name ${JSON.stringify(name)} is taken by the service's own code (its table or routes ${table}); choose another`,
+    );
+  }
+  if (toSnake(name) === 'read') throw new ForgeUserError(`resource name "${name}" is taken; choose another`);
+}

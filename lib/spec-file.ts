@@ -17,6 +17,7 @@ import {
   fieldText,
   parseField,
   parseResourceName,
+  refuseServiceClash,
   sameService,
   toSnake,
 } from './resources.js';
@@ -198,6 +199,7 @@ function checkSpec(raw: unknown, plugin?: PluginCheck): SystemSpec {
         `no service ${resource.service} in the spec (its services: ${known.join(', ')})`,
       );
     }
+    if (resource.service !== undefined) wrap(at, () => refuseServiceClash(resource.name));
   }
   if (resources.length > 0 && !workspace && (project.db ?? 'postgres') !== 'postgres') {
     throw new SpecError(['project', 'db'], 'resources need the SQL database: db: postgres');

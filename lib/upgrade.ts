@@ -141,8 +141,9 @@ export function mergeThreeWay(
   yours: string,
   base: string | undefined,
   theirs: string,
+  command: 'upgrade' | 'apply' = 'upgrade',
 ): MergedFile {
-  const labels = { a: `yours (${relative})`, o: 'last generated', b: 'fastapi-forge upgrade' };
+  const labels = { a: `yours (${relative})`, o: 'last generated', b: `fastapi-forge ${command}` };
   const lines = (text: string): string[] => withLf(text).split('\n');
   const result = merge(lines(yours), lines(base ?? ''), lines(theirs), {
     label: labels,

@@ -21,17 +21,19 @@ import {
   buildResourceSpec,
   eventsRevisionOf,
   keyType,
+  refuseServiceClash,
+  resourceModuleFiles,
   migrationEntry,
   nextRevision,
   sameResource,
   sameService,
   tableName,
+  toSnake,
 } from '../../lib/resources.js';
 import { SERVICES_DIR, libsPackage } from '../../lib/workspace.js';
 import command from './command.js';
 import { baselineFiles, changeFiles, resourceFiles, serviceFiles, sharedFiles } from './files.js';
 import { type Mapping, mapTables, modelModules, ownTables, readCatalog } from './from-database.js';
-import { refuseServiceClash } from './service-names.js';
 
 /**
  * A resource in the SQL database: its table and migration, schemas, repository, service, router with a
@@ -55,6 +57,7 @@ export default class ResourceGenerator extends ForgeGenerator {
     if (desired) {
       if (config.services.length === 0) requireDatabase(config);
       const plan = planApply(config, desired, scripts);
+      this._refuseTakenFiles(plan.resources.filter((spec) => plan.added.includes(spec.name)));
       for (const key of ['resources', 'resourceChanges', 'migrations'] as const) {
         if (JSON.stringify(plan[key]) !== JSON.stringify(config[key] ?? []))
           this.config.set(key, plan[key] as never);
@@ -105,10 +108,30 @@ export default class ResourceGenerator extends ForgeGenerator {
       }
       return;
     }
+    this._refuseTakenFiles([spec]);
     const added = { ...spec, ...nextRevision(scripts(service)) };
     // Stored with the other resources; the project's own migrations chain in the config's order.
     this.config.set('resources', [...existing, added]);
     if (!service) this.config.set('migrations', [...(config.migrations ?? []), migrationEntry(added)]);
+  }
+
+  /**
+   * A new resource's modules must not be files the project has (its own, a plugin's, the user's): they
+   * would be replaced, or a test of the project's taken for the resource's.
+   */
+  private _refuseTakenFiles(added: readonly ResourceSpec[]): void {
+    for (const spec of added) {
+      const into = spec.service ? `${SERVICES_DIR}/${spec.service}/` : '';
+      const pkg = spec.service ? `${spec.service}/resources` : this.answers.packageName;
+      for (const module of resourceModuleFiles(toSnake(spec.name))) {
+        const relative = `${into}${module.startsWith('tests/') ? '' : `src/${pkg}/`}${module}.py`;
+        if (this.fs.exists(this.destinationPath(relative))) {
+          throw new ForgeUserError(
+            `resource ${spec.name} would write ${relative}, which the project has already; choose another name`,
+          );
+        }
+      }
+    }
   }
 
   /**

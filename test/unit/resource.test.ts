@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { resourceFiles } from '../../generators/resource/files.js';
 import { applicableSections } from '../../lib/files.js';
@@ -326,6 +326,36 @@ describe('resource generator', () => {
     });
   });
 
+  it('refuses a resource whose module or test is a file the project has, writing nothing', async () => {
+    const app = await runForge('app', { appType: 'microservice', db: 'postgres', auth: 'none' })
+      .cd(makeTempDir('resource-taken'))
+      .withArguments(['shop']);
+    // The user's own test of invoices, and a module of theirs where a resource's service would go.
+    writeFileSync(path.join(app.cwd, 'tests/test_invoices.py'), 'def test_mine() -> None: ...\n');
+    writeFileSync(path.join(app.cwd, 'src/shop/services/refund_service.py'), '# mine\n');
+    const before = snapshotTree(app.cwd);
+    await expectUserError(
+      runForge('resource', { field: ['total:decimal'] })
+        .cd(app.cwd)
+        .withArguments(['Invoice']),
+      /^resource Invoice would write tests\/test_invoices\.py, which the project has already; choose another name$/,
+    );
+    await expectUserError(
+      runForge('resource', { field: ['total:decimal'] })
+        .cd(app.cwd)
+        .withArguments(['Refund']),
+      /would write src\/shop\/services\/refund_service\.py/,
+    );
+    expect(snapshotTree(app.cwd)).to.deep.equal(before);
+    // A resource's own files, on a second run, are its own.
+    await runForge('resource', { field: ['total:decimal'] })
+      .cd(app.cwd)
+      .withArguments(['Payment']);
+    await runForge('resource', { field: ['total:decimal'] })
+      .cd(app.cwd)
+      .withArguments(['Payment']);
+  });
+
   describe('inside a workspace', () => {
     const workspace = async (tier: string) =>
       runForge('app', {
@@ -357,7 +387,9 @@ describe('resource generator', () => {
         /--service billing: no such service \(its services: orders, stock\)/,
       );
       // The service's own tables and routes are taken.
-      await expectUserError(run({ service: 'orders' }, 'Item'), /taken by the service's own code/);
+      await expectUserError(run({ service: 'orders' }, 'Item'), /would write tests\/test_items\.py/);
+      await expectUserError(run({ service: 'orders' }, 'ItemView'), /taken by the service's own code/);
+      await expectUserError(run({ service: 'orders' }, 'ReadOrder'), /taken by the service's own code/);
       // Tables of an existing database are adopted into a service too, which must be named.
       await expectUserError(
         runForge('resource', { fromDatabase: 'postgresql://127.0.0.1/shop', owner: 'ops' }).cd(app.cwd).run(),

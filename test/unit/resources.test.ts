@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import {
@@ -9,6 +10,7 @@ import {
   parseResourceName,
   pluralize,
   readRevision,
+  refuseServiceClash,
   validateStoredResources,
 } from '../../lib/resources.js';
 import {
@@ -19,6 +21,7 @@ import {
   masked,
 } from '../../generators/resource/from-database.js';
 import { resourceView } from '../../lib/resource-views.js';
+import { PACKAGE_ROOT } from '../../lib/templates.js';
 import { CLI, makeTempDir, readConfig, runForge, snapshotTree } from '../helpers.js';
 
 const forge = (args: string[], cwd: string) => {
@@ -97,6 +100,51 @@ describe('resources: the --field and resource-name syntax', () => {
         expect((error as Error).message).to.not.include('\n');
       }
     }
+  });
+
+  it('refuses a field name that shadows what the generated classes use: the members of their base, and their types', () => {
+    // PartialUpdate, the base of every Update schema, as the template writes it: its methods and attributes.
+    const template = readFileSync(
+      path.join(PACKAGE_ROOT, 'templates/resource/shared/src/_package_/models/resource_schemas.py.ejs'),
+      'utf8',
+    );
+    const body = template.slice(template.indexOf('class PartialUpdate(')).split(/\n(?=\S)/)[0] ?? '';
+    const members = [...body.matchAll(/^ {4}(?:def (\w+)\(|(\w+)\s*[:=])/gm)]
+      .map((match) => match[1] ?? match[2] ?? '')
+      .filter((name) => !name.startsWith('_'));
+    expect(members).to.include.members(['model_config', 'not_null', 'refuse_null', 'changes']);
+    // The annotations of the schemas and the row class: `total: Decimal` after a field `decimal`...
+    const types = ['str', 'int', 'float', 'bool', 'dict', 'list', 'decimal', 'datetime', 'date', 'uuid'];
+    for (const name of [...members, ...types, 'mapped_column', 'relationship']) {
+      expect(() => parseField(`${name}:str`), name).to.throw(
+        new RegExp(`^--field "${name}:str": the name "${name}" would shadow `),
+      );
+    }
+    expect(parseField('changed:bool').name).to.equal('changed');
+  });
+
+  it('refuses a resource whose modules, tests or routes the project has already', () => {
+    const cases: [string, RegExp][] = [
+      ['Doc', /^resource name "Doc" would serve \/docs, which the project serves; choose another$/],
+      [
+        'Migration',
+        /^resource name "Migration" would write tests\/test_migrations\.py, which the project has/,
+      ],
+      ['ApiDoc', /would write tests\/test_api_docs\.py/],
+    ];
+    for (const [name, reason] of cases) expect(() => parseResourceName(name), name).to.throw(reason);
+    // In a service, its own: the example items' tests, the events it receives, the views of tier 3.
+    const inService: [string, RegExp][] = [
+      ['Item', /^resource name "Item" would write tests\/test_items\.py, which the service's own code has/],
+      ['Event', /would write tests\/test_events\.py/],
+      ['View', /would serve \/views, which the service's own code serves/],
+    ];
+    for (const [name, reason] of inService) expect(() => refuseServiceClash(name), name).to.throw(reason);
+    // At tier 1 the project has none of those.
+    for (const name of ['Order', 'OrderItem', 'Client', 'Job', 'Payment', 'Item', 'Event']) {
+      expect(parseResourceName(name)).to.equal(name);
+    }
+    refuseServiceClash('Order');
   });
 
   it('takes resource names in either case and refuses keywords and names the project uses', () => {

@@ -1,9 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { renderChange } from '../../lib/change-migrations.js';
-import { type DesiredResource, planApply } from '../../lib/resource-changes.js';
+import { type DesiredResource, type ResourceChange, planApply } from '../../lib/resource-changes.js';
 import {
   type ResourceField,
   type ResourceSpec,
@@ -238,6 +247,36 @@ describe('the system spec: forge.yaml read and checked', () => {
         SPEC.replace('total: decimal', 'total: decimal\n    adopted: yes'),
         'adopted not true',
         /^forge\.yaml:16: resources\.Order\.adopted: true, for a resource made from a table of an existing database/,
+      ],
+      [
+        SPEC.replace('email: str!', 'changes: str'),
+        "a field shadowing a member of the Update schemas' base",
+        /^forge\.yaml:11: resources\.Customer\.fields\.changes: the name "changes" would shadow what the generated classes use/,
+      ],
+      [
+        SPEC.replace('email: str!', 'datetime: datetime'),
+        'a field shadowing a type of the annotations',
+        /^forge\.yaml:11: resources\.Customer\.fields\.datetime: the name "datetime" would shadow/,
+      ],
+      [
+        SPEC.replace('  Order:', '  Doc:'),
+        "a resource serving the project's documentation path",
+        /^forge\.yaml:12: resources\.Doc: resource name "Doc" would serve \/docs, which the project serves/,
+      ],
+      [
+        SPEC.replace('  Order:', '  Migration:'),
+        "a resource whose tests are the project's",
+        /^forge\.yaml:12: resources\.Migration: .*would write tests\/test_migrations\.py/,
+      ],
+      [
+        `${WORKSPACE}resources:\n  Event:\n    service: orders\n    fields:\n      name: str\n`,
+        "a resource taking a tier-3 service's events",
+        /^forge\.yaml:8: resources\.Event: resource name "Event" would write tests\/test_events\.py, which the service's own code has/,
+      ],
+      [
+        `${WORKSPACE}resources:\n  ItemView:\n    service: orders\n    fields:\n      name: str\n`,
+        "a resource taking a service's table",
+        /^forge\.yaml:8: resources\.ItemView: resource name "ItemView" is taken by the service's own code/,
       ],
       [
         `${ALIAS_BOMB}${WORKSPACE}`,
@@ -540,9 +579,108 @@ describe('apply: changes to resources as new revisions chained after the last', 
     ).to.deep.equal([
       ['alter_column name'],
       ['drop_constraint uq_customers_owner_email', 'alter_column email'],
-      ['create_unique_constraint uq_customers_owner_mail', 'alter_column full_name', 'alter_column mail'],
+      ['create_unique_constraint uq_customers_owner_mail', 'alter_column full_name'],
+      // After the check of its rows (255 characters to 200), a statement of its own.
+      ['alter_column mail'],
     ]);
+    expect(upgrade).to.include(
+      'refuse_rows(\n        "customers.mail",\n        "are longer than 200 characters",',
+    );
     expect(upgrade).to.include('postgresql_using="full_name::TEXT"');
+  });
+
+  it('refuses a type change PostgreSQL cannot make, naming the field and both types', () => {
+    // What `ALTER ... TYPE ... USING column::TYPE` refuses on an empty table (PostgreSQL 16), and the
+    // changes that would lose the time of a datetime or give an enum values it does not have.
+    const refused = [
+      'int:datetime int:date int:uuid int:json decimal:bool decimal:datetime decimal:date decimal:uuid',
+      'decimal:json bool:decimal bool:datetime bool:date bool:uuid bool:json datetime:int datetime:decimal',
+      'datetime:bool datetime:uuid datetime:json date:int date:decimal date:bool date:uuid date:json',
+      'uuid:int uuid:decimal uuid:bool uuid:datetime uuid:date uuid:json json:datetime json:date json:uuid',
+      'datetime:date json:int json:decimal json:bool int:enum(a,b) uuid:enum(a,b) json:enum(a,b)',
+    ]
+      .join(' ')
+      .split(' ');
+    const changing = (from: string, to: string) =>
+      planApply(
+        {
+          resources: stored().map((r) =>
+            r.name === 'Order' ? { ...r, fields: [parseField(`total:${from}`)] } : r,
+          ),
+        },
+        desired((resources) => {
+          (resources[1] as DesiredResource).fields = [parseField(`total:${to}`)];
+        }),
+        SCRIPTS,
+      );
+    for (const pair of refused) {
+      const [from = '', to = ''] = pair.split(/:(.*)/);
+      const shown = to.replace(/\(.*/, '');
+      expect(() => changing(from, to), pair).to.throw(
+        new RegExp(
+          `^Order\\.total cannot change from ${from} to ${shown}: PostgreSQL cannot convert its values; add a new field of type ${shown}, fill it, then remove total$`,
+        ),
+      );
+    }
+    for (const pair of [
+      'int:decimal',
+      'decimal:int',
+      'str:int',
+      'text:uuid',
+      'date:datetime',
+      'bool:int',
+      'uuid:str',
+      'json:text',
+      'str:enum(a,b)',
+    ]) {
+      const [from = '', to = ''] = pair.split(/:(.*)/);
+      expect(changing(from, to).changed, pair).to.deep.equal(['Order']);
+    }
+  });
+
+  it('checks the rows first when only some can take a change: shorter strings, decimal to int, unique', () => {
+    const plan = planApply(
+      {
+        resources: stored().map((r) =>
+          r.name === 'Order'
+            ? { ...r, fields: ['total:decimal', 'code:str:200', 'tag:str:20', 'wide:str:3'].map(parseField) }
+            : r,
+        ),
+      },
+      desired((resources) => {
+        (resources[1] as DesiredResource).fields = [
+          'total:int',
+          'code:str:3',
+          'tag:str:20!',
+          'wide:str:50',
+        ].map(parseField);
+      }),
+      SCRIPTS,
+    );
+    const migration = renderChange(plan.resourceChanges[0] as ResourceChange);
+    expect(migration.checks).to.equal(true);
+    const checks = (lines: string[]) =>
+      lines
+        .join('\n')
+        .match(/refuse_rows\((?:\s*"[^"]*",?)*\s*\)/g)
+        // As one line, however long.
+        ?.map((call) => call.replace(/\s+/g, ' ').replace('( ', '(').replace(/, \)$/, ')'));
+    expect(checks(migration.upgrade)).to.deep.equal([
+      'refuse_rows("orders.total", "have a fractional part, which an int would round", "SELECT count(*) FROM orders", "WHERE total <> round(total)")',
+      'refuse_rows("orders.code", "are longer than 3 characters", "SELECT count(*) FROM orders", "WHERE length(CAST(code AS TEXT)) > 3")',
+      'refuse_rows("orders.tag", "share their value with another of their owner\'s", "SELECT count(*) FROM orders WHERE (owner, tag) IN (", "SELECT owner, tag FROM orders", "GROUP BY owner, tag HAVING count(*) > 1)")',
+    ]);
+    // Back down: the widened string is narrowed again.
+    expect(checks(migration.downgrade)).to.deep.equal([
+      'refuse_rows("orders.wide", "are longer than 3 characters", "SELECT count(*) FROM orders", "WHERE length(CAST(wide AS TEXT)) > 3")',
+    ]);
+    // Each check before the change it guards.
+    const upgrade = migration.upgrade.join('\n');
+    expect(upgrade.indexOf('"orders.code"')).to.be.lessThan(
+      upgrade.indexOf('batch.alter_column(\n            "code"'),
+    );
+    const plain = planApply({ resources: stored() }, desired(), SCRIPTS);
+    expect(plain.resourceChanges).to.deep.equal([]);
   });
 
   it('records a change the table does not see without a revision', () => {
@@ -620,6 +758,57 @@ describe('new --spec, apply and export through the CLI', function () {
     expect(snapshotTree(dir)).to.deep.equal(after);
     expect(forge(['export'], dir).status).to.equal(0);
     expect(readFileSync(path.join(dir, 'forge.yaml'), 'utf8')).to.equal(exported.stdout);
+  });
+
+  it('merges a change into the files the user edited, three ways; a conflict fails the run until resolved', () => {
+    const parent = makeTempDir('spec-edited');
+    writeFileSync(path.join(parent, 'forge.yaml'), SPEC);
+    expect(forge(['new', '--spec', 'forge.yaml', '--yes', '--skip-install'], parent).status).to.equal(0);
+    const dir = path.join(parent, 'shop');
+    const changed = SPEC.replace('      total: decimal\n', '      total: decimal\n      note: text?\n');
+    const models = path.join(dir, 'src/shop/models/order.py');
+    const edit = (file: string) =>
+      writeFileSync(file, `# Orders of the shop.\n${readFileSync(file, 'utf8')}`);
+    // With the project in git, the rendering the user edited is found there: their line and the field.
+    const git = (...args: string[]) =>
+      spawnSync('git', ['-c', 'user.email=dev@example.com', '-c', 'user.name=dev', ...args], { cwd: dir });
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'generated');
+    edit(models);
+    writeFileSync(path.join(dir, 'forge.yaml'), changed);
+    const merged = forge(['apply', '--yes', '--skip-install'], dir);
+    expect(merged.status, merged.stderr).to.equal(0);
+    expect(merged.stdout).to.include('Applied: Order changed.');
+    const text = readFileSync(models, 'utf8');
+    expect(text.startsWith('# Orders of the shop.\n')).to.equal(true);
+    expect(text).to.match(/^ {4}note: str \| None = Field\(/m);
+    expect(text).to.not.include('<<<<<<<');
+    const after = snapshotTree(dir);
+    expect(forge(['apply', '--yes', '--skip-install'], dir).stdout).to.include(
+      'The project matches the spec.',
+    );
+    expect(snapshotTree(dir)).to.deep.equal(after);
+
+    // Without the rendering it was edited from, both versions are left to choose from, and the run fails,
+    // this one and the next, naming the file.
+    rmSync(path.join(dir, '.git'), { recursive: true });
+    rmSync(path.join(dir, '.forge/base'), { recursive: true, force: true });
+    const routes = path.join(dir, 'src/shop/routes/orders.py');
+    edit(routes);
+    writeFileSync(
+      path.join(dir, 'forge.yaml'),
+      changed.replace('      note: text?\n', '      note: text?\n      paid: bool?\n'),
+    );
+    for (const run of [1, 2]) {
+      const conflicted = forge(['apply', '--yes', '--skip-install'], dir);
+      expect(conflicted.status, `run ${run}`).to.equal(1);
+      expect(conflicted.stderr).to.match(
+        /^fastapi-forge: the change conflicts with your edits in \d+ file\(s\), marked with <<<<<<< and >>>>>>>: .*src\/shop\/routes\/orders\.py.*; resolve them, then run apply again$/m,
+      );
+      expect(conflicted.stdout).to.not.include('The project matches the spec.');
+    }
+    expect(readFileSync(routes, 'utf8')).to.match(/^<<<<<<< yours \(src\/shop\/routes\/orders\.py\)$/m);
   });
 
   it('refuses a spec that is no spec, and an export to a missing directory, in one line, writing nothing', () => {
