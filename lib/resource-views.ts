@@ -239,7 +239,9 @@ export function forgedSortValues(type: FieldType, length = DEFAULT_STR_LENGTH): 
       return [
         ['nul', '"a\\x00b"'],
         ['lone-surrogate', '"a\\ud800b"'],
-        ['too-long', `"x" * ${length + 1}`],
+        // A cursor holding more than about 1,300 characters is longer than the list takes (2,000 in
+        // base64): a 422 before it is read.
+        ...(length < 1300 ? [['too-long', `"x" * ${length + 1}`] as [string, string]] : []),
         ['number', '5'],
       ];
     case 'int':
