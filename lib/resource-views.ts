@@ -259,6 +259,7 @@ export function forgedSortValues(type: FieldType, length = DEFAULT_STR_LENGTH): 
         ['minus-infinity', '"-Infinity"'],
         ['huge-exponent', '"1e100000"'],
         ['tiny-exponent', '"1e-100000"'],
+        ['zero-tiny-exponent', '"0E-100000"'],
         ['beyond-precision', '"12345678901234567"'],
         ['beyond-scale', '"1.005"'],
       ];
