@@ -1,5 +1,6 @@
 import {
   DEFAULT_STR_LENGTH,
+  type FieldType,
   type KeyType,
   type ResourceField,
   type ResourceSpec,
@@ -274,6 +275,65 @@ export function keyView(type: KeyType): KeyView {
       : 'ge=-2_147_483_648, le=2_147_483_647',
     missing: '2_147_483_647',
   };
+}
+
+/**
+ * Sort values a forged cursor could hold that a column of `type` cannot take, each a 400 of the list: a
+ * test id and a Python expression of the JSON value. `length` is a string column's.
+ */
+export function forgedSortValues(type: FieldType, length = DEFAULT_STR_LENGTH): [string, string][] {
+  switch (type) {
+    case 'str':
+    case 'enum':
+      return [
+        ['nul', '"a\\x00b"'],
+        ['lone-surrogate', '"a\\ud800b"'],
+        // A cursor holding more than about 1,300 characters is longer than the list takes (2,000 in
+        // base64): a 422 before it is read.
+        ...(length < 1300 ? [['too-long', `"x" * ${length + 1}`] as [string, string]] : []),
+        ['number', '5'],
+      ];
+    case 'int':
+      return [
+        ['above-int32', '2**31'],
+        ['below-int32', '-(2**31) - 1'],
+        ['fraction', '1.5'],
+        ['text', '"x"'],
+      ];
+    case 'decimal':
+      return [
+        ['nan', '"NaN"'],
+        ['snan', '"sNaN"'],
+        ['infinity', '"Infinity"'],
+        ['minus-infinity', '"-Infinity"'],
+        ['huge-exponent', '"1e100000"'],
+        ['tiny-exponent', '"1e-100000"'],
+        ['zero-tiny-exponent', '"0E-100000"'],
+        ['beyond-precision', '"12345678901234567"'],
+        ['beyond-scale', '"1.005"'],
+      ];
+    case 'datetime':
+      return [
+        ['naive', '"2026-01-01T00:00:00"'],
+        ['before-year-1-in-utc', '"0001-01-01T00:00:00+14:00"'],
+        ['after-9999-in-utc', '"9999-12-31T23:59:59-14:00"'],
+        ['number', '10**20'],
+        ['null', 'None'],
+      ];
+    case 'date':
+      return [
+        ['impossible', '"2026-13-45"'],
+        ['number', '1e30'],
+        ['null', 'None'],
+      ];
+    case 'uuid':
+      return [
+        ['not-uuid', '"zzz"'],
+        ['number', '5'],
+      ];
+    default:
+      return [];
+  }
 }
 
 /** The name of the constant listing an enum field's values in the tests' factories. */

@@ -9,6 +9,7 @@ import { type DesiredResource, planApply, projectScripts } from '../../lib/resou
 import {
   type ResourceView,
   enumConstant,
+  forgedSortValues,
   pyCall,
   pyImports,
   readModelMigration,
@@ -346,7 +347,7 @@ export default class ResourceGenerator extends ForgeGenerator {
   }
 }
 
-const HELPERS = { enumConstant, pyCall, pyImports, readModelMigration };
+const HELPERS = { enumConstant, forgedSortValues, pyCall, pyImports, readModelMigration };
 
 /** The service of `--service`: required inside a workspace, refused outside one. */
 function chosenService(services: readonly string[], chosen: string | undefined): string | undefined {

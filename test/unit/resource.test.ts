@@ -356,6 +356,34 @@ describe('resource generator', () => {
       .withArguments(['Payment']);
   });
 
+  it('lays out a two-word resource of optional fields, and one of 400 fields, as ruff format keeps them', async () => {
+    const app = await runForge('app', { appType: 'microservice', db: 'postgres', auth: 'apikey' })
+      .cd(makeTempDir('resource-layout'))
+      .withArguments(['shop']);
+    const types = ['str', 'int', 'decimal', 'bool', 'datetime', 'date', 'uuid', 'enum(a,b)', 'json', 'text'];
+    const wide = Array.from({ length: 400 }, (_, i) => `f${i}:${types[i % types.length]}${i % 3 ? '' : '?'}`);
+    await runForge('resource', { field: ['total:decimal?', 'due_at:datetime?'] })
+      .cd(app.cwd)
+      .withArguments(['OrderItem']);
+    await runForge('resource', { field: wide }).cd(app.cwd).withArguments(['Wide']);
+
+    const python = Object.entries(snapshotTree(app.cwd)).filter(([file]) => file.endsWith('.py'));
+    expect(python.map(([file]) => file)).to.include.members([
+      'src/shop/models/wide.py',
+      'tests/test_wides.py',
+    ]);
+    for (const [file, text] of python) {
+      // ruff format keeps one blank line at most inside a block, two between top-level statements.
+      expect(/\n{3}(?=[ \t])|\n{4}/.exec(text)?.index, file).to.equal(undefined);
+      expect(
+        text.split('\n').filter((line) => line.length > 100),
+        file,
+      ).to.deep.equal([]);
+    }
+    // Its tests expect the operation ids every other operation has: kebab case, the tag's too.
+    expect(Object.fromEntries(python)['tests/test_order_items.py']).to.include('f"order-items-{route}"');
+  });
+
   describe('inside a workspace', () => {
     const workspace = async (tier: string) =>
       runForge('app', {
