@@ -16,9 +16,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
-if [ ! -x .tools/python/bin/uv ]; then
-  python3 -m venv .tools/python
-  .tools/python/bin/pip install --quiet --disable-pip-version-check uv
+# The uv release the generated Dockerfile copies (lib/deploy.ts), which the tests run the image's steps with.
+uv_version=$(sed -n "s/^export const UV_IMAGE_VERSION = '\(.*\)';$/\1/p" lib/deploy.ts)
+if [ "$(.tools/python/bin/uv --version 2>/dev/null | cut -d' ' -f2)" != "$uv_version" ]; then
+  [ -x .tools/python/bin/pip ] || python3 -m venv .tools/python
+  .tools/python/bin/pip install --quiet --disable-pip-version-check "uv==$uv_version"
 fi
 .tools/python/bin/uv --version
 
