@@ -81,6 +81,26 @@ export interface DeploymentNeeds {
   secretExamples?: { name: string; value: string }[];
   /** Needs of the root service alone (its database): a workspace member's deployment does without them. */
   rootService?: boolean;
+  /**
+   * The schema is migrated (`alembic upgrade head`) before the app starts: compose runs a `migrate` service,
+   * Kubernetes a Job, and the other targets' READMEs say how.
+   */
+  migrated?: boolean;
+  /** Services `docker-compose.yml` runs beside the app, which waits until each is healthy. */
+  composeServices?: ComposeService[];
+  /** Redis holds the project's data, not only its rate limits: compose keeps it in a volume. */
+  redisStore?: boolean;
+}
+
+/** A service of `docker-compose.yml` (a database, say) and its row in `deploy/README.md`. */
+export interface ComposeService {
+  name: string;
+  /** Its keys, unindented YAML; `<package>` stands for the package name. */
+  yaml: string;
+  /** The volume its data lives in, declared at the end of the file. */
+  volume?: string;
+  /** What it is, in the README's table of services. */
+  readme: string;
 }
 
 export interface Contribution {

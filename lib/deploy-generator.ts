@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ForgeGenerator, type ForgeOptions } from './base-generator.js';
 import type { DeployTarget } from './config.js';
 import {
   APP_PORT,
   DEFAULT_IMAGE_PYTHON,
+  DEPLOY_GENERATORS,
   DEPLOYMENT_FLAGS,
   type DeploymentSettings,
   IMAGE_WORKERS,
@@ -145,10 +147,21 @@ export abstract class DeployGenerator extends ForgeGenerator {
       namespace: deployment.namespace ?? app,
       host: deployment.host ?? `${app}.example.com`,
       targets: generatedTargets(config),
+      // Each target's row of deploy/README.md, from its own template folder; the image's first.
+      targetRows: [
+        'compose' as const,
+        ...generatedTargets(config).filter((target) => target !== 'compose'),
+      ].map((target) =>
+        readFileSync(path.join(TEMPLATES_ROOT, DEPLOY_GENERATORS[target], 'deploy-row.md'), 'utf8').trim(),
+      ),
       secrets,
       requiredSecrets: needs.requiredSecrets,
       settings: deploymentSettings(envExample, secrets),
       composeUrls: needs.composeUrls,
+      composeServices: needs.composeServices,
+      composeVolumes: needs.composeVolumes,
+      redisStore: needs.redisStore,
+      migrated: needs.migrated,
       secretExample: needs.secretExample,
       k8sName,
       healthProbe: HEALTH_PROBE,

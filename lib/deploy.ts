@@ -170,7 +170,21 @@ export function deploymentNeeds(contributed: readonly DeploymentNeeds[], package
   const exampleOf = (name: string) =>
     examples.find((example) => name === example.name || name.endsWith(`_${example.name}`));
   const requiredSecrets = needs.flatMap((need) => need.requiredSecrets ?? []);
+  const composeServices = needs
+    .flatMap((need) => need.composeServices ?? [])
+    .map((service) => ({ ...service, yaml: withPackage(service.yaml) }));
+  const redisStore = needs.some((need) => need.redisStore === true);
   return {
+    /** The schema is migrated before the app starts (a `migrate` service, a Job). */
+    migrated: needs.some((need) => need.migrated === true),
+    /** The features' own compose services (a database), before the core's Redis. */
+    composeServices,
+    redisStore,
+    /** The named volumes of the compose file. */
+    composeVolumes: [
+      ...composeServices.flatMap((service) => (service.volume ? [service.volume] : [])),
+      ...(redisStore ? ['redis-data'] : []),
+    ],
     /** The secrets the app cannot start without in production. */
     requiredSecrets,
     /** Connection URLs of the services `docker-compose.yml` runs beside the app. */

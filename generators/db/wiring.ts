@@ -19,6 +19,27 @@ const DEPLOYED_SERVICE: Record<string, { setting: string; env: string; value: st
 export const DEPLOYMENT: Record<string, DeploymentNeeds> = {
   postgres: {
     rootService: true,
+    migrated: true,
+    composeServices: [
+      {
+        name: 'postgres',
+        yaml: `image: postgres:18-alpine
+environment:
+  POSTGRES_USER: postgres
+  POSTGRES_PASSWORD: postgres
+  POSTGRES_DB: <package>
+volumes:
+  - postgres-data:/var/lib/postgresql
+healthcheck:
+  test: ["CMD", "pg_isready", "--username=postgres", "--dbname=<package>"]
+  interval: 5s
+  timeout: 3s
+  retries: 10
+restart: unless-stopped`,
+        volume: 'postgres-data',
+        readme: 'PostgreSQL 18, data in the `postgres-data` volume',
+      },
+    ],
     requiredSecrets: ['DATABASE_URL'],
     composeUrls: { DATABASE_URL: 'postgresql+asyncpg://postgres:postgres@postgres:5432/<package>' },
     secretExamples: [
@@ -30,6 +51,22 @@ export const DEPLOYMENT: Record<string, DeploymentNeeds> = {
   },
   mongo: {
     rootService: true,
+    composeServices: [
+      {
+        name: 'mongo',
+        yaml: `image: mongo:8
+volumes:
+  - mongo-data:/data/db
+healthcheck:
+  test: ["CMD", "mongosh", "--quiet", "--eval", "db.adminCommand('ping').ok"]
+  interval: 5s
+  timeout: 5s
+  retries: 10
+restart: unless-stopped`,
+        volume: 'mongo-data',
+        readme: 'MongoDB 8, data in the `mongo-data` volume',
+      },
+    ],
     requiredSecrets: ['MONGODB_URL'],
     composeUrls: { MONGODB_URL: 'mongodb://mongo:27017/<package>' },
     secretExamples: [
@@ -37,7 +74,7 @@ export const DEPLOYMENT: Record<string, DeploymentNeeds> = {
     ],
   },
   // Redis is the core's own service (rate limits): lib/deploy.ts knows it already.
-  redis: { rootService: true },
+  redis: { rootService: true, redisStore: true },
 };
 
 /** The service container CI starts for each database's tests, and how the tests reach it. */

@@ -100,13 +100,13 @@ export default class K8sGenerator extends DeployGenerator {
             },
           ]
         : [],
-      migration: root.db === 'postgres',
+      migration: root.migrated === true,
       // Partials bound to this context, which has the image.
       context: withPartials({
         ...root,
         image: system,
         caller: gateway ? gatewayApp : '',
-        migration: root.db === 'postgres',
+        migration: root.migrated === true,
       }),
     };
     const units = [own];
