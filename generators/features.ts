@@ -1,9 +1,10 @@
 import { Contributions } from '../lib/contributions.js';
 import type { ResourceView } from '../lib/resource-views.js';
-import { agentsWiring } from './agents/wiring.js';
-import { coreContribution, wiringView } from './api/wiring.js';
-import { authWiring } from './auth/wiring.js';
-import { dbWiring } from './db/wiring.js';
+import { nextSteps, type SampleRequest } from '../lib/next-steps.js';
+import { agentsWiring, JOBS_REQUEST } from './agents/wiring.js';
+import { coreContribution, ECHO_REQUEST, wiringView } from './api/wiring.js';
+import { authenticatedRequest, authWiring } from './auth/wiring.js';
+import { DEPLOYMENT, dbWiring, SAMPLE_REQUESTS } from './db/wiring.js';
 import { observabilityWiring } from './observability/wiring.js';
 
 /**
@@ -26,4 +27,39 @@ export function contributionsFromContext(context: Record<string, unknown>): Cont
   contributions.add('db', dbWiring(features));
   contributions.add('observability', observabilityWiring(features));
   return contributions;
+}
+
+/**
+ * The protected request the final message and the README show: the example route, else the database's
+ * example routes, else the agents' jobs; none when nothing is protected yet.
+ */
+export function sampleRequest(context: {
+  examples?: boolean;
+  agents?: boolean;
+  db: string;
+}): SampleRequest | undefined {
+  if (context.examples === true) return ECHO_REQUEST;
+  return SAMPLE_REQUESTS[context.db] ?? (context.agents === true ? JOBS_REQUEST : undefined);
+}
+
+/** The context of the final message of `new`: the project's config and the database its code is wired to. */
+export interface FinalMessageContext {
+  packageName: string;
+  services: string[];
+  auth: string;
+  db: string;
+  users: boolean;
+  examples?: boolean;
+  agents?: boolean;
+}
+
+/** The final message's commands for a project (lib/next-steps.ts), with each feature's part. */
+export function finalSteps(context: FinalMessageContext, where: string, installed: boolean): string[] {
+  return nextSteps({
+    config: context,
+    where,
+    installed,
+    migrated: DEPLOYMENT[context.db]?.migrated === true,
+    ...authenticatedRequest(context, sampleRequest(context)),
+  });
 }

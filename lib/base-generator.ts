@@ -59,7 +59,6 @@ import {
   TEMPLATES_ROOT,
 } from './templates.js';
 import { toTitle } from './naming.js';
-import { DEV_PORT, protectedRequest, signedDevelopmentToken } from './next-steps.js';
 import { resourceViews } from './resource-views.js';
 import { MIGRATIONS, type Migration, expandPath, migrationsBetween } from './migrations.js';
 import {
@@ -439,9 +438,6 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       // templates use (a workspace service's are in its member context).
       resources: db === 'postgres' ? resourceViews(config.resources ?? []) : [],
       title: toTitle(config.projectName),
-      // What the README's authentication section shows: a protected request, and a token for it with JWT.
-      protectedCall: protectedRequest(config, db) ?? `http://127.0.0.1:${DEV_PORT}/<a route of yours>`,
-      developmentToken: signedDevelopmentToken(config.packageName),
       // The marker lines around the generated section of a README (see lib/generated-section.ts).
       sectionBegin: `${SECTION_BEGIN}: regenerated as the project grows; write your own text above or below it -->`,
       sectionEnd: SECTION_END,

@@ -1,4 +1,8 @@
 import type { Contribution } from '../../lib/contributions.js';
+import type { SampleRequest } from '../../lib/next-steps.js';
+
+/** The agents' protected request that the final message and the README show without a better one. */
+export const JOBS_REQUEST: SampleRequest = { method: 'GET', path: '/agents/jobs' };
 
 /**
  * The agents' part of the core's wiring: the agent service in the lifespan (recording runs and jobs in the

@@ -1,3 +1,4 @@
+import type { SampleRequest } from '../../lib/next-steps.js';
 import {
   type Contribution,
   type Contributions,
@@ -153,6 +154,9 @@ app.add_middleware(
     testSettings: [{ fixture: 'auth_settings', order: 10 }],
   };
 }
+
+/** The example route's request that the final message and the README show. */
+export const ECHO_REQUEST: SampleRequest = { method: 'POST', path: '/echo', body: '{"message": "hello"}' };
 
 /** The demo-only example route, POST /echo, and its service (`new --examples`). */
 export function examplesContribution(): Contribution {

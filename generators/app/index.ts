@@ -14,7 +14,7 @@ import { DEFAULT_TIER2_SERVICES, parseServicesFlag } from '../../lib/workspace.j
 import { PACKAGE_VERSION } from '../../lib/version.js';
 import { findExecutable } from '../../lib/exec.js';
 import { lockDependencies, timedStep } from '../../lib/progress.js';
-import { nextSteps } from '../../lib/next-steps.js';
+import { type FinalMessageContext, finalSteps } from '../features.js';
 import command from './command.js';
 
 const ALL_CHOICES: ChoiceKey[] = CHOICES.map((spec) => spec.key);
@@ -150,12 +150,9 @@ export default class AppGenerator extends ForgeGenerator {
     }
     const config = this.answers;
     const where = this.relativeToCwd(this.destinationRoot());
-    const steps = nextSteps({
-      config,
-      db: wiredDatabase(config),
-      where,
-      installed: !this.options.skipInstall && findExecutable('uv') !== undefined,
-    });
+    const context = this.templateContext() as unknown as FinalMessageContext;
+    const installed = !this.options.skipInstall && findExecutable('uv') !== undefined;
+    const steps = finalSteps(context, where, installed);
     this.log.info(
       [`${config.projectName} is ready in ${where}. Next:`, ...steps.map((line) => `  ${line}`)].join('\n'),
     );

@@ -2,6 +2,8 @@ import { ForgeGenerator } from '../../lib/base-generator.js';
 import command from './command.js';
 import { files } from './files.js';
 import { authWiring } from './wiring.js';
+import { BASE_URL, curlArguments, signedDevelopmentToken } from '../../lib/next-steps.js';
+import { sampleRequest } from '../features.js';
 
 /**
  * Authentication for every non-public route. The kind (`--auth`) is stored in the config; the core's
@@ -30,6 +32,17 @@ export default class AuthGenerator extends ForgeGenerator {
         ...this.developmentReadme(),
       ],
     });
+  }
+
+  /** With what the README's authentication section shows: a protected request, and a token for it with JWT. */
+  protected override templateContext(): Record<string, unknown> {
+    const context = super.templateContext();
+    const sample = sampleRequest(context as Parameters<typeof sampleRequest>[0]);
+    return {
+      ...context,
+      protectedCall: sample ? curlArguments(sample) : `${BASE_URL}/<a route of yours>`,
+      developmentToken: signedDevelopmentToken(this.answers.packageName),
+    };
   }
 
   /** What the README's configuration section says this kind needs, or defaults to, in development. */

@@ -1,4 +1,5 @@
 import type { Contribution } from '../../lib/contributions.js';
+import { BASE_URL, curlArguments, type SampleRequest, signedDevelopmentToken } from '../../lib/next-steps.js';
 
 /** The secrets a deployed environment of each kind is given, as the preflight test sets them. */
 const DEPLOYED_SECRETS: Record<string, { env: string; value: string }[]> = {
@@ -139,4 +140,49 @@ edit_openapi(app, document_security(app, security_schemes(settings), authenticat
           ]
         : [],
   };
+}
+
+/** A password for the first user of the final message: long enough for the users module's rules. */
+export const EXAMPLE_PASSWORD = 'change-this-password-now';
+
+/**
+ * The final message's lines for each kind: `setup` before the server starts (a first user), then `request`,
+ * which sends the sample request with the kind's credential; without a sample request, the readiness probe.
+ */
+export function authenticatedRequest(
+  context: { auth: string; users: boolean; packageName: string },
+  sample: SampleRequest | undefined,
+): { setup: string[]; request: string[] } {
+  const { auth, users, packageName } = context;
+  if (users) {
+    return {
+      setup: [
+        `printf '%s\\n' '${EXAMPLE_PASSWORD}' | uv run python -m ${packageName}.users_cli create-user alice --password-stdin`,
+      ],
+      request: [
+        `TOKEN=$(curl -s -X POST ${BASE_URL}/auth/token -d username=alice -d password=${EXAMPLE_PASSWORD} | uv run python -c "import json, sys; print(json.load(sys.stdin)['access_token'])")`,
+        `curl -s -H "Authorization: Bearer $TOKEN" ${BASE_URL}/users/me`,
+      ],
+    };
+  }
+  if (sample === undefined) {
+    return {
+      setup: [],
+      request: [`curl -s ${BASE_URL}/health/ready   # no protected route yet: --examples adds POST /echo`],
+    };
+  }
+  const request = curlArguments(sample);
+  const lines: Record<string, string[]> = {
+    apikey: [
+      `curl -s ${request} -H 'X-API-Key: change-me-local-development-key'   # a key of API_KEYS in .env`,
+    ],
+    none: [`curl -s ${request}`],
+    // No users here to log in: a development token signed with the JWT_SECRET of .env.
+    jwt: [signedDevelopmentToken(packageName), `curl -s ${request} -H "Authorization: Bearer $TOKEN"`],
+    // Tokens come from the identity provider the API trusts.
+    oidc: [
+      `curl -s ${request} -H "Authorization: Bearer $TOKEN"   # TOKEN from your identity provider (OIDC_ISSUER)`,
+    ],
+  };
+  return { setup: [], request: lines[auth] ?? [] };
 }

@@ -1,4 +1,5 @@
 import type { Contribution, DeploymentNeeds } from '../../lib/contributions.js';
+import type { SampleRequest } from '../../lib/next-steps.js';
 import type { CiService } from '../../lib/tooling.js';
 
 /** The outside service of each database that staging and production are given. */
@@ -75,6 +76,13 @@ restart: unless-stopped`,
   },
   // Redis is the core's own service (rate limits): lib/deploy.ts knows it already.
   redis: { rootService: true, redisStore: true },
+};
+
+/** The request of each database's example routes that the final message and the README show. */
+export const SAMPLE_REQUESTS: Record<string, SampleRequest> = {
+  postgres: { method: 'POST', path: '/notes', body: '{"title": "hello"}' },
+  mongo: { method: 'POST', path: '/notes', body: '{"title": "hello"}' },
+  redis: { method: 'PUT', path: '/cache/hello', body: '{"value": "hello"}' },
 };
 
 /** The service container CI starts for each database's tests, and how the tests reach it. */

@@ -2,16 +2,27 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { EXAMPLE_PASSWORD, nextSteps } from '../../lib/next-steps.js';
+import { EXAMPLE_PASSWORD } from '../../generators/auth/wiring.js';
+import { finalSteps } from '../../generators/features.js';
 import { makeTempDir, readConfig, runForge } from '../helpers.js';
 
 const config = (auth: 'jwt' | 'apikey' | 'oidc' | 'none', services: string[] = [], examples = true) => ({
-  projectName: 'shop',
   packageName: 'shop',
   auth,
   services,
   examples,
 });
+
+/** The final message of a project wired to `db`; stored users come with JWT on PostgreSQL, as in a run. */
+function nextSteps(input: {
+  config: ReturnType<typeof config> & { agents?: boolean };
+  db: string;
+  where: string;
+  installed: boolean;
+}): string[] {
+  const users = input.db === 'postgres' && input.config.auth === 'jwt';
+  return finalSteps({ ...input.config, db: input.db, users }, input.where, input.installed);
+}
 
 describe('the final message of new', () => {
   it('takes the default project from install to a token and /users/me', () => {
