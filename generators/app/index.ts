@@ -6,7 +6,6 @@ import {
   observabilityDefault,
   parseChoice,
   servesAgents,
-  wiredDatabase,
 } from '../../lib/config.js';
 import { ForgeUserError } from '../../lib/errors.js';
 import { validateProjectName } from '../../lib/naming.js';
