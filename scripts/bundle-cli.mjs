@@ -48,6 +48,33 @@ const originalModuleLocation = {
   },
 };
 
+/**
+ * Yeoman's ways of installing packages from npm, which the CLI never takes: it runs its own generators and
+ * plugins already installed. Loading them costs a third of a second at every start (npm's dependency tree
+ * tool, and an HTTP client whose first use loads Node's fetch), so the bundle holds stand-ins that refuse.
+ */
+const NOT_BUNDLED = 'installing packages from npm is not part of fastapi-forge; install them with npm';
+const npmInstallers = {
+  name: 'npm-installers',
+  setup(builder) {
+    builder.onResolve({ filter: /^(fly-import|latest-version)$/ }, (args) => ({
+      path: args.path,
+      namespace: 'npm-installers',
+    }));
+    builder.onLoad({ filter: /.*/, namespace: 'npm-installers' }, (args) => ({
+      contents:
+        args.path === 'fly-import'
+          ? `export class FlyRepository {
+  constructor(options = {}) { this.repositoryPath = options.repositoryPath; }
+  async install() { throw new Error(${JSON.stringify(NOT_BUNDLED)}); }
+}
+export async function flyImport() { throw new Error(${JSON.stringify(NOT_BUNDLED)}); }`
+          : `export default async function latestVersion() { throw new Error(${JSON.stringify(NOT_BUNDLED)}); }`,
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
   entryPoints: [path.join(root, 'dist/cli/main.js')],
   outfile: path.join(root, 'dist/cli.js'),
@@ -56,6 +83,6 @@ await build({
   format: 'esm',
   target: 'node20',
   banner: { js: moduleUrlBanner },
-  plugins: [originalModuleLocation],
+  plugins: [npmInstallers, originalModuleLocation],
   logLevel: 'warning',
 });
