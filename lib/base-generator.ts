@@ -785,13 +785,23 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
   private readRecord<T extends object>(relative: string, isValid: (stored: unknown) => stored is T): T {
     const target = this.destinationPath(relative);
     if (!this.fs.exists(target)) return {} as T;
+    const text = this.fs.read(target);
+    // Every file written reads and writes the checksums again: the last text read is parsed once.
+    const parsed = runState(this.env, 'parsed-records', () => new Map<string, { text: string; value: T }>());
+    const last = parsed.get(target);
+    if (last?.text === text) return { ...last.value };
     let stored: unknown;
     try {
-      stored = JSON.parse(this.fs.read(target));
+      stored = JSON.parse(text);
     } catch {
       stored = undefined;
     }
-    if (isValid(stored)) return stored;
+    if (isValid(stored)) {
+      // Only flat records: a copy of one with nested values would share them with the next reader.
+      if (Object.values(stored).every((value) => typeof value === 'string'))
+        parsed.set(target, { text, value: { ...stored } });
+      return stored;
+    }
     if (!reportedUnreadable.has(target)) {
       reportedUnreadable.add(target);
       this.log.info(
