@@ -93,11 +93,33 @@ export async function freePort(): Promise<number> {
   throw new Error('no loopback port left that this test run has not handed out');
 }
 
-function unusedPort(): Promise<number> {
+/**
+ * FORGE_PORT_RANGE=first-last hands out ports of that range only, in order (the bench sets one, so its
+ * servers are found on known ports and never meet the kernel's ephemeral ports wrk's connections use);
+ * otherwise any port the kernel gives.
+ */
+const PORT_RANGE = /^(\d+)-(\d+)$/.exec(process.env.FORGE_PORT_RANGE ?? '');
+let nextInRange = Number(PORT_RANGE?.[1] ?? 0);
+
+async function unusedPort(): Promise<number> {
+  if (!PORT_RANGE) return listenOn(0);
+  while (nextInRange <= Number(PORT_RANGE[2])) {
+    const port = nextInRange++;
+    try {
+      return await listenOn(port);
+    } catch {
+      // Taken by something else: the next one.
+    }
+  }
+  throw new Error(`no free port left in FORGE_PORT_RANGE=${process.env.FORGE_PORT_RANGE}`);
+}
+
+/** Binds `port` on loopback (0: one the kernel picks) and frees it again; its number. */
+function listenOn(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createNetServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
       server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
