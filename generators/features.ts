@@ -1,7 +1,7 @@
 import { Contributions } from '../lib/contributions.js';
 import type { ResourceView } from '../lib/resource-views.js';
 import { agentsWiring } from './agents/wiring.js';
-import { coreContribution, wiringView } from './api/wiring.js';
+import { type SharedSettings, coreContribution, wiringView } from './api/wiring.js';
 import { authWiring } from './auth/wiring.js';
 import { dbWiring } from './db/wiring.js';
 import { observabilityWiring } from './observability/wiring.js';
@@ -26,4 +26,26 @@ export function contributionsFromContext(context: Record<string, unknown>): Cont
   contributions.add('db', dbWiring(features));
   contributions.add('observability', observabilityWiring(features));
   return contributions;
+}
+
+/**
+ * The settings of a workspace's shared package, as its generator renders them (lib/workspace-generator.ts,
+ * memberContext): no database, agents or users of its own; metrics and tracing when the workspace has them.
+ * The root's ForgeSettings extends them, so the root passes its settings to libs' modules as any member does.
+ */
+export function sharedSettings(context: Record<string, unknown>, libsPackage: string): SharedSettings {
+  const libs = {
+    ...context,
+    db: 'none',
+    agents: false,
+    users: false,
+    agentJobs: false,
+    resources: [],
+    packageName: libsPackage,
+    libs: true,
+  };
+  const classes = contributionsFromContext(libs)
+    .ordered('settings')
+    .map((mixin) => mixin.className);
+  return { libsPackage, classes };
 }

@@ -439,6 +439,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       // templates use (a workspace service's are in its member context).
       resources: db === 'postgres' ? resourceViews(config.resources ?? []) : [],
       title: toTitle(config.projectName),
+      // A workspace's root renders the core as the shared package does, so its modules re-export libs'.
+      sharedCore: config.services.length > 0,
       // What the README's authentication section shows: a protected request, and a token for it with JWT.
       protectedCall: protectedRequest(config, db) ?? `http://127.0.0.1:${DEV_PORT}/<a route of yours>`,
       developmentToken: signedDevelopmentToken(config.packageName),

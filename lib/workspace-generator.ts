@@ -9,6 +9,7 @@ import {
   generatedTargets,
 } from './deploy.js';
 import { HEALTH_PROBE, withPartials } from './deploy-generator.js';
+import type { WriteMode } from './base-generator.js';
 import type { FileSection, FilesContext } from './files.js';
 import { findExecutable } from './exec.js';
 import { addEnvVars, addPyprojectDependencies, parseToml, requirementName } from './merge.js';
@@ -128,6 +129,16 @@ function withWorkspaceImportSection(content: string, libs: string): string {
     'section-order = ["future", "standard-library", "third-party", "workspace", "first-party", "local-folder"]';
   const sections = `\n[tool.ruff.lint.isort.sections]\n# The workspace's shared package.\nworkspace = [${JSON.stringify(libs)}]\n`;
   return `${content.replace(firstParty, (line) => `${line}\n${order}`).replace(/\n*$/, '\n')}${sections}`;
+}
+
+/**
+ * A module of the root service that is libs' own: a re-export, so `<package>.<module>` names what
+ * `<package>_libs.<module>` does (mypy reads the names of a star import as exported).
+ */
+export function reExport(libs: string, module: string): string {
+  const dotted = module.replace(/(\/__init__)?\.py$/, '').replaceAll('/', '.');
+  const doc = "The shared package's module of this name, which every member of the workspace uses.";
+  return `"""${doc}"""\n\nfrom ${libs}.${dotted} import *  # noqa: F403\n`;
 }
 
 /** A package of the workspace: where it lives and what it is called. */
@@ -287,7 +298,14 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
     const member = this.libsMember();
     const base = { ...this.memberContext(member), libs: true };
     // The core's settings and middleware modules, wired for the shared package's own context.
-    this.writeSections(files, { ...base, wiring: this.wiringFor(base) });
+    const written: string[] = [];
+    this.writtenFiles = written;
+    try {
+      this.writeSections(files, { ...base, wiring: this.wiringFor(base) });
+    } finally {
+      this.writtenFiles = undefined;
+    }
+    this.shareCore(written);
     const auth = this.answers.auth;
     const authManifest = auth === 'none' ? {} : readFamilyManifest(`auth/${auth}`);
     const postgres = readFamilyManifest('db/postgres');
@@ -300,6 +318,38 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
       ],
       libs: false,
     });
+  }
+
+  /** The owned files written while it is set (see {@link writeLibs}). */
+  private writtenFiles: string[] | undefined;
+
+  protected override writeFile(relative: string, content: string, mode: WriteMode): void {
+    if (mode === 'owned') this.writtenFiles?.push(relative);
+    super.writeFile(relative, content, mode);
+  }
+
+  /**
+   * The root service uses the shared package like every other member: each module of the root that this
+   * run rendered exactly as libs' (but for the package name) becomes a re-export of libs' module, so it is
+   * written once in the project, and code importing `<package>.errors` (written before the project was a
+   * workspace) keeps working. A module that differs (the root's own features, or the user's edits) stays.
+   */
+  private shareCore(libsFiles: readonly string[]): void {
+    const root = this.answers.packageName;
+    const libs = libsPackage(root);
+    const prefix = `${LIBS_DIR}/src/${libs}/`;
+    for (const relative of libsFiles) {
+      if (!relative.startsWith(prefix) || !relative.endsWith('.py')) continue;
+      const module = relative.slice(prefix.length);
+      if (module === '__init__.py') continue;
+      const own = `src/${root}/${module}`;
+      const ownTarget = this.destinationPath(own);
+      const libsTarget = this.destinationPath(relative);
+      if (!this.fs.exists(ownTarget) || !this.fs.exists(libsTarget)) continue;
+      const shared = this.fs.read(libsTarget).replaceAll(libs, root);
+      if (this.fs.read(ownTarget) !== shared) continue;
+      this.writeFile(own, reExport(libs, module), 'owned');
+    }
   }
 
   /**
@@ -370,7 +420,11 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
   /** The root pyproject becomes the workspace root: `[tool.uv.workspace] members`, merged, never rewritten. */
   protected mergeWorkspace(): void {
     const target = this.destinationPath('pyproject.toml');
-    this.writeMerged(target, addWorkspaceMembers(this.fs.read(target), this.workspaceMembers()));
+    // The root service imports the shared package as every member does.
+    const libs = this.libsMember().distribution;
+    let content = addWorkspaceMembers(this.fs.read(target), this.workspaceMembers());
+    content = addWorkspaceSources(addPyprojectDependencies(content, [libs]), [libs]);
+    this.writeMerged(target, content);
   }
 
   /**

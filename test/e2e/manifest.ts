@@ -132,8 +132,16 @@ function templateRequirements(key: string): string[] {
 }
 
 interface Pyproject {
-  project?: { dependencies?: string[] };
+  project?: { name?: string; dependencies?: string[] };
   'dependency-groups'?: Record<string, unknown[]>;
+}
+
+/** The distribution name of a workspace's shared package (libs/pyproject.toml); none outside a workspace. */
+function workspaceLibs(dir: string): string[] {
+  const file = path.join(dir, 'libs', 'pyproject.toml');
+  if (!existsSync(file)) return [];
+  const name = (parseToml(readFileSync(file, 'utf8')) as Pyproject).project?.name;
+  return name === undefined ? [] : [requirementName(name)];
 }
 
 /** Dependencies (and dev dependencies) that no enabled family declares, and declared ones that are missing. */
@@ -148,6 +156,8 @@ export function checkDependencies(dir: string, features: Features): string[] {
       [
         ...templateRequirements('dependencies'),
         ...families.flatMap((family) => readFamilyManifest(family).dependencies ?? []).map(requirementName),
+        // A workspace's root service depends on the shared package, by its distribution name.
+        ...workspaceLibs(dir),
       ],
     ],
     [
