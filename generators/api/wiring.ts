@@ -217,7 +217,10 @@ export function wiringView(
   for (const mixin of settingsClasses)
     extra('settings', { module: mixin.module, names: [mixin.className], wrap: mixin.wrap });
   if (shared)
-    extra('settings', { module: `${shared.libsPackage}.settings`, names: ['ForgeSettings as SharedSettings'] });
+    extra('settings', {
+      module: `${shared.libsPackage}.settings`,
+      names: ['ForgeSettings as SharedSettings'],
+    });
   // Fields of the core's settings that only the root has (libs' CoreSettings is the one every member shares).
   const ownCoreFields = contributions.all('coreSettingsFields').join('\n');
   if (shared && ownCoreFields) extra('settings', { module: 'pydantic', names: ['Field'] });
