@@ -35,6 +35,10 @@ import {
   memberPreflight,
 } from './workspace.js';
 
+/** The test support of the authentication kinds whose support is one module of the shared package's. */
+export const SHARED_AUTH_SUPPORT = ['jwt', 'apikey'];
+const AUTH_SUPPORT = 'tests/auth_support.py.ejs';
+
 /** The test of a service's or the gateway's start through the shared preflight. */
 const MEMBER_PREFLIGHT_TEST = 'tests/test_preflight.py.ejs';
 
@@ -78,8 +82,22 @@ export function memberFiles(family: string): FileSection[] {
     },
     {
       families: (context) => [`auth/${String(context.auth)}`],
-      when: (context) => context.auth !== 'none',
+      when: (context) => context.auth !== 'none' && !SHARED_AUTH_SUPPORT.includes(String(context.auth)),
       only: (template) => template.startsWith('tests/') && !template.endsWith('test_auth.py.ejs'),
+      into: inMember,
+    },
+    {
+      families: (context) => [`auth/${String(context.auth)}`],
+      when: (context) => SHARED_AUTH_SUPPORT.includes(String(context.auth)),
+      only: (template) =>
+        template.startsWith('tests/') && !template.endsWith('test_auth.py.ejs') && template !== AUTH_SUPPORT,
+      into: inMember,
+    },
+    {
+      // The shared package's `testing` module, re-exported where conftest.py loads it.
+      families: ['microservice/member'],
+      when: (context) => SHARED_AUTH_SUPPORT.includes(String(context.auth)),
+      only: [AUTH_SUPPORT],
       into: inMember,
     },
   ];
@@ -349,6 +367,22 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
       const shared = this.fs.read(libsTarget).replaceAll(libs, root);
       if (this.fs.read(ownTarget) !== shared) continue;
       this.writeFile(own, reExport(libs, module), 'owned');
+    }
+    // The root's authentication test support, as every other member's.
+    const testing = this.destinationPath(prefix, 'testing.py');
+    const support = this.destinationPath('tests', 'auth_support.py');
+    if (
+      libsFiles.includes(`${prefix}testing.py`) &&
+      this.fs.exists(support) &&
+      this.fs.read(support) === this.fs.read(testing).replaceAll(libs, root)
+    ) {
+      const template = this.templatesOf('microservice/member', [AUTH_SUPPORT])[0];
+      if (!template) throw new Error(`templates/microservice/member/${AUTH_SUPPORT} is missing`);
+      this.writeFile(
+        'tests/auth_support.py',
+        renderTemplate(template.source, { libsPackage: libs }),
+        'owned',
+      );
     }
   }
 
