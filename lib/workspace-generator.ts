@@ -323,7 +323,7 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
     } finally {
       this.writtenFiles = undefined;
     }
-    this.shareCore(written);
+    this.libsWritten = written;
     const auth = this.answers.auth;
     const authManifest = auth === 'none' ? {} : readFamilyManifest(`auth/${auth}`);
     const postgres = readFamilyManifest('db/postgres');
@@ -340,6 +340,8 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
 
   /** The owned files written while it is set (see {@link writeLibs}). */
   private writtenFiles: string[] | undefined;
+  /** The shared package's files this run wrote. */
+  private libsWritten: string[] = [];
 
   protected override writeFile(relative: string, content: string, mode: WriteMode): void {
     if (mode === 'owned') this.writtenFiles?.push(relative);
@@ -351,8 +353,10 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
    * run rendered exactly as libs' (but for the package name) becomes a re-export of libs' module, so it is
    * written once in the project, and code importing `<package>.errors` (written before the project was a
    * workspace) keeps working. A module that differs (the root's own features, or the user's edits) stays.
+   * Called once every generator has written, since the one the user ran writes before those it composes.
    */
-  private shareCore(libsFiles: readonly string[]): void {
+  protected shareCore(): void {
+    const libsFiles = this.libsWritten;
     const root = this.answers.packageName;
     const libs = libsPackage(root);
     const prefix = `${LIBS_DIR}/src/${libs}/`;
