@@ -39,6 +39,9 @@ import {
 export const SHARED_AUTH_SUPPORT = ['jwt', 'apikey'];
 const AUTH_SUPPORT = 'tests/auth_support.py.ejs';
 
+/** The shared package's test support modules (libs.testing, libs.observability.testing), for ruff. */
+const TESTING_IGNORES = '"src/*/{testing,observability/testing}.py"';
+
 /** The test of a service's or the gateway's start through the shared preflight. */
 const MEMBER_PREFLIGHT_TEST = 'tests/test_preflight.py.ejs';
 
@@ -58,12 +61,11 @@ export function memberFiles(family: string): FileSection[] {
       once: ['README.md', 'src/<package>/main.py', 'src/<package>/config.py'],
     },
     {
-      // The helpers of the project's own tests, on the shared package's modules.
-      families: ['observability/common'],
+      // The helpers of the metrics and tracing tests: the shared package's, re-exported.
+      families: ['microservice/member'],
       only: ['tests/observability_support.py.ejs'],
       when: (context) => context.observability === true,
       into: inMember,
-      context: (context) => ({ ...context, packageName: context.libsPackage }),
     },
     {
       families: [`observability/members/${path.posix.basename(family)}`],
@@ -336,6 +338,21 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
       ],
       libs: false,
     });
+    this.ignoreTestRulesInTesting(path.posix.join(member.dir, 'pyproject.toml'));
+  }
+
+  /**
+   * The shared package's `testing` modules are test support (pytest fixtures that assert): ruff treats them
+   * as it treats tests. Added to libs' pyproject.toml once, beside the rule for `tests/**`.
+   */
+  private ignoreTestRulesInTesting(relative: string): void {
+    const target = this.destinationPath(relative);
+    const content = this.fs.read(target);
+    if (content.includes(TESTING_IGNORES)) return;
+    const tests = /^"tests\/\*\*" = (\[[^\]\n]*\])$/m.exec(content);
+    if (!tests) return;
+    const line = `${TESTING_IGNORES} = ${tests[1]}`;
+    this.writeMerged(target, content.replace(tests[0], `${tests[0]}\n${line}`));
   }
 
   /** The owned files written while it is set (see {@link writeLibs}). */

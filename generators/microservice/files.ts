@@ -60,6 +60,14 @@ export const libsFiles: readonly FileSection[] = [
     into: inMember,
     names: () => ({ 'tests/auth_support.py': 'src/_package_/testing.py' }),
   },
+  {
+    // The helpers of every member's metrics and tracing tests.
+    families: ['observability/common'],
+    when: (context) => context.observability === true,
+    only: ['tests/observability_support.py.ejs'],
+    into: inMember,
+    names: () => ({ 'tests/observability_support.py': 'src/_package_/observability/testing.py' }),
+  },
   { families: ['db/postgres'], only: LIBS_FROM_POSTGRES, into: inMember },
   { families: ['microservice/libs'], into: inMember, once: ['README.md'] },
   {
