@@ -39,8 +39,9 @@ import {
 export const SHARED_AUTH_SUPPORT = ['jwt', 'apikey'];
 const AUTH_SUPPORT = 'tests/auth_support.py.ejs';
 
-/** The shared package's test support modules (libs.testing, libs.observability.testing), for ruff. */
-const TESTING_IGNORES = '"src/*/{testing,observability/testing}.py"';
+/** The shared package's test support modules, for ruff: libs.testing, and libs.observability.testing. */
+const TESTING_MODULE = '"src/*/testing.py"';
+const OBSERVABILITY_TESTING_MODULE = '"src/*/observability/testing.py"';
 
 /** The test of a service's or the gateway's start through the shared preflight. */
 const MEMBER_PREFLIGHT_TEST = 'tests/test_preflight.py.ejs';
@@ -363,12 +364,18 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
    */
   private ignoreTestRulesInTesting(relative: string): void {
     const target = this.destinationPath(relative);
-    const content = this.fs.read(target);
-    if (content.includes(TESTING_IGNORES)) return;
+    let content = this.fs.read(target);
+    const modules = [TESTING_MODULE, ...(this.observedWorkspace ? [OBSERVABILITY_TESTING_MODULE] : [])];
     const tests = /^"tests\/\*\*" = (\[[^\]\n]*\])$/m.exec(content);
     if (!tests) return;
-    const line = `${TESTING_IGNORES} = ${tests[1]}`;
-    this.writeMerged(target, content.replace(tests[0], `${tests[0]}\n${line}`));
+    // Each after the one before it, in the same order however the project came to have them.
+    let anchor = tests[0];
+    for (const module of modules) {
+      const line = `${module} = ${tests[1]}`;
+      if (!content.includes(`\n${module} = `)) content = content.replace(anchor, `${anchor}\n${line}`);
+      anchor = content.includes(`\n${line}`) ? line : anchor;
+    }
+    this.writeMerged(target, content);
   }
 
   /** The owned files written while it is set (see {@link writeLibs}). */
