@@ -328,6 +328,8 @@ providers = packages_distributions()
 problems = []
 for folder, allowed, local in (("src", runtime, local_modules), ("tests", dev, local_modules | {"tests"})):
     for file in sorted(Path(folder).rglob("*.py")):
+        # Test support a package holds for its dependents' tests (libs' testing modules): dev dependencies.
+        permitted = dev if file.name == "testing.py" else allowed
         for node in ast.walk(ast.parse(file.read_text(), str(file))):
             if isinstance(node, ast.Import):
                 modules = [alias.name for alias in node.names]
@@ -342,7 +344,7 @@ for folder, allowed, local in (("src", runtime, local_modules), ("tests", dev, l
                 dists = providers.get(top, [])
                 if not dists:
                     problems.append(f"{file}: import {module}: no installed distribution provides it")
-                elif not any(normal(dist) in allowed for dist in dists):
+                elif not any(normal(dist) in permitted for dist in dists):
                     problems.append(
                         f"{file}: import {module}: from {', '.join(sorted(set(dists)))}, "
                         "which pyproject.toml does not declare"
