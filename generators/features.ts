@@ -2,7 +2,7 @@ import { Contributions } from '../lib/contributions.js';
 import type { ResourceView } from '../lib/resource-views.js';
 import { nextSteps, type SampleRequest } from '../lib/next-steps.js';
 import { agentsWiring, JOBS_REQUEST } from './agents/wiring.js';
-import { coreContribution, ECHO_REQUEST, wiringView } from './api/wiring.js';
+import { type SharedSettings, coreContribution, ECHO_REQUEST, wiringView } from './api/wiring.js';
 import { authenticatedRequest, authWiring } from './auth/wiring.js';
 import { DEPLOYMENT, dbWiring, SAMPLE_REQUESTS } from './db/wiring.js';
 import { observabilityWiring } from './observability/wiring.js';
@@ -62,4 +62,26 @@ export function finalSteps(context: FinalMessageContext, where: string, installe
     migrated: DEPLOYMENT[context.db]?.migrated === true,
     ...authenticatedRequest(context, sampleRequest(context)),
   });
+}
+
+/**
+ * The settings of a workspace's shared package, as its generator renders them (lib/workspace-generator.ts,
+ * memberContext): no database, agents or users of its own; metrics and tracing when the workspace has them.
+ * The root's ForgeSettings extends them, so the root passes its settings to libs' modules as any member does.
+ */
+export function sharedSettings(context: Record<string, unknown>, libsPackage: string): SharedSettings {
+  const libs = {
+    ...context,
+    db: 'none',
+    agents: false,
+    users: false,
+    agentJobs: false,
+    resources: [],
+    packageName: libsPackage,
+    libs: true,
+  };
+  const classes = contributionsFromContext(libs)
+    .ordered('settings')
+    .map((mixin) => mixin.className);
+  return { libsPackage, classes };
 }

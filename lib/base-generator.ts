@@ -438,6 +438,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       // templates use (a workspace service's are in its member context).
       resources: db === 'postgres' ? resourceViews(config.resources ?? []) : [],
       title: toTitle(config.projectName),
+      // A workspace's root renders the core as the shared package does, so its modules re-export libs'.
+      sharedCore: config.services.length > 0,
       // The marker lines around the generated section of a README (see lib/generated-section.ts).
       sectionBegin: `${SECTION_BEGIN}: regenerated as the project grows; write your own text above or below it -->`,
       sectionEnd: SECTION_END,

@@ -9,6 +9,7 @@ import {
   generatedTargets,
 } from './deploy.js';
 import { HEALTH_PROBE, withPartials } from './deploy-generator.js';
+import type { WriteMode } from './base-generator.js';
 import type { FileSection, FilesContext } from './files.js';
 import { findExecutable } from './exec.js';
 import { addEnvVars, addPyprojectDependencies, parseToml, requirementName } from './merge.js';
@@ -34,6 +35,14 @@ import {
   memberPreflight,
 } from './workspace.js';
 
+/** The test support of the authentication kinds whose support is one module of the shared package's. */
+export const SHARED_AUTH_SUPPORT = ['jwt', 'apikey'];
+const AUTH_SUPPORT = 'tests/auth_support.py.ejs';
+
+/** The shared package's test support modules, for ruff: libs.testing, and libs.observability.testing. */
+const TESTING_MODULE = '"src/*/testing.py"';
+const OBSERVABILITY_TESTING_MODULE = '"src/*/observability/testing.py"';
+
 /** The test of a service's or the gateway's start through the shared preflight. */
 const MEMBER_PREFLIGHT_TEST = 'tests/test_preflight.py.ejs';
 
@@ -53,12 +62,11 @@ export function memberFiles(family: string): FileSection[] {
       once: ['README.md', 'src/<package>/main.py', 'src/<package>/config.py'],
     },
     {
-      // The helpers of the project's own tests, on the shared package's modules.
-      families: ['observability/common'],
+      // The helpers of the metrics and tracing tests: the shared package's, re-exported.
+      families: ['microservice/member'],
       only: ['tests/observability_support.py.ejs'],
       when: (context) => context.observability === true,
       into: inMember,
-      context: (context) => ({ ...context, packageName: context.libsPackage }),
     },
     {
       families: [`observability/members/${path.posix.basename(family)}`],
@@ -77,8 +85,22 @@ export function memberFiles(family: string): FileSection[] {
     },
     {
       families: (context) => [`auth/${String(context.auth)}`],
-      when: (context) => context.auth !== 'none',
+      when: (context) => context.auth !== 'none' && !SHARED_AUTH_SUPPORT.includes(String(context.auth)),
       only: (template) => template.startsWith('tests/') && !template.endsWith('test_auth.py.ejs'),
+      into: inMember,
+    },
+    {
+      families: (context) => [`auth/${String(context.auth)}`],
+      when: (context) => SHARED_AUTH_SUPPORT.includes(String(context.auth)),
+      only: (template) =>
+        template.startsWith('tests/') && !template.endsWith('test_auth.py.ejs') && template !== AUTH_SUPPORT,
+      into: inMember,
+    },
+    {
+      // The shared package's `testing` module, re-exported where conftest.py loads it.
+      families: ['microservice/member'],
+      when: (context) => SHARED_AUTH_SUPPORT.includes(String(context.auth)),
+      only: [AUTH_SUPPORT],
       into: inMember,
     },
   ];
@@ -128,6 +150,32 @@ function withWorkspaceImportSection(content: string, libs: string): string {
     'section-order = ["future", "standard-library", "third-party", "workspace", "first-party", "local-folder"]';
   const sections = `\n[tool.ruff.lint.isort.sections]\n# The workspace's shared package.\nworkspace = [${JSON.stringify(libs)}]\n`;
   return `${content.replace(firstParty, (line) => `${line}\n${order}`).replace(/\n*$/, '\n')}${sections}`;
+}
+
+/**
+ * A module of the root service that is libs' own: a re-export, so `<package>.<module>` names what
+ * `<package>_libs.<module>` does (mypy reads the names of a star import as exported).
+ */
+export function reExport(libs: string, module: string): string {
+  const dotted = module.replace(/(\/__init__)?\.py$/, '').replaceAll('/', '.');
+  const doc = "The shared package's module of this name, which every member of the workspace uses.";
+  return `"""${doc}"""\n\nfrom ${libs}.${dotted} import *  # noqa: F403\n`;
+}
+
+/**
+ * Adds `requirement` first in [project] dependencies when missing, so the root lists the shared package in
+ * the same place whether it was made a workspace or grew into one (others are added after it or before).
+ */
+export function dependingFirstOn(content: string, requirement: string): string {
+  const added = addPyprojectDependencies(content, [requirement]);
+  if (added === content) return content;
+  const lines = added.split('\n');
+  const item = lines.findIndex((line) => line.trim() === `${JSON.stringify(requirement)},`);
+  const header = lines.findIndex((line) => /^dependencies\s*=\s*\[\s*$/.test(line));
+  if (item === -1 || header === -1 || header > item) return added;
+  const [line] = lines.splice(item, 1);
+  lines.splice(header + 1, 0, line ?? '');
+  return lines.join('\n');
 }
 
 /** A package of the workspace: where it lives and what it is called. */
@@ -287,7 +335,14 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
     const member = this.libsMember();
     const base = { ...this.memberContext(member), libs: true };
     // The core's settings and middleware modules, wired for the shared package's own context.
-    this.writeSections(files, { ...base, wiring: this.wiringFor(base) });
+    const written: string[] = [];
+    this.writtenFiles = written;
+    try {
+      this.writeSections(files, { ...base, wiring: this.wiringFor(base) });
+    } finally {
+      this.writtenFiles = undefined;
+    }
+    this.libsWritten = written;
     const auth = this.answers.auth;
     const authManifest = auth === 'none' ? {} : readFamilyManifest(`auth/${auth}`);
     const postgres = readFamilyManifest('db/postgres');
@@ -300,6 +355,79 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
       ],
       libs: false,
     });
+    this.ignoreTestRulesInTesting(path.posix.join(member.dir, 'pyproject.toml'));
+  }
+
+  /**
+   * The shared package's `testing` modules are test support (pytest fixtures that assert): ruff treats them
+   * as it treats tests. Added to libs' pyproject.toml once, beside the rule for `tests/**`.
+   */
+  private ignoreTestRulesInTesting(relative: string): void {
+    const target = this.destinationPath(relative);
+    let content = this.fs.read(target);
+    const modules = [TESTING_MODULE, ...(this.observedWorkspace ? [OBSERVABILITY_TESTING_MODULE] : [])];
+    const tests = /^"tests\/\*\*" = (\[[^\]\n]*\])$/m.exec(content);
+    if (!tests) return;
+    // Each after the one before it, in the same order however the project came to have them.
+    let anchor = tests[0];
+    for (const module of modules) {
+      const line = `${module} = ${tests[1]}`;
+      if (!content.includes(`\n${module} = `)) content = content.replace(anchor, `${anchor}\n${line}`);
+      anchor = content.includes(`\n${line}`) ? line : anchor;
+    }
+    this.writeMerged(target, content);
+  }
+
+  /** The owned files written while it is set (see {@link writeLibs}). */
+  private writtenFiles: string[] | undefined;
+  /** The shared package's files this run wrote. */
+  private libsWritten: string[] = [];
+
+  protected override writeFile(relative: string, content: string, mode: WriteMode): void {
+    if (mode === 'owned') this.writtenFiles?.push(relative);
+    super.writeFile(relative, content, mode);
+  }
+
+  /**
+   * The root service uses the shared package like every other member: each module of the root that this
+   * run rendered exactly as libs' (but for the package name) becomes a re-export of libs' module, so it is
+   * written once in the project, and code importing `<package>.errors` (written before the project was a
+   * workspace) keeps working. A module that differs (the root's own features, or the user's edits) stays.
+   * Called once every generator has written, since the one the user ran writes before those it composes.
+   */
+  protected shareCore(): void {
+    const libsFiles = this.libsWritten;
+    const root = this.answers.packageName;
+    const libs = libsPackage(root);
+    const prefix = `${LIBS_DIR}/src/${libs}/`;
+    for (const relative of libsFiles) {
+      if (!relative.startsWith(prefix) || !relative.endsWith('.py')) continue;
+      const module = relative.slice(prefix.length);
+      if (module === '__init__.py') continue;
+      const own = `src/${root}/${module}`;
+      const ownTarget = this.destinationPath(own);
+      const libsTarget = this.destinationPath(relative);
+      if (!this.fs.exists(ownTarget) || !this.fs.exists(libsTarget)) continue;
+      const shared = this.fs.read(libsTarget).replaceAll(libs, root);
+      if (this.fs.read(ownTarget) !== shared) continue;
+      this.writeFile(own, reExport(libs, module), 'owned');
+    }
+    // The root's authentication test support, as every other member's.
+    const testing = this.destinationPath(prefix, 'testing.py');
+    const support = this.destinationPath('tests', 'auth_support.py');
+    if (
+      libsFiles.includes(`${prefix}testing.py`) &&
+      this.fs.exists(support) &&
+      this.fs.read(support) === this.fs.read(testing).replaceAll(libs, root)
+    ) {
+      const template = this.templatesOf('microservice/member', [AUTH_SUPPORT])[0];
+      if (!template) throw new Error(`templates/microservice/member/${AUTH_SUPPORT} is missing`);
+      this.writeFile(
+        'tests/auth_support.py',
+        renderTemplate(template.source, { libsPackage: libs }),
+        'owned',
+      );
+    }
   }
 
   /**
@@ -370,7 +498,11 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
   /** The root pyproject becomes the workspace root: `[tool.uv.workspace] members`, merged, never rewritten. */
   protected mergeWorkspace(): void {
     const target = this.destinationPath('pyproject.toml');
-    this.writeMerged(target, addWorkspaceMembers(this.fs.read(target), this.workspaceMembers()));
+    // The root service imports the shared package as every member does.
+    const libs = this.libsMember().distribution;
+    let content = addWorkspaceMembers(this.fs.read(target), this.workspaceMembers());
+    content = addWorkspaceSources(dependingFirstOn(content, libs), [libs]);
+    this.writeMerged(target, content);
   }
 
   /**

@@ -4,7 +4,8 @@ import { readFamilyManifest } from '../../lib/templates.js';
 import type { ResourceView } from '../../lib/resource-views.js';
 import { coreContribution, examplesContribution, wiringView } from './wiring.js';
 import { DEV_PYTHON, ciServiceList, toolingContext, workspaceMembers } from '../../lib/tooling.js';
-import { GATEWAY_PORT, ROOT_SERVICE_PORT, servicePort } from '../../lib/workspace.js';
+import { GATEWAY_PORT, ROOT_SERVICE_PORT, libsPackage, servicePort } from '../../lib/workspace.js';
+import { sharedSettings } from '../features.js';
 import command from './command.js';
 import { files, toolingFiles } from './files.js';
 
@@ -33,7 +34,13 @@ export default class ApiGenerator extends ForgeGenerator {
     const context = this.templateContext();
     this.writeSections(files, {
       ...context,
-      wiring: wiringView(this.contributions, pkg, context.resources as ResourceView[]),
+      wiring: wiringView(
+        this.contributions,
+        pkg,
+        context.resources as ResourceView[],
+        // A workspace's root is a member like the others: its settings extend the shared package's.
+        this.answers.services.length > 0 ? sharedSettings(context, libsPackage(pkg)) : undefined,
+      ),
       // The README of a workspace says where each member listens when run on its own.
       rootPort: ROOT_SERVICE_PORT,
       gatewayPort: GATEWAY_PORT,

@@ -171,11 +171,23 @@ interface ResourceRoutes {
   parent?: { attribute: string };
 }
 
+/** The shared package's settings, which a workspace root's ForgeSettings extends instead of composing them. */
+export interface SharedSettings {
+  libsPackage: string;
+  /** The classes libs' ForgeSettings composes already. */
+  classes: string[];
+}
+
 /**
  * What the wiring templates of `templates/api` read: the collected contributions, ordered and laid out.
  * Where no contribution secures the routes, callers are anonymous (the core's own default).
  */
-export function wiringView(contributions: Contributions, packageName: string, resources: ResourceRoutes[]) {
+export function wiringView(
+  contributions: Contributions,
+  packageName: string,
+  resources: ResourceRoutes[],
+  shared?: SharedSettings,
+) {
   const security = contributions.latest('security');
   const extraImports: Partial<Record<WiringModule, PyImport[]>> = {};
   const extra = (module: WiringModule, ...imports: PyImport[]): void => {
@@ -191,7 +203,10 @@ export function wiringView(contributions: Contributions, packageName: string, re
     .map((resource) => indent(resource.setup ?? '', 12))
     .join('\n');
 
-  const settingsClasses = contributions.ordered('settings');
+  // In a workspace the root's settings extend the shared package's: the classes libs composes come with it.
+  const settingsClasses = contributions
+    .ordered('settings')
+    .filter((mixin) => !shared?.classes.includes(mixin.className));
   // ForgeSettings mixes every class in: two of one name (a plugin's and the core's) cannot both be bases.
   const named = new Map<string, string>([['ForgeSettings', 'the settings package']]);
   for (const { className, module } of settingsClasses) {
@@ -205,6 +220,14 @@ export function wiringView(contributions: Contributions, packageName: string, re
   }
   for (const mixin of settingsClasses)
     extra('settings', { module: mixin.module, names: [mixin.className], wrap: mixin.wrap });
+  if (shared)
+    extra('settings', {
+      module: `${shared.libsPackage}.settings`,
+      names: ['ForgeSettings as SharedSettings'],
+    });
+  // Fields of the core's settings that only the root has (libs' CoreSettings is the one every member shares).
+  const ownCoreFields = contributions.all('coreSettingsFields').join('\n');
+  if (shared && ownCoreFields) extra('settings', { module: 'pydantic', names: ['Field'] });
   const deployedChecks = contributions.ordered('deployedChecks').map((check) => check.method);
   if (deployedChecks.length > 0)
     extra(
@@ -316,7 +339,8 @@ export function wiringView(contributions: Contributions, packageName: string, re
       .flatMap((probe) => (probe.unreachable ? [` and ${probe.unreachable}`] : []))
       .join(''),
     logProcessors: contributions.all('logProcessors'),
-    coreSettingsFields: contributions.all('coreSettingsFields').join('\n'),
+    coreSettingsFields: shared ? '' : ownCoreFields,
+    forgeSettingsFields: shared ? ownCoreFields : '',
     deployedServices: deployed.flatMap((item) => item.services ?? []),
     deployedSecrets: deployed.flatMap((item) => item.secrets ?? []),
     providerKey: deployed.some((item) => item.providerKey === true),
@@ -326,7 +350,10 @@ export function wiringView(contributions: Contributions, packageName: string, re
       renderImports([...contributions.imports(module), ...(extraImports[module] ?? [])], packageName),
     stateFields,
     lifespanSetup,
-    settingsClasses: settingsClasses.map((mixin) => mixin.className),
+    settingsClasses: [
+      ...settingsClasses.map((mixin) => mixin.className),
+      ...(shared ? ['SharedSettings'] : []),
+    ],
     deployedChecks,
     requestPath,
     middlewareCode,

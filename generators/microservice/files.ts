@@ -1,5 +1,5 @@
 import type { FileSection } from '../../lib/files.js';
-import { inMember, memberFiles } from '../../lib/workspace-generator.js';
+import { SHARED_AUTH_SUPPORT, inMember, memberFiles } from '../../lib/workspace-generator.js';
 
 /** Modules of the tier-1 core that `libs` shares: rendered from the same templates, for the libs package. */
 const LIBS_FROM_API = [
@@ -51,6 +51,22 @@ export const libsFiles: readonly FileSection[] = [
     when: (context) => context.auth !== 'none',
     only: sources,
     into: inMember,
+  },
+  {
+    // The authentication test support every member's conftest.py loads (a re-export in each).
+    families: (context) => [`auth/${String(context.auth)}`],
+    when: (context) => SHARED_AUTH_SUPPORT.includes(String(context.auth)),
+    only: ['tests/auth_support.py.ejs'],
+    into: inMember,
+    names: () => ({ 'tests/auth_support.py': 'src/_package_/testing.py' }),
+  },
+  {
+    // The helpers of every member's metrics and tracing tests.
+    families: ['observability/common'],
+    when: (context) => context.observability === true,
+    only: ['tests/observability_support.py.ejs'],
+    into: inMember,
+    names: () => ({ 'tests/observability_support.py': 'src/_package_/observability/testing.py' }),
   },
   { families: ['db/postgres'], only: LIBS_FROM_POSTGRES, into: inMember },
   { families: ['microservice/libs'], into: inMember, once: ['README.md'] },

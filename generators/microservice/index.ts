@@ -97,6 +97,10 @@ export default class MicroserviceGenerator extends WorkspaceGenerator {
     this.mergeWorkspace();
   }
 
+  postWriting(): void {
+    this.shareCore();
+  }
+
   async install(): Promise<void> {
     await this.syncWorkspace();
   }

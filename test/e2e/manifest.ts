@@ -132,8 +132,16 @@ function templateRequirements(key: string): string[] {
 }
 
 interface Pyproject {
-  project?: { dependencies?: string[] };
+  project?: { name?: string; dependencies?: string[] };
   'dependency-groups'?: Record<string, unknown[]>;
+}
+
+/** The distribution name of a workspace's shared package (libs/pyproject.toml); none outside a workspace. */
+function workspaceLibs(dir: string): string[] {
+  const file = path.join(dir, 'libs', 'pyproject.toml');
+  if (!existsSync(file)) return [];
+  const name = (parseToml(readFileSync(file, 'utf8')) as Pyproject).project?.name;
+  return name === undefined ? [] : [requirementName(name)];
 }
 
 /** Dependencies (and dev dependencies) that no enabled family declares, and declared ones that are missing. */
@@ -148,6 +156,8 @@ export function checkDependencies(dir: string, features: Features): string[] {
       [
         ...templateRequirements('dependencies'),
         ...families.flatMap((family) => readFamilyManifest(family).dependencies ?? []).map(requirementName),
+        // A workspace's root service depends on the shared package, by its distribution name.
+        ...workspaceLibs(dir),
       ],
     ],
     [
@@ -318,6 +328,8 @@ providers = packages_distributions()
 problems = []
 for folder, allowed, local in (("src", runtime, local_modules), ("tests", dev, local_modules | {"tests"})):
     for file in sorted(Path(folder).rglob("*.py")):
+        # Test support a package holds for its dependents' tests (libs' testing modules): dev dependencies.
+        permitted = dev if file.name == "testing.py" else allowed
         for node in ast.walk(ast.parse(file.read_text(), str(file))):
             if isinstance(node, ast.Import):
                 modules = [alias.name for alias in node.names]
@@ -332,7 +344,7 @@ for folder, allowed, local in (("src", runtime, local_modules), ("tests", dev, l
                 dists = providers.get(top, [])
                 if not dists:
                     problems.append(f"{file}: import {module}: no installed distribution provides it")
-                elif not any(normal(dist) in allowed for dist in dists):
+                elif not any(normal(dist) in permitted for dist in dists):
                     problems.append(
                         f"{file}: import {module}: from {', '.join(sorted(set(dists)))}, "
                         "which pyproject.toml does not declare"

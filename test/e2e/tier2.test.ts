@@ -158,10 +158,36 @@ describe('tier 2 end to end: services behind a gateway, Redis events, circuit br
       expect(snapshotTree(dir), `re-running ${step.join(' ')}`).to.deep.equal(after);
     }
     const grown = snapshotTree(dir);
-    // The tier-1 service's own code and tests are untouched: the workspace grows beside them.
+    // The tier-1 service's own code and tests are untouched: the workspace grows beside them. The core
+    // modules the shared package holds become re-exports of libs' (imports of them keep working), and the
+    // settings extend libs' settings.
+    const reExports: string[] = [];
     for (const [file, content] of Object.entries(tier1)) {
-      if (file.startsWith('src/') || file.startsWith('tests/')) expect(grown[file], file).to.equal(content);
+      if (!file.startsWith('src/') && !file.startsWith('tests/')) continue;
+      if (grown[file] === content) continue;
+      if (file === 'src/shop/settings/__init__.py') {
+        expect(grown[file], file).to.match(/\nclass ForgeSettings\([^)]*SharedSettings\):/);
+        continue;
+      }
+      const libsModule =
+        file === 'tests/auth_support.py'
+          ? 'libs/src/shop_libs/testing.py'
+          : file.replace(/^src\/shop\//, 'libs/src/shop_libs/');
+      const dotted = libsModule
+        .replace(/^libs\/src\//, '')
+        .replace(/(\/__init__)?\.py$/, '')
+        .replaceAll('/', '.');
+      expect(grown[file], file).to.match(
+        new RegExp(`^"""[^\\n]*"""\\n\\nfrom ${dotted} import \\*  # noqa: F403\\n$`),
+      );
+      expect(grown[libsModule], libsModule).to.be.a('string');
+      reExports.push(file);
     }
+    expect(reExports).to.include.members([
+      'src/shop/errors.py',
+      'src/shop/rate_limit.py',
+      'src/shop/db/session.py',
+    ]);
     expect(grown['pyproject.toml']).to.match(
       /\[tool\.uv\.workspace\]\nmembers = \[\n {4}"libs",\n {4}"services\/orders",\n {4}"services\/inventory",\n {4}"gateway",\n\]/,
     );

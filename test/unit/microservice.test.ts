@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { expectUserError, makeTempDir, readConfig, runForge, snapshotTree } from '../helpers.js';
 import { tier1, read, SERVICE_FILES, LIBS_FILES } from './workspace-support.js';
 import { declarationTests } from './declaration.js';
+import { reExport } from '../../lib/workspace-generator.js';
 
 describe('microservice generator', () => {
   declarationTests('microservice');
@@ -39,20 +40,36 @@ describe('microservice generator', () => {
       'ENTRYPOINT ["python", "-m", "demo_svc_libs.preflight", "orders.config:get_settings"]\n',
     );
 
-    // The tier-1 service keeps its code: nothing under src/ or tests/ changed.
+    // The tier-1 service keeps its code: nothing under src/ or tests/ changed, but for the core modules
+    // the shared package holds, now re-exports of libs' own, and the settings, which extend libs'.
     const after = snapshotTree(first.cwd);
+    const reExports: string[] = [];
     for (const [file, content] of Object.entries(before)) {
-      if (file.startsWith('src/') || file.startsWith('tests/')) expect(after[file], file).to.equal(content);
+      if (!file.startsWith('src/') && !file.startsWith('tests/')) continue;
+      if (after[file] === content) continue;
+      if (file === 'src/demo_svc/settings/__init__.py') {
+        expect(after[file], file).to.match(/\nclass ForgeSettings\([^)]*SharedSettings\):/);
+        continue;
+      }
+      const module = file === 'tests/auth_support.py' ? 'testing.py' : file.replace(/^src\/demo_svc\//, '');
+      expect(after[`libs/src/demo_svc_libs/${module}`], module).to.be.a('string');
+      if (file === 'tests/auth_support.py')
+        expect(after[file]).to.include('from demo_svc_libs.testing import *');
+      else expect(after[file], file).to.equal(reExport('demo_svc_libs', module));
+      reExports.push(file);
     }
+    expect(reExports).to.include.members(['src/demo_svc/errors.py', 'src/demo_svc/logging.py']);
   });
 
   it('renders the shared modules from the tier-1 templates, for the libs package', async () => {
     const first = await tier1();
-    await runForge('microservice').cd(first.cwd).withArguments(['orders']);
     const tier1Logging = read(first.cwd, 'src/demo_svc/logging.py');
+    await runForge('microservice').cd(first.cwd).withArguments(['orders']);
     expect(read(first.cwd, 'libs/src/demo_svc_libs/logging.py')).to.equal(
       tier1Logging.replaceAll('demo_svc.', 'demo_svc_libs.'),
     );
+    // The root service's is now a re-export of it.
+    expect(read(first.cwd, 'src/demo_svc/logging.py')).to.equal(reExport('demo_svc_libs', 'logging.py'));
     // The libs schemas are the shared ones only: no example resource.
     expect(read(first.cwd, 'libs/src/demo_svc_libs/models/schemas.py')).to.not.include('Echo');
   });
