@@ -33,14 +33,23 @@ function upgrade(cwd: string, flags: string[] = []) {
 }
 
 /**
- * This package at the commit before the fourth-last one that changed the core's Python templates (far
- * enough back that several generated modules differ, one change alone may touch one file): a real earlier
- * version, built into a temporary folder with this checkout's node_modules.
+ * This package at the commit before the sixth-last one (merges not counted) that changed the core's Python
+ * templates (far enough back that several generated modules differ: one change alone may touch one file, and
+ * a few small ones in a row touched only the logging module): a real earlier version, built into a temporary
+ * folder with this checkout's node_modules.
  */
 function buildEarlierVersion(): { cli: string; commit: string } | undefined {
   const inGit = spawnSync('git', ['-C', PACKAGE_ROOT, 'rev-parse', 'HEAD'], { encoding: 'utf8' });
   if (inGit.status !== 0) return undefined;
-  const changes = git(PACKAGE_ROOT, ['log', '-n4', '--format=%H', 'HEAD', '--', 'templates/api/src']);
+  const changes = git(PACKAGE_ROOT, [
+    'log',
+    '-n6',
+    '--no-merges',
+    '--format=%H',
+    'HEAD',
+    '--',
+    'templates/api/src',
+  ]);
   const changed = changes.trim().split('\n').at(-1) ?? '';
   const commit = git(PACKAGE_ROOT, ['rev-parse', `${changed}^`]).trim();
   const dir = makeTempDir('forge-earlier');
