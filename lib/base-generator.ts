@@ -9,6 +9,7 @@ import {
   choiceSpec,
   defaultChoices,
   defaultOf,
+  isSqlDatabase,
   parseChoice,
   wiredDatabase,
 } from './config.js';
@@ -428,15 +429,16 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     const config = this.answers;
     // `db` is the database the code is wired to, so wiring never imports a module not generated yet.
     const db = wiredDatabase(config);
+    const sql = isSqlDatabase(db);
     return {
       ...config,
       db,
-      users: db === 'postgres' && config.auth === 'jwt',
+      users: sql && config.auth === 'jwt',
       // Agent runs and jobs are recorded in the SQL database when there is one.
-      agentJobs: db === 'postgres' && config.agents,
+      agentJobs: sql && config.agents,
       // Resources from `add resource` in the project's own package, with the names and types their
       // templates use (a workspace service's are in its member context).
-      resources: db === 'postgres' ? resourceViews(config.resources ?? []) : [],
+      resources: sql ? resourceViews(config.resources ?? []) : [],
       title: toTitle(config.projectName),
       // A workspace's root renders the core as the shared package does, so its modules re-export libs'.
       sharedCore: config.services.length > 0,

@@ -34,6 +34,14 @@ export const AUTH_KINDS = ['jwt', 'apikey', 'oidc', 'none'] as const;
 export const AGENT_SDKS = ['anthropic', 'openai', 'langgraph', 'crewai', 'claude-agent-sdk', 'none'] as const;
 export const DEPLOY_TARGETS = ['compose', 'k8s', 'cloudrun', 'serverless'] as const;
 
+/**
+ * The databases the SQL layer (SQLAlchemy and Alembic) serves: the users table, the agents' job records and
+ * the resources from `add resource` live in one of these. A new SQL database joins this list.
+ */
+export const SQL_DATABASES: readonly string[] = ['postgres'];
+export const isSqlDatabase = (db: string | undefined): boolean =>
+  db !== undefined && SQL_DATABASES.includes(db);
+
 export type AppType = (typeof APP_TYPES)[number];
 export type Tier = (typeof TIERS)[number];
 export type Database = (typeof DATABASES)[number];

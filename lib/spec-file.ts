@@ -1,6 +1,14 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { LineCounter, type Node, isMap, isPair, isScalar, isSeq, parseDocument, stringify } from 'yaml';
-import { CHOICES, type ChoiceKey, type ForgeConfig, parseChoice } from './config.js';
+import {
+  CHOICES,
+  type ChoiceKey,
+  type ForgeConfig,
+  SQL_DATABASES,
+  choiceSpec,
+  isSqlDatabase,
+  parseChoice,
+} from './config.js';
 import { ForgeUserError, isForgeUserError } from './errors.js';
 import { toPackageName, validateProjectName } from './naming.js';
 import {
@@ -201,8 +209,11 @@ function checkSpec(raw: unknown, plugin?: PluginCheck): SystemSpec {
     }
     if (resource.service !== undefined) wrap(at, () => refuseServiceClash(resource.name));
   }
-  if (resources.length > 0 && !workspace && (project.db ?? 'postgres') !== 'postgres') {
-    throw new SpecError(['project', 'db'], 'resources need the SQL database: db: postgres');
+  if (resources.length > 0 && !workspace && !isSqlDatabase(String(project.db ?? choiceSpec('db').default))) {
+    throw new SpecError(
+      ['project', 'db'],
+      `resources need an SQL database: db: ${SQL_DATABASES.join(' or ')}`,
+    );
   }
   return { project, services, resources, plugins };
 }

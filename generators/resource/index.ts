@@ -2,7 +2,7 @@ import path from 'node:path';
 import { ForgeGenerator } from '../../lib/base-generator.js';
 import { renderChange } from '../../lib/change-migrations.js';
 import { asList } from '../../lib/command.js';
-import { type ForgeConfig, wiredDatabase } from '../../lib/config.js';
+import { type ForgeConfig, isSqlDatabase, wiredDatabase } from '../../lib/config.js';
 import { ForgeUserError } from '../../lib/errors.js';
 import { findExecutable } from '../../lib/exec.js';
 import { type DesiredResource, planApply, projectScripts } from '../../lib/resource-changes.js';
@@ -370,7 +370,7 @@ function chosenService(services: readonly string[], chosen: string | undefined):
 
 function requireDatabase(config: ForgeConfig): void {
   const database = wiredDatabase(config);
-  if (database !== 'postgres') {
+  if (!isSqlDatabase(database)) {
     throw new ForgeUserError(
       database === 'none'
         ? 'a resource needs the SQL database: add it first with `fastapi-forge add db --db postgres` (SQLite is its local default)'
