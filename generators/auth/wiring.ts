@@ -142,6 +142,17 @@ edit_openapi(app, document_security(app, security_schemes(settings), authenticat
   };
 }
 
+/**
+ * Why a service's own check of a credential the gateway has checked already costs little, by kind (the
+ * gateway's README says it).
+ */
+export function recheckCost(auth: string, libsPackage: string): string {
+  if (auth === 'apikey') return 'a key is compared with the SHA-256 digests of the configured keys.';
+  return `each process keeps the principals of the tokens it has verified until they expire
+  (\`VerifiedTokens\` in \`${libsPackage}.auth.base\`), so a token's signature is checked once per
+  process, not once per request.`;
+}
+
 /** A password for the first user of the final message: long enough for the users module's rules. */
 export const EXAMPLE_PASSWORD = 'change-this-password-now';
 

@@ -1,6 +1,7 @@
 import { ForgeUserError } from '../../lib/errors.js';
 import { GATEWAY_PORT, ROOT_SERVICE_PORT, envPrefix, servicePort } from '../../lib/workspace.js';
 import { WorkspaceGenerator } from '../../lib/workspace-generator.js';
+import { recheckCost } from '../auth/wiring.js';
 import command from './command.js';
 import { files } from './files.js';
 
@@ -44,7 +45,13 @@ export default class GatewayGenerator extends WorkspaceGenerator {
     // whether the gateway came with `new --tier 2` or with `add gateway` later.
     if (!this.answers.gateway) this.config.set('gateway', true);
     const member = this.gatewayMember();
-    const context = { ...this.memberContext(member), routes: this.routes(), port: GATEWAY_PORT };
+    const memberContext = this.memberContext(member);
+    const context = {
+      ...memberContext,
+      routes: this.routes(),
+      port: GATEWAY_PORT,
+      recheckCost: recheckCost(this.answers.auth, String(memberContext.libsPackage)),
+    };
     this.writeSections(files, context);
     this.writeMemberProject(member, {
       dependencies: this.gatewayDependencies(),
