@@ -51,6 +51,7 @@ import {
   WRITTEN_ONCE,
   writtenOnceKey,
 } from './project.js';
+import { isProjectPath, isRecordKey } from './project-paths.js';
 import {
   type EnvVar,
   destinationFor,
@@ -777,7 +778,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     return this.readRecord(
       CHECKSUMS_FILE,
       (stored): stored is Record<string, string> =>
-        isPlainObject(stored) && Object.values(stored).every((value) => typeof value === 'string'),
+        isPlainObject(stored) &&
+        Object.entries(stored).every(([key, value]) => typeof value === 'string' && isRecordKey(key)),
     );
   }
 
@@ -921,7 +923,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     const store = this.readRecord(
       STRUCTURED_FILE,
       (stored): stored is Record<string, Record<string, unknown>> =>
-        isPlainObject(stored) && Object.values(stored).every(isPlainObject),
+        isPlainObject(stored) &&
+        Object.entries(stored).every(([key, value]) => isPlainObject(value) && isProjectPath(key)),
     );
     const deleted = store[relative] !== undefined && !this.existsInProject(target);
     if (deleted && this.keepsDeleted(relative)) return;

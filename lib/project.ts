@@ -4,6 +4,7 @@ import { CONFIG_NAMESPACE, type ForgeConfig, validateStoredConfig } from './conf
 import { ForgeUserError } from './errors.js';
 import * as semver from 'semver';
 import { PACKAGE_VERSION } from './version.js';
+import { isRecordKey } from './project-paths.js';
 
 export const YO_RC = '.yo-rc.json';
 
@@ -115,7 +116,10 @@ function recordKeys(root: string, relative: string): string[] {
   if (!existsSync(file)) return [];
   try {
     const stored = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    return typeof stored === 'object' && stored !== null && !Array.isArray(stored) ? Object.keys(stored) : [];
+    if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) return [];
+    const keys = Object.keys(stored);
+    // A key outside the project makes the whole record untrusted, as the generators read it.
+    return keys.every(isRecordKey) ? keys : [];
   } catch {
     return [];
   }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
 import { ForgeUserError } from './errors.js';
+import { isProjectPath } from './project-paths.js';
 
 /**
  * The package root: the nearest folder above this module with a `templates` folder. This module runs as
@@ -52,11 +53,17 @@ export function listTemplates(family: string): TemplateFile[] {
  * and a `dot-` prefix becomes a leading dot (npm would drop real dotfiles such as .gitignore).
  */
 export function destinationFor(relative: string, packageName: string): string {
-  return relative
+  const destination = relative
     .replace(/\.ejs$/, '')
     .split(path.sep)
     .map((segment) => (segment === '_package_' ? packageName : segment.replace(/^dot-/, '.')))
     .join('/');
+  if (!isProjectPath(destination)) {
+    throw new ForgeUserError(
+      `template ${relative} would be written to ${destination}, outside the project: a template's folders may not be named "dot-." or "dot-.."`,
+    );
+  }
+  return destination;
 }
 
 export function renderTemplate(source: string, context: Record<string, unknown>): string {

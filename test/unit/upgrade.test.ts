@@ -222,4 +222,29 @@ describe('upgrade: files the new version no longer generates', function () {
     expect(again.stdout + again.stderr).to.not.include('no longer generates');
     expect(snapshotTree(project)).to.deep.equal(after);
   });
+
+  it('never touches a file outside the project that a record names: such a record is not trusted', () => {
+    const parent = makeTempDir('upgrade-outside');
+    expect(
+      forge(['new', 'shop', '--db', 'none', '--auth', 'none', '--agent-sdk', 'none'], parent).status,
+    ).to.equal(0);
+    const project = path.join(parent, 'shop');
+    const checksumsFile = path.join(project, '.forge/checksums.json');
+    const checksums = JSON.parse(readFileSync(checksumsFile, 'utf8')) as Record<string, string>;
+    const notes = 'my own notes\n';
+    const victims = [path.join(parent, 'notes.txt'), path.join(parent, 'elsewhere', 'notes.txt')];
+    mkdirSync(path.dirname(victims[1] ?? ''), { recursive: true });
+    for (const victim of victims) writeFileSync(victim, notes);
+    // What a record edited by hand, or left by a run that wrote elsewhere, could name: as generated files.
+    for (const key of ['../notes.txt', victims[1] ?? '', 'src/../../notes.txt', 'src\\..\\..\\notes.txt']) {
+      writeFileSync(checksumsFile, JSON.stringify({ ...checksums, [key]: sha256(notes) }));
+      const run = forge(['upgrade', '--allow-dirty'], project);
+      expect(run.status, run.stderr).to.equal(0);
+      expect(run.stdout + run.stderr, key).to.not.include('notes.txt');
+      expect(run.stdout + run.stderr, key).to.include(
+        '.forge/checksums.json is unreadable, so it is ignored',
+      );
+      for (const victim of victims) expect(readFileSync(victim, 'utf8'), `${key}: ${victim}`).to.equal(notes);
+    }
+  });
 });
