@@ -69,6 +69,7 @@ import {
   firstVersion,
   keepDroppedFile,
   mergeThreeWay,
+  mergeWithoutListing,
   storedBasePath,
 } from './upgrade.js';
 import { YAML_OUTPUT, mergeYaml } from './yaml-merge.js';
@@ -538,6 +539,14 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
         return;
       }
     }
+    if (
+      onDisk !== undefined &&
+      onDisk !== rendered &&
+      this.changesEditedFile(relative, onDisk, content, checksums)
+    ) {
+      if (firstMerge(relative)) this.mergeIntoEditedFile(relative, onDisk, content, checksums);
+      return;
+    }
     this.fs.write(target, rendered);
     // A restored file is written even though .yo-resolve on disk still lists it (this run removes the line).
     if (
@@ -740,6 +749,60 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     this.writeMerged(this.destinationPath(storedBasePath(relative)), content);
     checksums[relative] = checksumOf(content);
     this.writeChecksums(checksums);
+  }
+
+  /**
+   * True when the user edited a file forge wrote (its record says what) and this run renders it otherwise:
+   * keeping the user's version whole would leave the project half wired (a route importing a dependency
+   * that the kept module does not define).
+   */
+  private changesEditedFile(
+    relative: string,
+    onDisk: string,
+    content: string,
+    checksums: Record<string, string>,
+  ): boolean {
+    const recorded = checksums[relative];
+    return recorded !== undefined && recorded !== checksumOf(onDisk) && recorded !== checksumOf(content);
+  }
+
+  /**
+   * A run that changes a file the user edited merges the change into the user's version three ways, as
+   * `upgrade` does. When it cannot (no base to merge from, or the change overlaps the user's lines), a run
+   * without a terminal stops before anything is written; with one, the conflicter asks, and `--force`
+   * replaces the file.
+   */
+  private mergeIntoEditedFile(
+    relative: string,
+    onDisk: string,
+    content: string,
+    checksums: Record<string, string>,
+  ): void {
+    const target = this.destinationPath(relative);
+    const base = findBase(this.destinationRoot(), relative, checksums[relative], onDisk);
+    const merged =
+      base === undefined ? undefined : mergeWithoutListing(relative, onDisk, base, content, 'apply');
+    if (merged !== undefined && !merged.conflict) {
+      this.writeMerged(target, merged.content);
+      this.writeMerged(this.destinationPath(storedBasePath(relative)), content);
+      this.log.info(`${relative}: this run's changes are merged with your edits`);
+      checksums[relative] = checksumOf(content);
+      this.writeChecksums(checksums);
+      return;
+    }
+    if (this.options.force || (!this.options.yes && process.stdin.isTTY)) {
+      this.fs.write(target, withLineEndingsOf(onDisk, content));
+      checksums[relative] = checksumOf(content);
+      this.writeChecksums(checksums);
+      return;
+    }
+    const why =
+      merged === undefined
+        ? 'what fastapi-forge wrote there last is not in .forge/base or git history'
+        : 'the change overlaps lines you changed';
+    throw new ForgeUserError(
+      `${relative}: you edited it and this run changes it, but ${why}; nothing was written. Set your edits aside (e.g. \`git stash\`), run again and put them back, or replace your version with --force`,
+    );
   }
 
   /**

@@ -134,7 +134,7 @@ export interface MergedFile {
 /**
  * Merges the new rendering into the user's file. Without a base the whole file is one conflict: the user
  * picks between their version and the new one. Line endings are set aside (a CRLF checkout is no edit): the
- * result has LF endings, and is written with the file's own.
+ * result has LF endings, and is written with the file's own. A conflict is listed for the end of the run.
  */
 export function mergeThreeWay(
   relative: string,
@@ -143,18 +143,29 @@ export function mergeThreeWay(
   theirs: string,
   command: 'upgrade' | 'apply' = 'upgrade',
 ): MergedFile {
+  const result = mergeWithoutListing(relative, yours, base, theirs, command);
+  if (result.conflict) conflicts.push(relative);
+  return result;
+}
+
+/** {@link mergeThreeWay}, for a caller that writes no conflict markers and says so itself. */
+export function mergeWithoutListing(
+  relative: string,
+  yours: string,
+  base: string | undefined,
+  theirs: string,
+  command: 'upgrade' | 'apply' = 'upgrade',
+): MergedFile {
   const labels = { a: `yours (${relative})`, o: 'last generated', b: `fastapi-forge ${command}` };
   const lines = (text: string): string[] => withLf(text).split('\n');
+  if (base === undefined && withLf(yours) !== withLf(theirs)) {
+    const sides = [withLf(yours), '=======', withLf(theirs)];
+    const content = [`<<<<<<< ${labels.a}`, ...sides, `>>>>>>> ${labels.b}`, ''].join('\n');
+    return { content, conflict: true };
+  }
   const result = merge(lines(yours), lines(base ?? ''), lines(theirs), {
     label: labels,
     excludeFalseConflicts: true,
   });
-  if (base === undefined && withLf(yours) !== withLf(theirs)) {
-    const sides = [withLf(yours), '=======', withLf(theirs)];
-    const content = [`<<<<<<< ${labels.a}`, ...sides, `>>>>>>> ${labels.b}`, ''].join('\n');
-    conflicts.push(relative);
-    return { content, conflict: true };
-  }
-  if (result.conflict) conflicts.push(relative);
   return { content: result.result.join('\n'), conflict: result.conflict };
 }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { INTERRUPTED } from '../../lib/cli.js';
@@ -85,6 +85,61 @@ describe('fastapi-forge CLI', function () {
     expect(again.status, again.stderr).to.equal(0);
     expect(again.stderr).to.include('Kept your edited version of: src/demo_svc/routes/health.py');
     expect(snapshotTree(path.join(cwd, 'demo-svc'))['src/demo_svc/routes/health.py']).to.equal('# mine\n');
+  });
+
+  describe('a run that changes a module the user edited', () => {
+    const minimal = ['--db', 'none', '--auth', 'none', '--agent-sdk', 'none', '--app-type', 'microservice'];
+    const editWiring = (project: string): void => {
+      const lifespan = path.join(project, 'src/shop/lifespan.py');
+      writeFileSync(lifespan, `${readFileSync(lifespan, 'utf8')}# my edit\n`);
+      const dependencies = path.join(project, 'src/shop/dependencies.py');
+      writeFileSync(dependencies, `# my top edit\n${readFileSync(dependencies, 'utf8')}`);
+    };
+
+    it('merges its changes with the edits when what it wrote last is known', () => {
+      const cwd = makeTempDir('cli-merge-edits');
+      expect(forge(['new', 'shop', '--yes', '--skip-install', ...minimal], cwd).status).to.equal(0);
+      const project = path.join(cwd, 'shop');
+      const git = (...args: string[]) =>
+        spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: project });
+      git('init', '-q');
+      git('add', '-A');
+      git('commit', '-qm', 'generated');
+      editWiring(project);
+      const run = forge(['add', 'db', '--db', 'postgres', '--yes', '--skip-install'], project);
+      expect(run.status, run.stderr).to.equal(0);
+      expect(run.stdout + run.stderr).to.include(
+        "src/shop/lifespan.py: this run's changes are merged with your edits",
+      );
+      const tree = snapshotTree(project);
+      expect(tree['src/shop/lifespan.py'])
+        .to.match(/database_resource/)
+        .and.match(/# my edit\n$/);
+      expect(tree['src/shop/dependencies.py'])
+        .to.match(/^# my top edit\n/)
+        .and.match(/DatabaseDep = /);
+      expect(run.stderr).to.not.include('Kept your edited version');
+    });
+
+    it('without a terminal, stops in one line and writes nothing when it cannot merge', () => {
+      const cwd = makeTempDir('cli-unmerged-edits');
+      expect(forge(['new', 'shop', '--yes', '--skip-install', ...minimal], cwd).status).to.equal(0);
+      const project = path.join(cwd, 'shop');
+      editWiring(project);
+      const before = snapshotTree(project);
+      const run = forge(['add', 'db', '--db', 'postgres', '--yes', '--skip-install'], project);
+      expect(run.status).to.not.equal(0);
+      expect(run.stderr.trim().split('\n')).to.have.length(1);
+      expect(run.stderr).to.match(
+        /src\/shop\/\w+\.py: you edited it and this run changes it, .*nothing was written/,
+      );
+      expect(snapshotTree(project)).to.deep.equal(before);
+      const forced = forge(['add', 'db', '--db', 'postgres', '--yes', '--skip-install', '--force'], project);
+      expect(forced.status, forced.stderr).to.equal(0);
+      expect(snapshotTree(project)['src/shop/lifespan.py'])
+        .to.match(/database_resource/)
+        .and.not.include('# my edit');
+    });
   });
 
   const badRuns: { name: string; args: string[]; message: RegExp; setup?: (cwd: string) => void }[] = [
