@@ -59,7 +59,6 @@ import {
   TEMPLATES_ROOT,
 } from './templates.js';
 import { toTitle } from './naming.js';
-import { libsPackage } from './workspace.js';
 import { resourceViews } from './resource-views.js';
 import { MIGRATIONS, type Migration, expandPath, migrationsBetween } from './migrations.js';
 import {
@@ -441,7 +440,6 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       title: toTitle(config.projectName),
       // A workspace's root renders the core as the shared package does, so its modules re-export libs'.
       sharedCore: config.services.length > 0,
-      libsPackage: libsPackage(config.packageName),
       // The marker lines around the generated section of a README (see lib/generated-section.ts).
       sectionBegin: `${SECTION_BEGIN}: regenerated as the project grows; write your own text above or below it -->`,
       sectionEnd: SECTION_END,
