@@ -44,7 +44,7 @@ export function agentsWiring(context: {
           { module: 'tests.agents_support', names: ['websocket'] },
         ],
         code: `async with LifespanManager(create_app(settings_factory())) as manager:
-    for headers in (forged, auth_headers):
+    for headers in (FORGED, auth_headers):
         with contextlib.suppress(Exception):  # refused, or answered with an error event
             async with websocket(manager.app, headers) as session:
                 await session.send_text(f'{{"type": "run", "input": "{TOKEN}", "bad": 1}}')

@@ -61,7 +61,8 @@ export function coreContribution(): Contribution {
         { module: 'fastapi.params', names: ['Depends as Dependency'] },
         { module: '<package>.config', names: ['Settings'] },
         { module: '<package>.models.principal', names: ['Principal'] },
-        { module: '<package>.readiness', names: ['ReadinessChecks'] },
+        { module: '<package>.context', names: ['get_request_id'] },
+        { module: '<package>.readiness', names: ['ReadinessChecks', 'get_readiness'] },
       ],
       conftest: [
         { module: 'collections.abc', names: ['AsyncIterator'], section: STDLIB },
@@ -128,20 +129,9 @@ app.add_middleware(
     return settings`,
         alias: 'SettingsDep = Annotated[Settings, Depends(get_settings_from_state)]',
       },
-      {
-        order: 30,
-        provider: `async def get_request_id(request: Request) -> str | None:
-    request_id = getattr(request.state, "request_id", None)
-    return request_id if isinstance(request_id, str) else None`,
-        alias: 'RequestIdDep = Annotated[str | None, Depends(get_request_id)]',
-      },
-      {
-        order: 40,
-        provider: `async def get_readiness(request: Request) -> ReadinessChecks:
-    readiness: ReadinessChecks = request.state.readiness
-    return readiness`,
-        alias: 'ReadinessDep = Annotated[ReadinessChecks, Depends(get_readiness)]',
-      },
+      // Their providers live beside what they read, shared by every member of a workspace.
+      { order: 30, alias: 'RequestIdDep = Annotated[str | None, Depends(get_request_id)]' },
+      { order: 40, alias: 'ReadinessDep = Annotated[ReadinessChecks, Depends(get_readiness)]' },
     ],
     settings: [{ className: 'CoreSettings', module: '<package>.settings.core', order: 100 }],
     testPlugins: [

@@ -22,6 +22,7 @@ const LIBS_FROM_API = [
   'preflight.py',
   'rate_limit.py',
   'security_headers.py',
+  'startup.py',
   'routes/health.py',
 ].map((file) => `src/_package_/${file}.ejs`);
 
