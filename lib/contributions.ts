@@ -187,11 +187,11 @@ export const contributorName = (source: string): string => {
   return plugin === undefined ? `the generator ${source}` : `the plugin ${PLUGIN_PREFIX}${plugin}`;
 };
 
-/** What a defined name is, in the one-line error about a name defined twice. */
-const WHERE: Record<UniqueKind, string> = {
-  'settings class': 'the settings class',
-  'router module': 'the router module <package>.routes.',
-  dependency: 'the dependency',
+/** A defined name as the one-line error about a name defined twice says it. */
+const NAMED: Record<UniqueKind, (name: string) => string> = {
+  'settings class': (name) => `the settings class ${name}`,
+  'router module': (name) => `the router module <package>.routes.${name}`,
+  dependency: (name) => `the dependency ${name}`,
 };
 
 /** Everything one run's generators contributed. */
@@ -226,7 +226,7 @@ export class Contributions {
         const [offender, other] = this.comesLater(owner, source) ? [owner, source] : [source, owner];
         const also = offender === other ? 'it defines it twice' : `${this.ownerName(other)} defines it too`;
         throw new ForgeUserError(
-          `${contributorName(offender)} contributes ${WHERE[kind]}${kind === 'router module' ? '' : ' '}${name}, but ${also}: each needs a name of its own`,
+          `${contributorName(offender)} contributes ${NAMED[kind](name)}, but ${also}: each needs a name of its own`,
         );
       }
       owners.set(key, source);
@@ -242,11 +242,13 @@ export class Contributions {
   private comesLater(a: string, b: string): boolean {
     const plugin = (source: string): boolean => pluginOfNamespace(source) !== undefined;
     if (plugin(a) !== plugin(b)) return plugin(a);
-    const rank = (source: string): number => {
-      const index = this.composition.indexOf(source);
-      return index < 0 ? this.composition.length : index;
-    };
-    return rank(a) > rank(b);
+    return this.rank(a) > this.rank(b);
+  }
+
+  /** Where a source is in the composition order; one outside it comes after those in it. */
+  private rank(source: string): number {
+    const index = this.composition.indexOf(source);
+    return index < 0 ? this.composition.length : index;
   }
 
   /** The contributor that defines a name of a kind, if one does. */
@@ -270,11 +272,7 @@ export class Contributions {
 
   /** The contributions in the composition order; a source outside it after those in it, as they came. */
   private get items(): { source: string; contribution: Contribution }[] {
-    const rank = (source: string): number => {
-      const index = this.composition.indexOf(source);
-      return index < 0 ? this.composition.length : index;
-    };
-    return [...this.made].sort((a, b) => rank(a.source) - rank(b.source));
+    return [...this.made].sort((a, b) => this.rank(a.source) - this.rank(b.source));
   }
 
   /** The sources that contributed, in the composition order, else in the order they did. */
