@@ -34,7 +34,7 @@ import {
   excludeForgeFromRuff,
   requirementsOf,
 } from './merge.js';
-import { type Contribution, type Contributions, contributionsOf } from './contributions.js';
+import { type Contribution, type Contributions, contributionsOf, contributorName } from './contributions.js';
 import {
   SECTION_BEGIN,
   SECTION_END,
@@ -58,6 +58,7 @@ import {
   listTemplates,
   readFamilyManifest,
   renderTemplate,
+  strayFiles,
   TEMPLATES_ROOT,
 } from './templates.js';
 import { toTitle } from './naming.js';
@@ -123,11 +124,28 @@ const DEPLOYMENT_WRITING = {
   before: 'transform',
 };
 
+/** The priorities a generator may contribute in: the wiring modules are rendered from the contributions in `writing`. */
+const CONTRIBUTING_PRIORITIES = [
+  'initializing',
+  'prompting',
+  'configuring',
+  COMPOSING.priorityName,
+  'default',
+  CONTRIBUTING.priorityName,
+];
+
 /** Yeoman's file of paths to skip; forge records the generated files the user deleted in it. */
 const YO_RESOLVE = '.yo-resolve';
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** How a generator writes a file: rendering it from a template, or merging into it. */
+type FileWrite = 'rendered' | 'merged';
+
+/** The files in which fastapi-forge records the project: its config, the files kept deleted, and `.forge/`. */
+const isProjectRecord = (relative: string): boolean =>
+  relative === '.yo-rc.json' || relative === YO_RESOLVE || relative.startsWith('.forge/');
 
 /** The records of `.forge/` already reported unreadable in this process, so each is reported once. */
 const reportedUnreadable = new Set<string>();
@@ -255,8 +273,19 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
    */
   protected readonly rendersProject: boolean = true;
 
-  /** Registers this generator's part of the core's wiring modules; call it in the `contributing` priority. */
+  /**
+   * Registers this generator's part of the core's wiring modules; call it in the `contributing` priority (or
+   * earlier). From `writing` on the wiring modules are rendered from what was collected, so a later call is
+   * refused in one line rather than half taken.
+   */
   protected contribute(contribution: Contribution): void {
+    const running = this.runningState;
+    const priority = Object.values(this._queues).find((queue) => queue.queueName === running?.queueName);
+    if (running && priority && !CONTRIBUTING_PRIORITIES.includes(priority.priorityName)) {
+      throw new ForgeUserError(
+        `${contributorName(this._namespace)} contributes in ${running.methodName}(), of the ${priority.priorityName} priority, when the wiring is already rendered: contributions belong in contributing() (docs/contributions.md)`,
+      );
+    }
     contributionsOf(this.env).add(this._namespace, contribution);
   }
 
@@ -459,6 +488,13 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     once: ReadonlySet<string> = new Set(),
     context: Record<string, unknown> = this.templateContext(),
   ): void {
+    // A plugin's templates folder holds templates and its forge.json only (docs/contributions.md).
+    const stray = pluginOfNamespace(this._namespace) === undefined ? undefined : strayFiles(family)[0];
+    if (stray !== undefined) {
+      throw new ForgeUserError(
+        `${this._namespace}: ${path.join(family, stray)} is no template, so it would not be written: a template's name ends in .ejs`,
+      );
+    }
     this.writeSections([{ families: [family], once: [...once] }], context);
   }
 
@@ -502,6 +538,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
    *   terminal, keeps the user's file and reports it); `--force` overwrites.
    */
   protected writeFile(relative: string, content: string, mode: WriteMode): void {
+    this.claimFile(relative, 'rendered');
     const target = this.destinationPath(relative);
     if (mode === 'once') {
       // A record that forge wrote it, so that a user-owned file the user deleted is told from a new one.
@@ -522,7 +559,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       if (section) this.writeGeneratedSection(relative, section.text);
       return;
     }
-    this.claimRendered(relative);
+    this.renderedFiles().set(relative, this._namespace);
     const checksums = this.readChecksums();
     const deleted = checksums[relative] !== undefined && !this.existsInProject(target);
     if (deleted && this.keepsDeleted(relative)) return;
@@ -565,13 +602,37 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
   }
 
   /**
-   * Records that this generator renders an owned file. A plugin rendering a file that another generator
-   * renders too would replace it, or be replaced, unseen: the run stops in one line instead.
+   * Records that this generator writes a file of the project, rendering it from a template or merging into
+   * it. Generators of this package may share one, and every generator merges into the shared structured
+   * files (pyproject.toml, .env.example). A plugin rendering a file that another generator writes would
+   * replace it, or be replaced, unseen, and one rendering the project's records (.yo-rc.json, .yo-resolve,
+   * .forge/) would corrupt them: the run stops in one line instead, before anything is written.
    */
-  private claimRendered(relative: string): void {
-    this.claim(this.renderedFiles(), relative, (plugin, other) => {
-      return `${plugin} writes ${relative}, which ${other} writes too: a plugin's files need paths of their own`;
-    });
+  private claimFile(relative: string, how: FileWrite): void {
+    const renders = (namespace: string, writes: FileWrite): boolean =>
+      writes === 'rendered' && pluginOfNamespace(namespace) !== undefined;
+    if (renders(this._namespace, how) && isProjectRecord(relative)) {
+      throw new ForgeUserError(
+        `${this._namespace} writes ${relative}, a record fastapi-forge keeps of the project: a plugin's files need paths of their own`,
+      );
+    }
+    const register = runState(this.env, 'written-files', () => new Map<string, Map<string, FileWrite>>());
+    const writers = register.get(relative) ?? new Map<string, FileWrite>();
+    for (const [namespace, writes] of writers) {
+      if (namespace === this._namespace) continue;
+      const plugin = renders(this._namespace, how)
+        ? this._namespace
+        : renders(namespace, writes)
+          ? namespace
+          : undefined;
+      if (plugin === undefined) continue;
+      const other = plugin === this._namespace ? namespace : this._namespace;
+      throw new ForgeUserError(
+        `${plugin} writes ${relative}, which ${other} writes too: a plugin's files need paths of their own`,
+      );
+    }
+    if (writers.get(this._namespace) !== 'rendered') writers.set(this._namespace, how);
+    register.set(relative, writers);
   }
 
   /**
@@ -916,6 +977,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
 
   /** A merge keeps everything the user wrote, so its result is written without a conflict prompt. */
   protected writeMerged(target: string, merged: string): void {
+    this.claimFile(path.relative(this.destinationRoot(), target).split(path.sep).join('/'), 'merged');
     const existing = this.fs.exists(target) ? this.fs.read(target) : undefined;
     // Merges insert lines ending in \n: a file the user keeps with CRLF endings keeps them throughout.
     const content = withLineEndingsOf(existing, merged);
@@ -981,6 +1043,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
    * `owner` names the contributor, so several generators can each own part of one file.
    */
   protected mergeYamlFile(relative: string, generated: string, owner: string): void {
+    this.claimFile(relative, 'merged');
     const target = this.destinationPath(relative);
     const structuredPath = this.destinationPath(STRUCTURED_FILE);
     const store = this.readRecord(

@@ -10,6 +10,9 @@
  * same way (docs/contributions.md).
  */
 
+import { CORE_NAMES, type UniqueKind, checkContribution } from './contribution-schema.js';
+import { ForgeUserError } from './errors.js';
+import { PLUGIN_PREFIX, pluginOfNamespace } from './plugins.js';
 import { runState } from './run-state.js';
 
 /** The wiring modules of the core that contributions reach. */
@@ -178,14 +181,84 @@ export interface Contribution {
   conftest?: { part: string; code: string; order: number }[];
 }
 
+/** Who made a contribution, as a one-line error names it: a plugin by its package, else the generator. */
+export const contributorName = (source: string): string => {
+  const plugin = pluginOfNamespace(source);
+  return plugin === undefined ? `the generator ${source}` : `the plugin ${PLUGIN_PREFIX}${plugin}`;
+};
+
+/** A defined name as the one-line error about a name defined twice says it. */
+const NAMED: Record<UniqueKind, (name: string) => string> = {
+  'settings class': (name) => `the settings class ${name}`,
+  'router module': (name) => `the router module <package>.routes.${name}`,
+  dependency: (name) => `the dependency ${name}`,
+};
+
 /** Everything one run's generators contributed. */
 export class Contributions {
   private readonly made: { source: string; contribution: Contribution }[] = [];
 
   private composition: readonly string[] = [];
 
+  /** Who defines each name the wiring modules must define once (`<kind> <name>`). */
+  private readonly owners = new Map<string, string>(
+    CORE_NAMES.map(({ kind, name, owner }) => [`${kind} ${name}`, owner]),
+  );
+
+  /**
+   * Adds a contribution once it is checked (lib/contribution-schema.ts): one of another shape, or one defining
+   * a name another defines (a settings class, a router module, a dependency's provider or alias), stops the
+   * run in one line naming its contributor, before anything is written.
+   */
   add(source: string, contribution: Contribution): void {
+    const checked = checkContribution(contribution);
+    if (checked.problem !== undefined) {
+      throw new ForgeUserError(
+        `${contributorName(source)} contributes ${checked.problem}; docs/contributions.md gives the shape of each part`,
+      );
+    }
+    const owners = new Map(this.owners);
+    for (const { kind, name } of checked.defines) {
+      const key = `${kind} ${name}`;
+      const owner = owners.get(key);
+      // A router module may serve several routers of its contributor (a public and a protected one).
+      if (owner !== undefined && !(kind === 'router module' && owner === source)) {
+        const [offender, other] = this.comesLater(owner, source) ? [owner, source] : [source, owner];
+        const also = offender === other ? 'it defines it twice' : `${this.ownerName(other)} defines it too`;
+        throw new ForgeUserError(
+          `${contributorName(offender)} contributes ${NAMED[kind](name)}, but ${also}: each needs a name of its own`,
+        );
+      }
+      owners.set(key, source);
+    }
+    for (const [key, owner] of owners) this.owners.set(key, owner);
     this.made.push({ source, contribution });
+  }
+
+  /**
+   * Whether a clash of `a` with `b` is told from `a`'s side, whichever of the two contributed first: a plugin's
+   * rather than a generator of this package, and of two plugins the one added last (composed last).
+   */
+  private comesLater(a: string, b: string): boolean {
+    const plugin = (source: string): boolean => pluginOfNamespace(source) !== undefined;
+    if (plugin(a) !== plugin(b)) return plugin(a);
+    return this.rank(a) > this.rank(b);
+  }
+
+  /** Where a source is in the composition order; one outside it comes after those in it. */
+  private rank(source: string): number {
+    const index = this.composition.indexOf(source);
+    return index < 0 ? this.composition.length : index;
+  }
+
+  /** The contributor that defines a name of a kind, if one does. */
+  ownerOf(kind: UniqueKind, name: string): string | undefined {
+    const owner = this.owners.get(`${kind} ${name}`);
+    return owner === undefined ? undefined : this.ownerName(owner);
+  }
+
+  private ownerName(owner: string): string {
+    return CORE_NAMES.some((core) => core.owner === owner) ? owner : contributorName(owner);
   }
 
   /**
@@ -199,11 +272,7 @@ export class Contributions {
 
   /** The contributions in the composition order; a source outside it after those in it, as they came. */
   private get items(): { source: string; contribution: Contribution }[] {
-    const rank = (source: string): number => {
-      const index = this.composition.indexOf(source);
-      return index < 0 ? this.composition.length : index;
-    };
-    return [...this.made].sort((a, b) => rank(a.source) - rank(b.source));
+    return [...this.made].sort((a, b) => this.rank(a.source) - this.rank(b.source));
   }
 
   /** The sources that contributed, in the composition order, else in the order they did. */

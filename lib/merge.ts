@@ -18,6 +18,25 @@ export function parseToml(content: string, file = 'pyproject.toml'): Record<stri
   }
 }
 
+/** PEP 508's parts of a requirement: a name, extras, version specifiers or a URL, and environment markers. */
+const NAME = '[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?';
+const VERSION = '(?:~=|===|==|!=|<=|>=|<|>)\\s*[A-Za-z0-9_.*+!-]+';
+const VERSIONS = `${VERSION}(?:\\s*,\\s*${VERSION})*`;
+const REQUIREMENT = new RegExp(
+  [
+    `^\\s*${NAME}`,
+    `(?:\\s*\\[\\s*(?:${NAME}(?:\\s*,\\s*${NAME})*)?\\s*\\])?`,
+    `(?:\\s*\\(\\s*${VERSIONS}\\s*\\)|\\s*${VERSIONS}|\\s*@\\s*\\S+(?=\\s+;|\\s*$))?`,
+    `(?:\\s*;\\s*[\\w\\s.'"<>=!~(),*-]*\\w[\\w\\s.'"<>=!~(),*-]*)?\\s*$`,
+  ].join(''),
+);
+
+/**
+ * True for a requirement of PEP 508's shape (`httpx>=0.28`, `pwdlib[argon2]>=0.2; python_version >= '3.12'`,
+ * `pkg @ https://...`). The shape only: uv judges the versions and markers when it locks.
+ */
+export const isRequirement = (text: string): boolean => REQUIREMENT.test(text);
+
 /** PEP 503 normalized name of a requirement string: `PyJWT[crypto]>=2` -> `pyjwt`. */
 export function requirementName(requirement: string): string {
   const match = /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(requirement);

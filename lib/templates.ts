@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
 import { ForgeUserError } from './errors.js';
+import { isRequirement } from './merge.js';
 import { isProjectPath } from './project-paths.js';
 
 /**
@@ -46,6 +47,18 @@ export function listTemplates(family: string): TemplateFile[] {
   };
   walk(root);
   return files.sort((a, b) => a.relative.localeCompare(b.relative));
+}
+
+/**
+ * Files of a family folder that are neither templates (`.ejs`) nor its `forge.json`, relative to it: a plugin's
+ * `dot-env` where `dot-env.ejs` was meant would otherwise be left out unseen.
+ */
+export function strayFiles(family: string): string[] {
+  const root = familyRoot(family);
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && !entry.name.endsWith('.ejs') && entry.name !== 'forge.json')
+    .map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)))
+    .sort();
 }
 
 /**
@@ -100,6 +113,16 @@ const isEnvVar = (value: unknown): boolean => {
   );
 };
 
+const isUvOverrides = (value: unknown): boolean => {
+  const overrides = value as Partial<FamilyManifest['uvOverrides']> | null;
+  return (
+    typeof overrides === 'object' &&
+    overrides !== null &&
+    isStringList(overrides.requirements) &&
+    typeof overrides.reason === 'string'
+  );
+};
+
 /**
  * A family's `forge.json`, checked: a plugin's is written by hand, so a wrong shape is one line naming the
  * file and the key, before anything is merged.
@@ -125,8 +148,20 @@ export function readFamilyManifest(family: string): FamilyManifest {
         ? isStringList(fields[key])
         : key === 'env'
           ? Array.isArray(fields[key]) && (fields[key] as unknown[]).every(isEnvVar)
-          : key === 'uvOverrides';
+          : key === 'uvOverrides' && isUvOverrides(fields[key]);
     if (!valid) throw new ForgeUserError(`${file}: "${key}" is not valid; the shape is ${shape}`);
+  }
+  const requirements = [
+    ...['dependencies', 'devDependencies'].map((key) => ({ key, list: fields[key] as string[] | undefined })),
+    { key: 'uvOverrides', list: (fields.uvOverrides as FamilyManifest['uvOverrides'])?.requirements },
+  ];
+  for (const { key, list } of requirements) {
+    const wrong = list?.find((requirement) => !isRequirement(requirement));
+    if (wrong !== undefined) {
+      throw new ForgeUserError(
+        `${file}: ${JSON.stringify(wrong)} in "${key}" is not a requirement of PEP 508's shape, such as "httpx>=0.28" or "pwdlib[argon2]>=0.2"`,
+      );
+    }
   }
   return fields as FamilyManifest;
 }

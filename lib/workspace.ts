@@ -133,22 +133,30 @@ export function validateStoredServices(
   }
 }
 
-/** Parses `--services a,b`: a comma-separated list of new service names. */
+/**
+ * Parses `--services a,b`: a comma-separated list of new service names. An empty name (`a,,b`) or one listed
+ * twice is a typo, refused rather than guessed at.
+ */
 export function parseServicesFlag(raw: unknown, packageName: string | undefined): string[] {
   const names = String(raw)
     .split(',')
-    .map((name) => name.trim())
-    .filter(Boolean);
-  if (names.length === 0)
+    .map((name) => name.trim());
+  if (names.every((name) => name === ''))
     throw new ForgeUserError('--services needs at least one service name, e.g. orders,billing');
-  const unique = [...new Set(names)];
-  for (const name of unique) validateServiceName(name, packageName);
-  if (unique.length > MAX_SERVICES) {
+  if (names.includes('')) {
+    throw new ForgeUserError(
+      `--services ${String(raw)}: a service name is empty; separate the names with single commas, e.g. orders,billing`,
+    );
+  }
+  const repeated = names.find((name, index) => names.indexOf(name) !== index);
+  if (repeated !== undefined) throw new ForgeUserError(`--services lists ${repeated} twice`);
+  for (const name of names) validateServiceName(name, packageName);
+  if (names.length > MAX_SERVICES) {
     throw new ForgeUserError(
       `--services: at most ${MAX_SERVICES} services besides the project's own (tier 2)`,
     );
   }
-  return unique;
+  return names;
 }
 
 /**

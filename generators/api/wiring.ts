@@ -197,17 +197,6 @@ export function wiringView(
   const settingsClasses = contributions
     .ordered('settings')
     .filter((mixin) => !shared?.classes.includes(mixin.className));
-  // ForgeSettings mixes every class in: two of one name (a plugin's and the core's) cannot both be bases.
-  const named = new Map<string, string>([['ForgeSettings', 'the settings package']]);
-  for (const { className, module } of settingsClasses) {
-    const earlier = named.get(className);
-    if (earlier !== undefined) {
-      throw new ForgeUserError(
-        `two settings classes are named ${className} (${earlier} and ${module}): each needs a name of its own`,
-      );
-    }
-    named.set(className, module);
-  }
   for (const mixin of settingsClasses)
     extra('settings', { module: mixin.module, names: [mixin.className], wrap: mixin.wrap });
   if (shared)
@@ -246,6 +235,16 @@ export function wiringView(
   const byParent = resources
     .filter((resource) => resource.parent)
     .map((resource) => `${resource.table}.router_by_${resource.parent?.attribute ?? ''}`);
+  // Two settings classes, router modules or dependencies of one name are refused as they are contributed;
+  // a resource's routes module is no contribution.
+  for (const { table } of resources) {
+    const owner = contributions.ownerOf('router module', table);
+    if (owner !== undefined) {
+      throw new ForgeUserError(
+        `${owner} contributes the router module <package>.routes.${table}, but the resource ${table} has its routes there: each needs a name of its own`,
+      );
+    }
+  }
   const modules = [
     ...routers.flatMap((router) => (router.module ? [router.module] : [])),
     ...resources.map((resource) => resource.table),

@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'smol-toml';
 import { isForgeUserError } from '../../lib/errors.js';
@@ -6,9 +8,11 @@ import {
   addPyprojectDependencies,
   addUvOverrides,
   excludeForgeFromRuff,
+  isRequirement,
   parseToml,
   requirementName,
 } from '../../lib/merge.js';
+import { TEMPLATES_ROOT, readFamilyManifest } from '../../lib/templates.js';
 
 const PYPROJECT = `[project]
 name = "demo"
@@ -28,6 +32,42 @@ describe('pyproject merge', () => {
   it('normalizes requirement names', () => {
     expect(requirementName('PyJWT[crypto]>=2.10')).to.equal('pyjwt');
     expect(requirementName('pydantic_settings')).to.equal('pydantic-settings');
+  });
+
+  it('tells requirements of PEP 508’s shape from other text', () => {
+    for (const requirement of [
+      'httpx>=0.28',
+      'pwdlib[argon2]>=0.2',
+      'sqlalchemy[asyncio, mypy] >=2.1, <3',
+      'opentelemetry-instrumentation-fastapi>=0.66b1',
+      'Django (>=5.0)',
+      'pytest',
+      "uvloop>=0.21; sys_platform != 'win32' and python_version >= '3.12'",
+      'demo-libs @ file:///work/libs',
+      'zope.interface==7.*',
+    ]) {
+      expect(isRequirement(requirement), requirement).to.equal(true);
+    }
+    for (const text of [
+      'not a requirement !!',
+      '',
+      'httpx 0.28',
+      'httpx>=',
+      '-e .',
+      'httpx[>=0.28',
+      'httpx>=0.28;',
+      '"httpx"',
+    ]) {
+      expect(isRequirement(text), text).to.equal(false);
+    }
+  });
+
+  it('finds every requirement of this package’s forge.json files of PEP 508’s shape', () => {
+    const families = readdirSync(TEMPLATES_ROOT, { recursive: true, encoding: 'utf8' })
+      .filter((file) => path.basename(file) === 'forge.json')
+      .map((file) => path.dirname(file));
+    expect(families.length).to.be.greaterThan(10);
+    for (const family of families) expect(() => readFamilyManifest(family), family).not.to.throw();
   });
 
   it('adds missing requirements and keeps pins, comments and order', () => {

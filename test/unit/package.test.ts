@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
@@ -32,6 +32,19 @@ describe('package metadata', () => {
     const repos = [repository.replace(/^git\+/, ''), homepage, bugs].map((url) => GITHUB.exec(url)?.[1]);
     expect(repos[0]).to.be.a('string');
     expect(repos).to.deep.equal([repos[0], repos[0], repos[0]]);
+  });
+
+  it('ships every file of the package that its README links to', () => {
+    const readme = readFileSync(path.join(PACKAGE_ROOT, 'README.md'), 'utf8');
+    const linked = [...readme.matchAll(/\]\((?!https?:|#|mailto:)([^)#\s]+)/g)].map(
+      (match) => match[1] ?? '',
+    );
+    expect(linked).to.include('docs/contributions.md');
+    for (const file of linked) {
+      expect(existsSync(path.join(PACKAGE_ROOT, file)), file).to.equal(true);
+      const shipped = (pkg.files ?? []).some((entry) => file === entry || file.startsWith(`${entry}/`));
+      expect(shipped, `${file} is in package.json's files`).to.equal(true);
+    }
   });
 
   it('exports the base generator and the contribution API to plugin packages, and only that', async () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { Contributions } from '../../lib/contributions.js';
@@ -147,9 +147,10 @@ describe('plugins', () => {
 
   it('contribute in the composition order, whichever generator contributed first', () => {
     const contributions = new Contributions();
-    contributions.add('fastapi-forge-greeting:app', { routers: [{ order: 60, module: 'greeting' }] });
-    contributions.add('fastapi-forge:api', { routers: [{ order: 60, module: 'health' }] });
-    contributions.add('fastapi-forge:auth', { routers: [{ order: 60, module: 'users' }] });
+    const router = (module: string) => ({ order: 60, module, protectedRouter: `${module}.router` });
+    contributions.add('fastapi-forge-greeting:app', { routers: [router('greeting')] });
+    contributions.add('fastapi-forge:api', { routers: [router('health')] });
+    contributions.add('fastapi-forge:auth', { routers: [router('users')] });
     contributions.composeInOrder(['fastapi-forge:api', 'fastapi-forge:auth', 'fastapi-forge-greeting:app']);
     expect(contributions.ordered('routers').map((router) => router.module)).to.deep.equal([
       'health',
@@ -262,7 +263,7 @@ describe('plugins', () => {
       );
       refused(
         'settle',
-        /two settings classes are named CoreSettings \(<package>\.settings\.settle and <package>\.settings\.core\)/,
+        /the plugin generator-fastapi-forge-settle contributes the settings class CoreSettings, but the generator fastapi-forge:api defines it too/,
       );
     });
 
@@ -288,6 +289,123 @@ describe('plugins', () => {
       );
       writeFileSync(manifest, '{');
       refused('unparsed', /forge\.json is not JSON/);
+    });
+
+    it('refuses a plugin whose contribution is of another shape, in one line naming it and the part', () => {
+      plugin('malformed', { routers: [{ module: 'malformed' }] }, {});
+      refused(
+        'malformed',
+        /^fastapi-forge: the plugin generator-fastapi-forge-malformed contributes routers\[0\] without order \(a number\)/,
+      );
+      plugin(
+        'misspelled',
+        { routes: [{ order: 60, module: 'misspelled', protectedRouter: 'x.router' }] },
+        {},
+      );
+      refused(
+        'misspelled',
+        /contributes routes, which is no part of a contribution \(did you mean routers\?\)/,
+      );
+    });
+
+    it('refuses a plugin whose dependency or router module has the name of a built-in one', () => {
+      plugin(
+        'depname',
+        {
+          dependencies: [
+            {
+              order: 60,
+              provider: 'async def get_request_id() -> str:\n    return "mine"',
+              alias: 'MineDep = Annotated[str, Depends(get_request_id)]',
+            },
+          ],
+        },
+        {},
+      );
+      refused(
+        'depname',
+        /the plugin generator-fastapi-forge-depname contributes the dependency get_request_id, but the generator fastapi-forge:api defines it too/,
+      );
+      plugin(
+        'routemod',
+        { routers: [{ order: 60, module: 'health', protectedRouter: 'health.router' }] },
+        {},
+      );
+      refused(
+        'routemod',
+        /contributes the router module <package>\.routes\.health, but the generator fastapi-forge:api defines it too/,
+      );
+    });
+
+    it('refuses a second plugin whose dependency has the name of the first one’s', () => {
+      const billing = {
+        dependencies: [
+          {
+            order: 60,
+            provider: 'async def get_billing() -> str:\n    return "billing"',
+            alias: 'BillingDep = Annotated[str, Depends(get_billing)]',
+          },
+        ],
+      };
+      plugin('one', billing, {});
+      plugin('two', billing, {});
+      try {
+        const added = forge(['add', 'one', '--yes', '--skip-install']);
+        expect(added.status, added.stderr).to.equal(0);
+        refused(
+          'two',
+          /the plugin generator-fastapi-forge-two contributes the dependency get_billing, but the plugin generator-fastapi-forge-one defines it too/,
+        );
+      } finally {
+        updateConfig(project, { plugins: undefined });
+      }
+    });
+
+    it('refuses a plugin that writes a file of the core written once, a structured file or a record of the project', () => {
+      for (const [name, template, written] of [
+        ['usermain', 'src/_package_/main.py.ejs', 'src/demo/main.py, which fastapi-forge:api writes too'],
+        ['pyproj', 'pyproject.toml.ejs', 'pyproject.toml, which fastapi-forge:api writes too'],
+        ['yorc', 'dot-yo-rc.json.ejs', '.yo-rc.json, a record fastapi-forge keeps of the project'],
+        [
+          'checksums',
+          'dot-forge/checksums.json.ejs',
+          '.forge/checksums.json, a record fastapi-forge keeps of the project',
+        ],
+      ] as const) {
+        plugin(name, {}, { [template]: '{}\n' });
+        refused(name, new RegExp(`fastapi-forge-${name}:app writes ${written.replace(/[.*]/g, '\\$&')}`));
+      }
+    });
+
+    it('refuses a plugin whose templates folder holds a file that is no template', () => {
+      plugin('untemplated', {}, { 'dot-yo-rc.json': '{}\n' });
+      refused(
+        'untemplated',
+        /fastapi-forge-untemplated:app: .*dot-yo-rc\.json is no template, so it would not be written/,
+      );
+    });
+
+    it('refuses a plugin forge.json requirement that is not of PEP 508’s shape', () => {
+      plugin('unpinned', {}, {}, { dependencies: ['httpx>=0.28', 'not a requirement !!'] });
+      refused(
+        'unpinned',
+        /forge\.json: "not a requirement !!" in "dependencies" is not a requirement of PEP 508's shape/,
+      );
+    });
+
+    it('refuses a plugin that contributes after the contributing priority, naming where it belongs', () => {
+      plugin('late', { routers: [{ order: 60, module: 'late', protectedRouter: 'late.router' }] }, {});
+      const generator = path.join(modules, 'generator-fastapi-forge-late', 'generators', 'app', 'index.js');
+      writeFileSync(
+        generator,
+        readFileSync(generator, 'utf8')
+          .replace('  contributing() {', '  late() {')
+          .replace('  writing() {', '  writing() { this.late();'),
+      );
+      refused(
+        'late',
+        /^fastapi-forge: the plugin generator-fastapi-forge-late contributes in writing\(\), of the writing priority, when the wiring is already rendered: contributions belong in contributing\(\)/,
+      );
     });
 
     it('refuses a recorded plugin that has the name of a built-in generator', () => {

@@ -26,6 +26,8 @@ describe('app generator at tier 2', () => {
   for (const [options, message] of [
     [{ tier: 2, services: 'billing,json' }, /would shadow/],
     [{ tier: 2, services: ',' }, /--services needs at least one service name/],
+    [{ tier: 2, services: 'billing,,users' }, /--services billing,,users: a service name is empty/],
+    [{ tier: 2, services: 'billing,billing' }, /--services lists billing twice/],
     [{ tier: 1, services: 'billing' }, /--services is for tier 2 and 3 projects/],
   ] as const) {
     it(`refuses ${JSON.stringify(options)}, writing nothing`, async () => {
