@@ -200,6 +200,9 @@ export class Contributions {
 
   private composition: readonly string[] = [];
 
+  /** Who first imports each name into the dependencies module (several may import one name). */
+  private readonly importedNames = new Map<string, string>();
+
   /** Who defines each name the wiring modules must define once (`<kind> <name>`). */
   private readonly owners = new Map<string, string>(
     CORE_NAMES.map(({ kind, name, owner }) => [`${kind} ${name}`, owner]),
@@ -218,7 +221,23 @@ export class Contributions {
       );
     }
     const owners = new Map(this.owners);
+    // A name imported into the dependencies module is defined there too: a provider of that name would hide it.
+    const imported = (contribution.imports?.dependencies ?? []).flatMap((item) =>
+      (item.names ?? []).map((name) => name.split(' as ').at(-1) ?? name),
+    );
+    const importers = new Map(this.importedNames);
+    for (const name of imported) if (!importers.has(name)) importers.set(name, source);
+    const clash = (definer: string, name: string, importer: string): ForgeUserError =>
+      new ForgeUserError(
+        `${contributorName(definer)} contributes ${NAMED.dependency(name)}, but ${this.ownerName(importer)} imports it into the dependencies module: each needs a name of its own`,
+      );
+    for (const name of imported) {
+      const definer = owners.get(`dependency ${name}`);
+      if (definer !== undefined) throw clash(definer, name, source);
+    }
     for (const { kind, name } of checked.defines) {
+      const importer = importers.get(name);
+      if (kind === 'dependency' && importer !== undefined) throw clash(source, name, importer);
       const key = `${kind} ${name}`;
       const owner = owners.get(key);
       // A router module may serve several routers of its contributor (a public and a protected one).
@@ -232,6 +251,7 @@ export class Contributions {
       owners.set(key, source);
     }
     for (const [key, owner] of owners) this.owners.set(key, owner);
+    for (const [name, importer] of importers) this.importedNames.set(name, importer);
     this.made.push({ source, contribution });
   }
 

@@ -324,7 +324,24 @@ describe('plugins', () => {
       );
       refused(
         'depname',
-        /the plugin generator-fastapi-forge-depname contributes the dependency get_request_id, but the generator fastapi-forge:api defines it too/,
+        /the plugin generator-fastapi-forge-depname contributes the dependency get_request_id, but the generator fastapi-forge:api imports it into the dependencies module/,
+      );
+      plugin(
+        'depname',
+        {
+          dependencies: [
+            {
+              order: 60,
+              provider: 'async def get_settings_from_state() -> str:\n    return "mine"',
+              alias: 'MineDep = Annotated[str, Depends(get_settings_from_state)]',
+            },
+          ],
+        },
+        {},
+      );
+      refused(
+        'depname',
+        /the plugin generator-fastapi-forge-depname contributes the dependency get_settings_from_state, but the generator fastapi-forge:api defines it too/,
       );
       plugin(
         'routemod',
