@@ -40,10 +40,15 @@ export const SHARED_AUTH_SUPPORT = ['jwt', 'apikey'];
 const AUTH_SUPPORT = 'tests/auth_support.py.ejs';
 
 /**
- * The shared package's test support modules, for ruff: libs.testing, libs.db.testing and libs.service.testing
- * (every service's fixtures and suites), and libs.observability.testing.
+ * The shared package's test support modules, for ruff: libs.testing, libs.db.testing, the suites members import
+ * (libs.member.testing, libs.service.testing with every service's fixtures), and libs.observability.testing.
  */
-const TESTING_MODULES = ['"src/*/testing.py"', '"src/*/db/testing.py"', '"src/*/service/testing.py"'];
+const TESTING_MODULES = [
+  '"src/*/testing.py"',
+  '"src/*/db/testing.py"',
+  '"src/*/member/testing.py"',
+  '"src/*/service/testing.py"',
+];
 const OBSERVABILITY_TESTING_MODULE = '"src/*/observability/testing.py"';
 
 /** The test of a service's or the gateway's start through the shared preflight. */
@@ -81,10 +86,6 @@ export function memberFiles(family: string): FileSection[] {
       families: ['microservice/member'],
       only: [MEMBER_PREFLIGHT_TEST],
       into: inMember,
-      context: (context) => ({
-        ...context,
-        preflight: memberPreflight(String(context.libsPackage), String(context.packageName)),
-      }),
     },
     {
       families: (context) => [`auth/${String(context.auth)}`],
