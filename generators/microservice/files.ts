@@ -36,9 +36,7 @@ const LIBS_FROM_POSTGRES = ['settings/database.py', 'db/session.py', 'db/migrati
  */
 const SERVICE_FROM_POSTGRES = [
   'alembic.ini.ejs',
-  ...['script.py.mako', 'versions/__init__.py'].map(
-    (file) => `src/_package_/migrations/${file}.ejs`,
-  ),
+  ...['script.py.mako', 'versions/__init__.py'].map((file) => `src/_package_/migrations/${file}.ejs`),
 ];
 
 const sources = (template: string): boolean => template.startsWith('src/');
