@@ -39,8 +39,16 @@ import {
 export const SHARED_AUTH_SUPPORT = ['jwt', 'apikey'];
 const AUTH_SUPPORT = 'tests/auth_support.py.ejs';
 
-/** The shared package's test support modules, for ruff: libs.testing, and libs.observability.testing. */
-const TESTING_MODULE = '"src/*/testing.py"';
+/**
+ * The shared package's test support modules, for ruff: libs.testing, libs.db.testing, the suites members import
+ * (libs.member.testing, libs.service.testing with every service's fixtures), and libs.observability.testing.
+ */
+const TESTING_MODULES = [
+  '"src/*/testing.py"',
+  '"src/*/db/testing.py"',
+  '"src/*/member/testing.py"',
+  '"src/*/service/testing.py"',
+];
 const OBSERVABILITY_TESTING_MODULE = '"src/*/observability/testing.py"';
 
 /** The test of a service's or the gateway's start through the shared preflight. */
@@ -78,10 +86,6 @@ export function memberFiles(family: string): FileSection[] {
       families: ['microservice/member'],
       only: [MEMBER_PREFLIGHT_TEST],
       into: inMember,
-      context: (context) => ({
-        ...context,
-        preflight: memberPreflight(String(context.libsPackage), String(context.packageName)),
-      }),
     },
     {
       families: (context) => [`auth/${String(context.auth)}`],
@@ -365,7 +369,7 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
   private ignoreTestRulesInTesting(relative: string): void {
     const target = this.destinationPath(relative);
     let content = this.fs.read(target);
-    const modules = [TESTING_MODULE, ...(this.observedWorkspace ? [OBSERVABILITY_TESTING_MODULE] : [])];
+    const modules = [...TESTING_MODULES, ...(this.observedWorkspace ? [OBSERVABILITY_TESTING_MODULE] : [])];
     const tests = /^"tests\/\*\*" = (\[[^\]\n]*\])$/m.exec(content);
     if (!tests) return;
     // Each after the one before it, in the same order however the project came to have them.

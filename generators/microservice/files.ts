@@ -32,14 +32,12 @@ const LIBS_FROM_POSTGRES = ['settings/database.py', 'db/session.py', 'db/migrati
 );
 
 /**
- * The db generator's Alembic set-up, rendered for each service: its alembic.ini and its migrations' env.py
- * read the service's own database and version table. The revisions are the service's own templates.
+ * The db generator's Alembic set-up, rendered for each service: its alembic.ini reads the service's own
+ * database. Its env.py (the shared package's runner) and its revisions are the service's own templates.
  */
 const SERVICE_FROM_POSTGRES = [
   'alembic.ini.ejs',
-  ...['env.py', 'script.py.mako', 'versions/__init__.py'].map(
-    (file) => `src/_package_/migrations/${file}.ejs`,
-  ),
+  ...['script.py.mako', 'versions/__init__.py'].map((file) => `src/_package_/migrations/${file}.ejs`),
 ];
 
 const sources = (template: string): boolean => template.startsWith('src/');

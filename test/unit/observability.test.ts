@@ -114,7 +114,8 @@ describe('observability generator', () => {
     tier2.assertFile([`${libs}/observability/tracing.py`, `${libs}/routes/metrics.py`]);
     tier2.assertFileContent(`${libs}/app.py`, 'app.include_router(metrics.router)');
     tier2.assertFileContent(`${libs}/resilience.py`, 'record_circuit_state(self.name');
-    tier2.assertFileContent('services/orders/src/orders/lifespan.py', 'traced_engine(');
+    // Every service's lifespan, the shared package's, traces its database's statements.
+    tier2.assertFileContent(`${libs}/service/lifespan.py`, 'traced_engine(');
     for (const member of ['services/orders', 'services/inventory', 'gateway']) {
       tier2.assertFile([`${member}/tests/test_observability.py`, `${member}/tests/observability_support.py`]);
       tier2.assertFileContent(`${member}/.env.example`, /^OTEL_EXPORTER_OTLP_ENDPOINT=$/m);

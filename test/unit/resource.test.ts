@@ -458,9 +458,7 @@ describe('resource generator', () => {
       expect(read(app.cwd, `${service}/migrations/versions/0006_orders.py`)).to.include(
         'down_revision: str | Sequence[str] | None = "0005"',
       );
-      expect(read(app.cwd, `${service}/routes/__init__.py`)).to.match(
-        /app\.include_router\(\s*orders\.router_by_customer,/,
-      );
+      expect(read(app.cwd, `${service}/routes/__init__.py`)).to.match(/\n {4}orders\.router_by_customer,\n/);
       expect(read(app.cwd, `${service}/migrations/env.py`)).to.include(
         'from orders.resources.models import resources  # noqa: F401',
       );
