@@ -85,6 +85,8 @@ export type ForgeOptions = BaseOptions & {
   yes?: boolean;
   /** Set when another forge generator composed this one. */
   forgeComposed?: boolean;
+  /** Set by the CLI when no terminal answers the conflicter (see mergeIntoEditedFile). */
+  forgeNonInteractive?: boolean;
   [flag: string]: unknown;
 };
 
@@ -336,6 +338,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       force: Boolean(this.options.force),
       restore: restoreRequests(this.options.restore),
       upgrade: Boolean(this.options.upgrade),
+      forgeNonInteractive: Boolean(this.options.forgeNonInteractive),
     };
     await this.composeWith(namespace, { generatorOptions } as never);
   }
@@ -851,7 +854,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       this.writeChecksums(checksums);
       return;
     }
-    if (this.options.force || (!this.options.yes && process.stdin.isTTY)) {
+    if (this.options.force || !this.options.forgeNonInteractive) {
       this.fs.write(target, withLineEndingsOf(onDisk, content));
       checksums[relative] = checksumOf(content);
       this.writeChecksums(checksums);

@@ -349,6 +349,8 @@ async function runGenerator(
     dryRun: flags.dryRun ?? false,
     force: flags.force ?? false,
     restore: flags.restore ?? [],
+    // Nobody to ask about a conflict: a run that cannot merge into an edited file stops instead.
+    forgeNonInteractive: terminal instanceof NonInteractiveAdapter,
   };
   await underLock(projectDir, flags, async () => {
     await env.run([namespace, ...args], runOptions);
