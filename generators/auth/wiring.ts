@@ -14,6 +14,17 @@ const DEPLOYED_SECRETS: Record<string, { env: string; value: string }[]> = {
 /** The secrets the app of each kind cannot start without in production (OIDC's issuer is no secret). */
 const REQUIRED_SECRETS: Record<string, string[]> = { jwt: ['JWT_SECRET'], apikey: ['API_KEYS'] };
 
+/**
+ * What the credentials of each kind carry, which the tests of other features read (the agents' scoped and
+ * expiring credentials): its tests/auth_support.py gives `scoped_auth_headers_for` where they carry scopes,
+ * and `expiring_auth_headers` where they expire.
+ */
+const CREDENTIALS: Record<string, NonNullable<Contribution['credentials']>> = {
+  jwt: { scopes: true, expires: true },
+  oidc: { scopes: true, expires: true },
+  apikey: {},
+};
+
 /** The settings class of each authentication kind. */
 const SETTINGS: Record<string, string> = {
   jwt: 'JwtSettings',
@@ -94,6 +105,7 @@ edit_openapi(app, document_security(app, security_schemes(settings), authenticat
         ]
       : [],
     protectedResponses: [{ status: 401, doc: 'Missing, invalid or expired credentials' }],
+    credentials: CREDENTIALS[context.auth] ?? {},
     deployed: [{ order: 30, secrets: DEPLOYED_SECRETS[context.auth] ?? [] }],
     deployment: [{ requiredSecrets: REQUIRED_SECRETS[context.auth] ?? [] }],
     // There is no safe default identity provider: development names its own.
