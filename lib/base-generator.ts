@@ -9,6 +9,7 @@ import {
   choiceSpec,
   defaultChoices,
   defaultOf,
+  hasStoredUsers,
   isSqlDatabase,
   parseChoice,
   wiredDatabase,
@@ -467,7 +468,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     return {
       ...config,
       db,
-      users: sql && config.auth === 'jwt',
+      users: hasStoredUsers(config.auth, db),
       // Agent runs and jobs are recorded in the SQL database when there is one.
       agentJobs: sql && config.agents,
       // Resources from `add resource` in the project's own package, with the names and types their

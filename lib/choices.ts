@@ -42,6 +42,14 @@ export const SQL_DATABASES: readonly string[] = ['postgres'];
 export const isSqlDatabase = (db: string | undefined): boolean =>
   db !== undefined && SQL_DATABASES.includes(db);
 
+/**
+ * The authentication kinds that verify the tokens the project signs itself for the users it stores in an
+ * SQL database (`POST /auth/token`): with one of them and such a database, the project has stored users.
+ */
+export const STORED_USER_AUTH_KINDS: readonly string[] = ['jwt'];
+export const hasStoredUsers = (auth: string | undefined, db: string | undefined): boolean =>
+  isSqlDatabase(db) && auth !== undefined && STORED_USER_AUTH_KINDS.includes(auth);
+
 export type AppType = (typeof APP_TYPES)[number];
 export type Tier = (typeof TIERS)[number];
 export type Database = (typeof DATABASES)[number];

@@ -173,6 +173,12 @@ export interface Contribution {
    * tests under `env:`, both unindented, and its name in the README (`PostgreSQL`).
    */
   ciServices?: { name: string; label: string; order: number; service: string; env: string }[];
+  /**
+   * What the caller's credentials carry, as the authentication kind declares it, for the tests of other
+   * features: scopes (its test support then gives `scoped_auth_headers_for`) and an expiry
+   * (`expiring_auth_headers`). A later contribution replaces an earlier one.
+   */
+  credentials?: { scopes?: boolean; expires?: boolean };
   /** Pytest plugins loaded by conftest.py, with what they provide. */
   testPlugins?: { module: string; comment: string; order: number }[];
   /** Fixtures giving each feature's settings in tests, merged in `order`. */

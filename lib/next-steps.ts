@@ -37,16 +37,6 @@ export function curlArguments({ method, path, body }: SampleRequest): string {
 }
 
 /**
- * A development token for JWT without stored users: signed with the JWT_SECRET of `.env`, for the issuer and
- * audience the project checks, valid for 15 minutes.
- */
-export function signedDevelopmentToken(packageName: string): string {
-  const claims =
-    '{"sub": "alice", "iss": c.jwt_issuer, "aud": c.jwt_audience, "exp": int(time.time()) + 900}';
-  return `TOKEN=$(uv run python -c 'import jwt, time; from ${packageName}.config import get_settings as s; c = s(); print(jwt.encode(${claims}, c.jwt_secret.get_secret_value()))')`;
-}
-
-/**
  * The commands that take a new project to a 200 from a protected route (or, without one, from its readiness
  * probe), exactly for its options: each line runs as it is, in order, in one shell (a test does just that).
  * Comments say what a line is for.

@@ -48,7 +48,9 @@ export default class AgentsGenerator extends ForgeGenerator {
   }
 
   writing(): void {
-    this.writeSections(files);
+    // Its tests of scoped and expiring credentials run where the authentication's credentials carry them.
+    const credentials = this.contributions.latest('credentials') ?? {};
+    this.writeSections(files, { ...this.templateContext(), credentials });
   }
 
   postWriting(): void {

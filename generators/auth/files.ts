@@ -1,4 +1,5 @@
 import type { FileSection } from '../../lib/files.js';
+import { libsPackage } from '../../lib/workspace.js';
 
 const authenticated = (context: Record<string, unknown>): boolean => context.auth !== 'none';
 
@@ -18,6 +19,14 @@ export const files: readonly FileSection[] = [
     when: authenticated,
     manifest: (context) => `authentication (${String(context.auth)})`,
   },
-  // The authentication dependency of routes (it takes browser tickets where agents are served).
-  { families: ['auth/dependency'], when: authenticated },
+  {
+    // The authentication dependency of routes (it takes browser tickets where agents are served). The root
+    // of a workspace builds it from the shared package's, as every member does.
+    families: ['auth/dependency'],
+    when: authenticated,
+    context: (context) => ({
+      ...context,
+      sharedLibs: context.sharedCore === true ? libsPackage(String(context.packageName)) : undefined,
+    }),
+  },
 ];

@@ -1,8 +1,8 @@
 import { ForgeGenerator } from '../../lib/base-generator.js';
 import command from './command.js';
 import { files } from './files.js';
-import { authWiring } from './wiring.js';
-import { BASE_URL, curlArguments, signedDevelopmentToken } from '../../lib/next-steps.js';
+import { authWiring, signedDevelopmentToken } from './wiring.js';
+import { BASE_URL, curlArguments } from '../../lib/next-steps.js';
 import { sampleRequest } from '../features.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Contribution } from '../../lib/contributions.js';
-import { BASE_URL, curlArguments, type SampleRequest, signedDevelopmentToken } from '../../lib/next-steps.js';
+import { BASE_URL, curlArguments, type SampleRequest } from '../../lib/next-steps.js';
 
 /** The secrets a deployed environment of each kind is given, as the preflight test sets them. */
 const DEPLOYED_SECRETS: Record<string, { env: string; value: string }[]> = {
@@ -13,6 +13,17 @@ const DEPLOYED_SECRETS: Record<string, { env: string; value: string }[]> = {
 
 /** The secrets the app of each kind cannot start without in production (OIDC's issuer is no secret). */
 const REQUIRED_SECRETS: Record<string, string[]> = { jwt: ['JWT_SECRET'], apikey: ['API_KEYS'] };
+
+/**
+ * What the credentials of each kind carry, which the tests of other features read (the agents' scoped and
+ * expiring credentials): its tests/auth_support.py gives `scoped_auth_headers_for` where they carry scopes,
+ * and `expiring_auth_headers` where they expire.
+ */
+const CREDENTIALS: Record<string, NonNullable<Contribution['credentials']>> = {
+  jwt: { scopes: true, expires: true },
+  oidc: { scopes: true, expires: true },
+  apikey: {},
+};
 
 /** The settings class of each authentication kind. */
 const SETTINGS: Record<string, string> = {
@@ -94,6 +105,7 @@ edit_openapi(app, document_security(app, security_schemes(settings), authenticat
         ]
       : [],
     protectedResponses: [{ status: 401, doc: 'Missing, invalid or expired credentials' }],
+    credentials: CREDENTIALS[context.auth] ?? {},
     deployed: [{ order: 30, secrets: DEPLOYED_SECRETS[context.auth] ?? [] }],
     deployment: [{ requiredSecrets: REQUIRED_SECRETS[context.auth] ?? [] }],
     // There is no safe default identity provider: development names its own.
@@ -151,6 +163,16 @@ export function recheckCost(auth: string, libsPackage: string): string {
   return `each process keeps the principals of the tokens it has verified until they expire
   (\`VerifiedTokens\` in \`${libsPackage}.auth.base\`), so a token's signature is checked once per
   process, not once per request.`;
+}
+
+/**
+ * A development token for JWT without stored users: signed with the JWT_SECRET of `.env`, for the issuer and
+ * audience the project checks, valid for 15 minutes.
+ */
+export function signedDevelopmentToken(packageName: string): string {
+  const claims =
+    '{"sub": "alice", "iss": c.jwt_issuer, "aud": c.jwt_audience, "exp": int(time.time()) + 900}';
+  return `TOKEN=$(uv run python -c 'import jwt, time; from ${packageName}.config import get_settings as s; c = s(); print(jwt.encode(${claims}, c.jwt_secret.get_secret_value()))')`;
 }
 
 /** A password for the first user of the final message: long enough for the users module's rules. */
