@@ -447,6 +447,12 @@ export const CONTRIBUTION_SCHEMA: Fields<Contribution> = {
       'CI services',
     ),
   ),
+  credentials: optional(
+    shape<NonNullable<Contribution['credentials']>>('what credentials carry', {
+      scopes: optional(flag),
+      expires: optional(flag),
+    }),
+  ),
   testPlugins: optional(
     listOf(
       shape<Item<'testPlugins'>>('a test plugin', { module: moduleName, comment: text, order: number }),
