@@ -761,6 +761,16 @@ async function pluginsToAdd(args: string[], generators: GeneratorRegistry): Prom
   return [await loadPlugin(installed)];
 }
 
+/** A switch given both ways (`--observability --no-observability`): the last would silently win. */
+function refuseContradictions(args: readonly string[]): void {
+  const given = new Set(args.filter((arg) => arg.startsWith('--')).map((arg) => arg.split('=')[0] ?? arg));
+  for (const flag of given) {
+    if (flag.startsWith('--no-') && given.has(`--${flag.slice('--no-'.length)}`)) {
+      throw new ForgeUserError(`--${flag.slice('--no-'.length)} and ${flag} contradict each other: give one`);
+    }
+  }
+}
+
 /** Entry point of the `fastapi-forge` bin. Returns the exit status. */
 export async function main(argv: string[], generators: GeneratorRegistry): Promise<number> {
   // A reader that stops early (`fastapi-forge list | head -1`) closes the pipe: the rest of the output
@@ -769,6 +779,7 @@ export async function main(argv: string[], generators: GeneratorRegistry): Promi
     if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
   });
   try {
+    refuseContradictions(argv.slice(2));
     const program = buildProgram(generators, await pluginsToAdd(argv.slice(2), generators));
     program.exitOverride();
     process.exitCode = undefined;

@@ -154,6 +154,11 @@ describe('fastapi-forge CLI', function () {
     },
     { name: 'an unknown --tier', args: ['new', 'ok', '--tier', '7', '--yes'], message: /invalid --tier "7"/ },
     {
+      name: 'a switch given both ways',
+      args: ['new', 'ok', '--observability', '--no-observability', '--yes'],
+      message: /--observability and --no-observability contradict each other: give one/,
+    },
+    {
       name: 'an existing non-forge directory',
       args: ['new', 'taken', '--yes'],
       message: /not a fastapi-forge project/,
