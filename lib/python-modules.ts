@@ -20,8 +20,9 @@ const DISTRIBUTIONS: ReadonlyMap<string, readonly string[]> = new Map(
     'coredis crewai crewai-cli crewai-core crontab cryptography deprecated deprecation distro ' +
     'dnspython:dns docstring-parser durationpy et-xmlfile exceptiongroup fastapi ' +
     'fastapi-standalone-docs filelock flatbuffers frozenlist fsspec google-re2:re2 ' +
-    'googleapis-common-protos:google greenlet grpcio:grpc h11 hf-xet httpcore httpcore2 httptools ' +
-    'httpx httpx-sse httpx-ws httpx2 huggingface-hub idna importlib-resources iniconfig instructor ' +
+    'googleapis-common-protos:google greenlet grpcio:grpc h11 h2 hf-xet hpack httpcore httpcore2 ' +
+    'httptools httpx httpx-sse httpx-ws httpx2 huggingface-hub hyperframe idna importlib-resources ' +
+    'iniconfig instructor ' +
     'jinja2 jiter jmespath json-repair json5 jsonpatch:jsonpatch,jsonpatch_cli jsonpointer ' +
     'jsonref:jsonref,proxytypes jsonschema jsonschema-specifications kubernetes lance-namespace ' +
     'lance-namespace-urllib3-client lancedb langchain-anthropic langchain-core langchain-protocol ' +
@@ -48,8 +49,8 @@ const DISTRIBUTIONS: ReadonlyMap<string, readonly string[]> = new Map(
     'pydantic-core pydantic-settings pygments pyjwt:jwt pymongo:bson,gridfs,pymongo ' +
     'pypdfium2:pypdfium2,pypdfium2_cfg,pypdfium2_cli,pypdfium2_raw pypika pyproject-hooks ' +
     'pytest:_pytest,py,pytest pytest-asyncio python-dateutil:dateutil python-dotenv:dotenv ' +
-    'python-multipart:multipart,python_multipart pyyaml:_yaml,yaml redis referencing regex requests ' +
-    'requests-oauthlib requests-toolbelt rich rpds-py:rpds ruff shellingham sniffio sqlalchemy ' +
+    'python-multipart:multipart,python_multipart pyyaml:_yaml,yaml qdrant-client redis referencing ' +
+    'regex requests requests-oauthlib requests-toolbelt rich rpds-py:rpds ruff shellingham sniffio sqlalchemy ' +
     'sse-starlette starlette streaq structlog tenacity textual tokenizers tomli tomli-w tqdm ' +
     'truststore typer typing-extensions typing-inspection tzdata urllib3 uuid-utils uv uvicorn ' +
     'uvloop watchfiles websocket-client:websocket websockets wrapt wsproto xxhash yarl zstandard '
