@@ -176,16 +176,22 @@ describe('upgrade: files the new version no longer generates', function () {
       input: '',
     });
 
-  it('removes one you left as generated, keeps one you edited as yours, and --dry-run lists the removal', () => {
-    const parent = makeTempDir('upgrade-dropped');
+  /** A new project without database, auth or agents, and the checksums its first run recorded. */
+  const minimalProject = (prefix: string) => {
+    const parent = makeTempDir(prefix);
     expect(
       forge(['new', 'shop', '--db', 'none', '--auth', 'none', '--agent-sdk', 'none'], parent).status,
     ).to.equal(0);
     const project = path.join(parent, 'shop');
-    // What an earlier version generated and this one does not: a test, a module the user then edited, and
-    // a file the user deleted.
     const checksumsFile = path.join(project, '.forge/checksums.json');
     const checksums = JSON.parse(readFileSync(checksumsFile, 'utf8')) as Record<string, string>;
+    return { parent, project, checksumsFile, checksums };
+  };
+
+  it('removes one you left as generated, keeps one you edited as yours, and --dry-run lists the removal', () => {
+    const { project, checksumsFile, checksums } = minimalProject('upgrade-dropped');
+    // What an earlier version generated and this one does not: a test, a module the user then edited, and
+    // a file the user deleted.
     const oldTest = 'def test_old() -> None:\n    assert False\n';
     writeFileSync(path.join(project, 'tests/test_old.py'), oldTest);
     writeFileSync(path.join(project, 'src/shop/old.py'), 'X = 1  # mine\n');
@@ -224,13 +230,7 @@ describe('upgrade: files the new version no longer generates', function () {
   });
 
   it('never touches a file outside the project that a record names: such a record is not trusted', () => {
-    const parent = makeTempDir('upgrade-outside');
-    expect(
-      forge(['new', 'shop', '--db', 'none', '--auth', 'none', '--agent-sdk', 'none'], parent).status,
-    ).to.equal(0);
-    const project = path.join(parent, 'shop');
-    const checksumsFile = path.join(project, '.forge/checksums.json');
-    const checksums = JSON.parse(readFileSync(checksumsFile, 'utf8')) as Record<string, string>;
+    const { parent, project, checksumsFile, checksums } = minimalProject('upgrade-outside');
     const notes = 'my own notes\n';
     const victims = [path.join(parent, 'notes.txt'), path.join(parent, 'elsewhere', 'notes.txt')];
     mkdirSync(path.dirname(victims[1] ?? ''), { recursive: true });
