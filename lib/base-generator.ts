@@ -18,6 +18,8 @@ import { type CommitEnvironment, commitRun, printDiffs, regeneratesFiles } from 
 import {
   type CommandOption,
   type GeneratorCommand,
+  DRY_RUN_OPTION,
+  FORCE_OPTION,
   RESTORE_OPTION,
   YES_OPTION,
   asList,
@@ -206,7 +208,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       customInstallTask: options.forgeComposed ? undefined : true,
       ...features,
     } as never);
-    this.option(YES_OPTION.flag, yeomanOption(YES_OPTION));
+    for (const option of [YES_OPTION, DRY_RUN_OPTION, FORCE_OPTION])
+      this.option(option.flag, yeomanOption(option));
     this.option(RESTORE_OPTION.flag, {
       // Not `String`: Yeoman would join several paths into one.
       type: (value: string) => restoreRequests(value),
