@@ -166,22 +166,6 @@ export function reExport(libs: string, module: string): string {
   return `"""${doc}"""\n\nfrom ${libs}.${dotted} import *  # noqa: F403\n`;
 }
 
-/**
- * Adds `requirement` first in [project] dependencies when missing, so the root lists the shared package in
- * the same place whether it was made a workspace or grew into one (others are added after it or before).
- */
-export function dependingFirstOn(content: string, requirement: string): string {
-  const added = addPyprojectDependencies(content, [requirement]);
-  if (added === content) return content;
-  const lines = added.split('\n');
-  const item = lines.findIndex((line) => line.trim() === `${JSON.stringify(requirement)},`);
-  const header = lines.findIndex((line) => /^dependencies\s*=\s*\[\s*$/.test(line));
-  if (item === -1 || header === -1 || header > item) return added;
-  const [line] = lines.splice(item, 1);
-  lines.splice(header + 1, 0, line ?? '');
-  return lines.join('\n');
-}
-
 /** A package of the workspace: where it lives and what it is called. */
 export interface WorkspaceMember {
   /** Directory relative to the project root, e.g. `services/orders`. */
@@ -505,7 +489,7 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
     // The root service imports the shared package as every member does.
     const libs = this.libsMember().distribution;
     let content = addWorkspaceMembers(this.fs.read(target), this.workspaceMembers());
-    content = addWorkspaceSources(dependingFirstOn(content, libs), [libs]);
+    content = addWorkspaceSources(addPyprojectDependencies(content, [libs]), [libs]);
     this.writeMerged(target, content);
   }
 
