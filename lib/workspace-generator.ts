@@ -35,8 +35,6 @@ import {
   memberPreflight,
 } from './workspace.js';
 
-/** The test support of the authentication kinds whose support is one module of the shared package's. */
-export const SHARED_AUTH_SUPPORT = ['jwt', 'apikey'];
 const AUTH_SUPPORT = 'tests/auth_support.py.ejs';
 
 /**
@@ -48,6 +46,8 @@ const TESTING_MODULES = [
   '"src/*/db/testing.py"',
   '"src/*/member/testing.py"',
   '"src/*/service/testing.py"',
+  // OIDC's identity provider for tests (the shared package's test support imports it).
+  '"src/*/fake_idp.py"',
 ];
 const OBSERVABILITY_TESTING_MODULE = '"src/*/observability/testing.py"';
 
@@ -88,22 +88,9 @@ export function memberFiles(family: string): FileSection[] {
       into: inMember,
     },
     {
-      families: (context) => [`auth/${String(context.auth)}`],
-      when: (context) => context.auth !== 'none' && !SHARED_AUTH_SUPPORT.includes(String(context.auth)),
-      only: (template) => template.startsWith('tests/') && !template.endsWith('test_auth.py.ejs'),
-      into: inMember,
-    },
-    {
-      families: (context) => [`auth/${String(context.auth)}`],
-      when: (context) => SHARED_AUTH_SUPPORT.includes(String(context.auth)),
-      only: (template) =>
-        template.startsWith('tests/') && !template.endsWith('test_auth.py.ejs') && template !== AUTH_SUPPORT,
-      into: inMember,
-    },
-    {
       // The shared package's `testing` module, re-exported where conftest.py loads it.
       families: ['microservice/member'],
-      when: (context) => SHARED_AUTH_SUPPORT.includes(String(context.auth)),
+      when: (context) => context.auth !== 'none',
       only: [AUTH_SUPPORT],
       into: inMember,
     },
@@ -400,14 +387,14 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
       if (this.fs.read(ownTarget) !== shared) continue;
       this.writeFile(own, reExport(libs, module), 'owned');
     }
-    // The root's authentication test support, as every other member's.
-    const testing = this.destinationPath(prefix, 'testing.py');
-    const support = this.destinationPath('tests', 'auth_support.py');
-    if (
-      libsFiles.includes(`${prefix}testing.py`) &&
-      this.fs.exists(support) &&
-      this.fs.read(support) === this.fs.read(testing).replaceAll(libs, root)
-    ) {
+    // The root's test support, as every other member's: its authentication fixtures (the re-export every
+    // member has) and OIDC's identity provider for tests.
+    const sameAsShared = (own: string, shared: string): boolean =>
+      libsFiles.includes(`${prefix}${shared}`) &&
+      this.fs.exists(this.destinationPath(own)) &&
+      this.fs.read(this.destinationPath(own)) ===
+        this.fs.read(this.destinationPath(prefix, shared)).replaceAll(libs, root);
+    if (sameAsShared('tests/auth_support.py', 'testing.py')) {
       const template = this.templatesOf('microservice/member', [AUTH_SUPPORT])[0];
       if (!template) throw new Error(`templates/microservice/member/${AUTH_SUPPORT} is missing`);
       this.writeFile(
@@ -415,6 +402,9 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
         renderTemplate(template.source, { libsPackage: libs }),
         'owned',
       );
+    }
+    if (sameAsShared('tests/fake_idp.py', 'fake_idp.py')) {
+      this.writeFile('tests/fake_idp.py', reExport(libs, 'fake_idp.py'), 'owned');
     }
   }
 
