@@ -330,14 +330,14 @@ async function measureProject(wrk: string, dir: string): Promise<{ concurrency: 
     generated: rps(results.agentRun.forged),
     baseline: `${rps(results.agentRun.bare)} (same request and response models, no middleware)`,
     ratio: results.agentRun.ratio.toFixed(2),
-    aim: '',
+    aim: aim('>= 0.5', results.agentRun.ratio >= 0.5),
   });
   rows.push({
     measure: 'POST /echo with a JWT (auth, rate limit, access log), 1 worker',
     generated: rps(results.echo.forged),
     baseline: `${rps(results.echo.bare)} (no middleware)`,
     ratio: results.echo.ratio.toFixed(2),
-    aim: '',
+    aim: aim('>= 0.6', results.echo.ratio >= 0.6),
   });
   rows.push(...asgiCost(dir, env, token));
   const agentRun = endpoints.find((endpoint) => endpoint.key === 'agentRun')?.script ?? '';
@@ -370,7 +370,7 @@ async function measureProject(wrk: string, dir: string): Promise<{ concurrency: 
     generated: seconds(median(started.forged), 3),
     baseline: seconds(median(started.bare), 3),
     ratio: pairedRatio(started.forged, started.bare).toFixed(2),
-    aim: '',
+    aim: aim('<= 1.2x bare', pairedRatio(started.forged, started.bare) <= 1.2),
   });
 
   const apps: App[] = [
