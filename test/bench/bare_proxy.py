@@ -58,7 +58,11 @@ def create_app() -> Any:
                 if name.lower() not in DROPPED
             ]
             await send(
-                {"type": "http.response.start", "status": response.status, "headers": relayed}
+                {
+                    "type": "http.response.start",
+                    "status": response.status,
+                    "headers": relayed,
+                }
             )
             await send({"type": "http.response.body", "body": body})
 
