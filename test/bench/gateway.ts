@@ -112,6 +112,8 @@ export async function measureGateway(wrk: string): Promise<{ rows: Row[]; notes:
     run(UV, ['sync', '--quiet', '--all-packages', '--compile-bytecode'], dir);
     const serviceDir = path.join(dir, 'services', SERVICE);
     copyFileSync(path.join(BENCH_SOURCES, 'bare_service.py'), path.join(serviceDir, 'bare_service.py'));
+    const gatewayDir = path.join(dir, 'gateway');
+    copyFileSync(path.join(BENCH_SOURCES, 'bare_proxy.py'), path.join(gatewayDir, 'bare_proxy.py'));
     const secret = randomSecret();
     const issuer = 'https://auth.example.com';
     const subject = 'bench';
@@ -146,7 +148,7 @@ export async function measureGateway(wrk: string): Promise<{ rows: Row[]; notes:
       if (response.status !== 201)
         throw new Error(`POST /items: ${response.status} ${await response.text()}`);
     }
-    const gateway = await serve(path.join(dir, 'gateway'), 'bench_gw_gateway.main:create_app', {
+    const gateway = await serve(gatewayDir, 'bench_gw_gateway.main:create_app', {
       ...common,
       [`${SERVICE.toUpperCase()}_URL`]: service.baseUrl,
     });
@@ -156,6 +158,12 @@ export async function measureGateway(wrk: string): Promise<{ rows: Row[]; notes:
       BENCH_OWNER: subject,
     });
     servers.push(bare);
+    // The least a Python proxy does, from the gateway's virtualenv (the same aiohttp and uvicorn).
+    const bareProxy = await serve(gatewayDir, 'bare_proxy:create_app', {
+      BENCH_UPSTREAM_URL: service.baseUrl,
+      BENCH_PREFIX: `/${SERVICE}`,
+    });
+    servers.push(bareProxy);
 
     const health = compare(
       wrk,
@@ -166,6 +174,13 @@ export async function measureGateway(wrk: string): Promise<{ rows: Row[]; notes:
         measured: [gateway, service],
         baseline: [service],
       },
+    );
+    const ceiling = compare(
+      wrk,
+      `${bareProxy.baseUrl}/${SERVICE}/health`,
+      `${service.baseUrl}/health`,
+      headers,
+      { measured: [bareProxy, service], baseline: [service] },
     );
     const p99 = (results: WrkResult[]) => median(results.map((result) => result.p99Ms));
     const p99Ratio = p99(health.measured) / p99(health.baseline);
@@ -180,6 +195,7 @@ export async function measureGateway(wrk: string): Promise<{ rows: Row[]; notes:
     );
     const [gatewayCpu = 0, behindCpu = 0] = health.cpu.measured;
     const directCpu = health.cpu.baseline[0] ?? 0;
+    const [proxyCpu = 0] = ceiling.cpu.measured;
     const rows: Row[] = [
       healthRow,
       {
@@ -188,6 +204,23 @@ export async function measureGateway(wrk: string): Promise<{ rows: Row[]; notes:
         baseline: `${directCpu.toFixed(2)} ms (the service, called directly)`,
         ratio: (directCpu / (gatewayCpu + behindCpu)).toFixed(2),
         aim: 'none: read with the row above (the CPU share of the two-process ceiling)',
+      },
+      {
+        ...row(
+          `GET /${SERVICE}/health through test/bench/bare_proxy.py (aiohttp relay only: no middleware, auth, limit, retry)`,
+          ceiling,
+          'the service, called directly',
+          '',
+          0,
+        ),
+        aim: 'none: the ceiling of a Python proxy on this machine, in this run',
+      },
+      {
+        measure: `CPU per request of the gateway against the bare proxy, on GET /${SERVICE}/health`,
+        generated: `${gatewayCpu.toFixed(3)} ms`,
+        baseline: `${proxyCpu.toFixed(3)} ms (bare_proxy.py)`,
+        ratio: (proxyCpu / gatewayCpu).toFixed(2),
+        aim: 'none: what the gateway adds to the relay (middleware, auth, rate limit, resilience)',
       },
       {
         measure: `p99 latency of GET /${SERVICE}/health through the gateway`,
