@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -51,6 +51,11 @@ function writeCodeCache(file, script) {
     const partial = `${file}.${process.pid}.tmp`;
     writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
     renameSync(partial, file);
+    // Caches of other builds or Node versions would only pile up.
+    for (const name of readdirSync(path.dirname(file))) {
+      if (/^cli-.*\.v8$/.test(name) && name !== path.basename(file))
+        rmSync(path.join(path.dirname(file), name), { force: true });
+    }
   } catch {
     // A cache that cannot be written only costs the next run its compile time.
   }
@@ -60,14 +65,13 @@ function writeCodeCache(file, script) {
 function loadCli(cacheFile) {
   const cachedData = readCodeCache(cacheFile);
   const source = readFileSync(bundle, 'utf8');
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: bundle,
-    cachedData,
-    // Plugins' generators are ES modules the bundle imports at run time.
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
+  const wrapper = '(function (exports, require, module, __filename, __dirname, __forgeImport) {';
+  const script = new vm.Script(`${wrapper}${source}\n})`, { filename: bundle, cachedData });
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, path.dirname(bundle));
+  // Plugins' generators are ES modules, which the bundle imports through this module's import().
+  const importModule = (specifier) => import(specifier);
+  const dirname = path.dirname(bundle);
+  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname, importModule);
   const stale = cachedData === undefined || script.cachedDataRejected === true;
   return { main: module.exports.main, script, stale };
 }

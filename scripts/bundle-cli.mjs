@@ -7,7 +7,7 @@
 // `import.meta.url`, `__dirname` or `__filename`. Inside a bundle those would name the bundle, so each use is
 // replaced by the module's original location, looked up at run time in the node_modules folders above the
 // bundle, the way Node itself would find the package.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -77,9 +77,10 @@ function __forgeModulePath(relative) {
   }
 }
 `;
+const outfile = path.join(root, 'dist/cli.cjs');
 await build({
   entryPoints: [path.join(root, 'dist/cli/main.js')],
-  outfile: path.join(root, 'dist/cli.cjs'),
+  outfile,
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -89,3 +90,9 @@ await build({
   plugins: [npmInstallers, originalModuleLocation],
   logLevel: 'warning',
 });
+
+// The ES modules the bundle imports at run time (plugins' generators) are imported by bin/fastapi-forge.js,
+// which passes its `import()` as `__forgeImport`: in a script compiled from V8's code cache, Node 20 loses
+// the script's own dynamic import callback.
+const bundled = await readFile(outfile, 'utf8');
+await writeFile(outfile, bundled.replace(/(?<![\w$.])import\(/g, '__forgeImport('));
