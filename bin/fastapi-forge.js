@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
@@ -29,7 +30,12 @@ function codeCachePath() {
   try {
     const base = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
     const { size, mtimeMs } = statSync(bundle);
-    const key = `${process.version}-${process.arch}-${size}-${Math.trunc(mtimeMs)}`;
+    // V8 refuses code cached under other flags: each set of Node flags keeps its own file.
+    const flags = createHash('sha1')
+      .update(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`)
+      .digest('hex')
+      .slice(0, 8);
+    const key = `${process.version}-${process.arch}-${flags}-${size}-${Math.trunc(mtimeMs)}`;
     return path.join(base, 'fastapi-forge', `cli-${key}.v8`);
   } catch {
     return undefined;
@@ -51,9 +57,10 @@ function writeCodeCache(file, script) {
     const partial = `${file}.${process.pid}.tmp`;
     writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
     renameSync(partial, file);
-    // Caches of other builds or Node versions would only pile up.
+    // Caches of other builds or Node versions would only pile up (those of other flags are kept).
+    const [version, build] = [`cli-${process.version}-`, path.basename(file).replace(/^(?:[^-]*-){4}/, '-')];
     for (const name of readdirSync(path.dirname(file))) {
-      if (/^cli-.*\.v8$/.test(name) && name !== path.basename(file))
+      if (/^cli-.*\.v8$/.test(name) && !(name.startsWith(version) && name.endsWith(build)))
         rmSync(path.join(path.dirname(file), name), { force: true });
     }
   } catch {
