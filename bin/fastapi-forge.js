@@ -30,12 +30,13 @@ function codeCachePath() {
   try {
     const base = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
     const { size, mtimeMs } = statSync(bundle);
-    // V8 refuses code cached under other flags: each set of Node flags keeps its own file.
-    const flags = createHash('sha1')
-      .update(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`)
+    // One file per install and set of Node flags (V8 refuses code cached under other flags), named after
+    // them, then after the Node version and the build of the bundle it holds.
+    const owner = createHash('sha1')
+      .update(`${bundle}\0${process.execArgv.join(' ')}\0${process.env.NODE_OPTIONS ?? ''}`)
       .digest('hex')
-      .slice(0, 8);
-    const key = `${process.version}-${process.arch}-${flags}-${size}-${Math.trunc(mtimeMs)}`;
+      .slice(0, 12);
+    const key = `${owner}-${process.version}-${process.arch}-${size}-${Math.trunc(mtimeMs)}`;
     return path.join(base, 'fastapi-forge', `cli-${key}.v8`);
   } catch {
     return undefined;
@@ -57,10 +58,10 @@ function writeCodeCache(file, script) {
     const partial = `${file}.${process.pid}.tmp`;
     writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
     renameSync(partial, file);
-    // Caches of other builds or Node versions would only pile up (those of other flags are kept).
-    const [version, build] = [`cli-${process.version}-`, path.basename(file).replace(/^(?:[^-]*-){4}/, '-')];
+    // The same install's caches of earlier builds or Node versions would only pile up.
+    const owner = `${path.basename(file).split('-').slice(0, 2).join('-')}-`;
     for (const name of readdirSync(path.dirname(file))) {
-      if (/^cli-.*\.v8$/.test(name) && !(name.startsWith(version) && name.endsWith(build)))
+      if (name.startsWith(owner) && name.endsWith('.v8') && name !== path.basename(file))
         rmSync(path.join(path.dirname(file), name), { force: true });
     }
   } catch {
