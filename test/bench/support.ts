@@ -110,3 +110,14 @@ export function childrenCpuSeconds(): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[13]) + Number(fields[14])) / 100;
 }
+
+/**
+ * PATH without the folders that hold a `uv`. The CLI then skips the `uv lock` it runs after generating (and
+ * says what to run): generation is timed on its own, as the peers' are without their uv steps.
+ */
+export function pathWithoutUv(): string {
+  return (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter((dir) => dir && !existsSync(path.join(dir, 'uv')))
+    .join(path.delimiter);
+}
