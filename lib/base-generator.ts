@@ -321,6 +321,7 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     const env = this.env as unknown as CommitEnvironment;
     const root = this.destinationRoot();
     if (this.options.upgrade) this.removeDroppedFiles();
+    this.flushChecksums();
     if (this.options.dryRun && this.options.upgrade)
       printDiffs(env, root, (text) => process.stdout.write(text));
     if (this.forge.projectName && regeneratesFiles(env, root)) {
@@ -907,6 +908,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
   }
 
   private readChecksums(): Record<string, string> {
+    const pending = this.pendingChecksums().get(this.destinationPath(CHECKSUMS_FILE));
+    if (pending) return { ...pending };
     return this.readRecord(
       CHECKSUMS_FILE,
       (stored): stored is Record<string, string> =>
@@ -949,9 +952,31 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     return {} as T;
   }
 
+  /**
+   * Every file written changes the checksums: they are kept in memory and written once, when the run commits
+   * (writing the record at each file made a run's cost grow with the square of its files). The first write
+   * goes to the file at once, so the record keeps its place among the run's files.
+   */
   private writeChecksums(checksums: Record<string, string>): void {
-    const sorted = Object.fromEntries(Object.entries(checksums).sort(([a], [b]) => a.localeCompare(b)));
     const target = this.destinationPath(CHECKSUMS_FILE);
+    const pending = this.pendingChecksums();
+    if (!pending.has(target)) this.storeChecksums(target, checksums);
+    pending.set(target, { ...checksums });
+  }
+
+  /** Checksums written during the run and not yet in their file, by the file's path. */
+  private pendingChecksums(): Map<string, Record<string, string>> {
+    return runState(this.env, 'pending-checksums', () => new Map<string, Record<string, string>>());
+  }
+
+  private flushChecksums(): void {
+    const pending = this.pendingChecksums();
+    for (const [target, checksums] of pending) this.storeChecksums(target, checksums);
+    pending.clear();
+  }
+
+  private storeChecksums(target: string, checksums: Record<string, string>): void {
+    const sorted = Object.fromEntries(Object.entries(checksums).sort(([a], [b]) => a.localeCompare(b)));
     this.fs.writeJSON(target, sorted);
     this.markForced(target);
   }

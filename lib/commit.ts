@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createTwoFilesPatch } from 'diff';
 import path from 'node:path';
 import { Transform } from 'node:stream';
-import { createConflicterTransform, createYoResolveTransform } from '@yeoman/conflicter';
+import { createConflicterTransform, YoResolve } from '@yeoman/conflicter';
 import {
   clearFileState,
   isFileNew,
@@ -217,6 +217,27 @@ const noteKinds = (kinds: FileKinds): Transform =>
   });
 
 /**
+ * @yeoman/conflicter's `.yo-resolve` step, each folder looked up once per commit. Its own keeps only the
+ * folders that hold a `.yo-resolve`, so for every file it stats again every folder above it: most of the
+ * commit's time in a new project.
+ */
+function yoResolveTransform(): ReturnType<YoResolve['createTransform']> {
+  const resolver = new YoResolve();
+  const lookUp = resolver as unknown as { getMapForFolder(folder: string): Promise<unknown> };
+  const uncached = lookUp.getMapForFolder.bind(resolver);
+  const folders = new Map<string, Promise<unknown>>();
+  lookUp.getMapForFolder = (folder: string) => {
+    let found = folders.get(folder);
+    if (!found) {
+      found = uncached(folder);
+      folders.set(folder, found);
+    }
+    return found;
+  };
+  return resolver.createTransform();
+}
+
+/**
  * The commit step of a run, in place of yeoman-environment's `commitSharedFsTask`: the same pipeline
  * (`.yo-resolve`, `.yo-rc.json` forced, the conflicter asking about edited files), whose last step collects the
  * files instead of writing each one as it comes. They are then written together, as one transaction
@@ -254,7 +275,7 @@ export async function commitRun(env: CommitEnvironment, root: string): Promise<v
   });
   await env.sharedFs.pipeline(
     { filter: (file) => isFilePending(file as never) || file.path.endsWith('.yo-resolve') },
-    createYoResolveTransform(),
+    yoResolveTransform(),
     forceYeomanFiles(),
     configKeepsLineEndings(root),
     unchangedAsIdentical(),

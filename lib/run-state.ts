@@ -1,6 +1,6 @@
 /**
  * State the generators of one run share. A plugin package's generator loads this package's modules from its
- * install (`dist/lib/`), while the CLI runs from its bundle (`dist/cli.js`): one run then holds two copies of
+ * install (`dist/lib/`), while the CLI runs from its bundle (`dist/cli.cjs`): one run then holds two copies of
  * each module, and a module-level variable would be two variables. The state is kept where both copies find
  * it: on the environment the run's generators share, or for the process on `globalThis`, under a
  * `Symbol.for` key, which names the same symbol in every copy.

@@ -8,7 +8,7 @@ import { isProjectPath } from './project-paths.js';
 
 /**
  * The package root: the nearest folder above this module with a `templates` folder. This module runs as
- * `dist/lib/templates.js` and, bundled into the CLI, as part of `dist/cli.js`.
+ * `dist/lib/templates.js` and, bundled into the CLI, as part of `dist/cli.cjs`.
  */
 export const PACKAGE_ROOT = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
 

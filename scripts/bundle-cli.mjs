@@ -1,32 +1,18 @@
-// Bundles the CLI (dist/cli/main.js and everything it imports) into dist/cli.js. Node resolves and loads
+// Bundles the CLI (dist/cli/main.js and everything it imports) into dist/cli.cjs. Node resolves and loads
 // yeoman's few thousand ES modules one by one, which takes most of a second; one file loads in a fraction.
+// The bundle is CommonJS so that bin/fastapi-forge.js can compile it as one script with V8's code cache
+// (Node 20 keeps no compiled code of ES modules between runs).
 //
 // Bundled dependencies read files relative to their own location (their package.json, for instance) through
 // `import.meta.url`, `__dirname` or `__filename`. Inside a bundle those would name the bundle, so each use is
 // replaced by the module's original location, looked up at run time in the node_modules folders above the
 // bundle, the way Node itself would find the package.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-const moduleUrlBanner = `
-import { createRequire as __forgeCreateRequire } from 'node:module';
-import { existsSync as __forgeExists } from 'node:fs';
-import { dirname as __forgeDirname, join as __forgeJoin } from 'node:path';
-import { fileURLToPath as __forgeToPath, pathToFileURL as __forgeToUrl } from 'node:url';
-const require = __forgeCreateRequire(import.meta.url);
-function __forgeModulePath(relative) {
-  const bundle = __forgeToPath(import.meta.url);
-  for (let dir = __forgeDirname(bundle); ; dir = __forgeDirname(dir)) {
-    const candidate = __forgeJoin(dir, 'node_modules', relative);
-    if (__forgeExists(candidate)) return candidate;
-    if (__forgeDirname(dir) === dir) return bundle;
-  }
-}
-`;
 
 /** `import.meta.url`, `__filename` and `__dirname` of a bundled dependency, as its original file's. */
 const originalModuleLocation = {
@@ -75,14 +61,38 @@ export async function flyImport() { throw new Error(${JSON.stringify(NOT_BUNDLED
   },
 };
 
+/** `require`, `__filename` and `__dirname` are the bundle's (bin/fastapi-forge.js gives them); its own
+ * modules' `import.meta.url` is the bundle's URL. */
+const cjsBanner = `
+const { existsSync: __forgeExists } = require('node:fs');
+const { dirname: __forgeDirname, join: __forgeJoin } = require('node:path');
+const { pathToFileURL: __forgeToUrl } = require('node:url');
+var __forgeBundleUrl = __forgeToUrl(__filename).href;
+function __forgeModulePath(relative) {
+  const bundle = __filename;
+  for (let dir = __forgeDirname(bundle); ; dir = __forgeDirname(dir)) {
+    const candidate = __forgeJoin(dir, 'node_modules', relative);
+    if (__forgeExists(candidate)) return candidate;
+    if (__forgeDirname(dir) === dir) return bundle;
+  }
+}
+`;
+const outfile = path.join(root, 'dist/cli.cjs');
 await build({
   entryPoints: [path.join(root, 'dist/cli/main.js')],
-  outfile: path.join(root, 'dist/cli.js'),
+  outfile,
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
-  banner: { js: moduleUrlBanner },
+  define: { 'import.meta.url': '__forgeBundleUrl' },
+  banner: { js: cjsBanner },
   plugins: [npmInstallers, originalModuleLocation],
   logLevel: 'warning',
 });
+
+// The ES modules the bundle imports at run time (plugins' generators) are imported by bin/fastapi-forge.js,
+// which passes its `import()` as `__forgeImport`: in a script compiled from V8's code cache, Node 20 loses
+// the script's own dynamic import callback.
+const bundled = await readFile(outfile, 'utf8');
+await writeFile(outfile, bundled.replace(/(?<![\w$.])import\(/g, '__forgeImport('));

@@ -2,10 +2,11 @@
  * Many concurrent agent runs on one uvicorn worker: N SSE streams, or N WebSocket connections that each
  * ping and then run the agent, all opened at once by test/bench/load_client.py (httpx and websockets, in
  * the generated project's virtualenv). Each scenario gets a fresh server, so its peak RSS is its own.
+ * Sessions opened and closed in batches show what each leaves behind in the server's memory.
  */
 import path from 'node:path';
-import { run, startServer, UV } from '../e2e/processes.js';
-import { BENCH_SOURCES, firstLine, memoryMiB, seconds, serverPid } from './support.js';
+import { run, type RunningServer, startServer, UV } from '../e2e/processes.js';
+import { aim, BENCH_SOURCES, firstLine, memoryMiB, type Row, seconds, serverPid } from './support.js';
 
 /** What load_client.py prints. */
 interface LoadReport {
@@ -102,4 +103,94 @@ export async function measureConcurrency(
     'First token is measured from the start of the connection (TCP connect, HTTP request or WebSocket handshake, and for WebSockets a ping) to the first token of the run; a connection counts as completed when its run ends with a result event. Server peak RSS is VmHWM of the uvicorn process (a fresh process per scenario), idle is its VmRSS before the load. The client runs on the same 2 cores; its CPU time is shown because it competes with the server.',
   ];
   return { table: lines.join('\n'), notes };
+}
+
+/** What {@link measureSessions} reports: rows of the results table and their notes. */
+export interface SessionsReport {
+  rows: Row[];
+  notes: string[];
+}
+
+/**
+ * Many SSE streams, then many WebSocket sessions, opened and closed on one worker of the generated app, a
+ * batch at a time; every second session leaves at its run's first token, as a client that goes away. The
+ * server's RSS is read after a warm-up of a tenth of the sessions and after all of them: flat memory is a
+ * ratio near 1. Each mode gets a fresh server.
+ */
+export async function measureSessions(
+  dir: string,
+  app: App,
+  token: string,
+  uvicornArgs: string[],
+): Promise<SessionsReport> {
+  const sessions = Number(process.env.BENCH_SESSIONS ?? '10000');
+  const batch = Number(process.env.BENCH_SESSION_BATCH ?? '100');
+  const warmUp = Math.round(sessions / 10);
+  const rows: Row[] = [];
+  for (const mode of ['sse', 'ws'] as const) {
+    const measure = `RSS over ${sessions} ${mode === 'sse' ? 'SSE streams (GET /agents/run/stream)' : 'WebSocket sessions (/agents/ws: ping + run)'} opened and closed, ${batch} at a time, 1 worker`;
+    let server: RunningServer | undefined;
+    try {
+      server = await startServer(
+        dir,
+        app.target,
+        { ...app.env, AGENT_LOCAL_TOKEN_DELAY_SECONDS: TOKEN_DELAY_SECONDS },
+        uvicornArgs,
+      );
+      const { baseUrl } = server;
+      const pid = serverPid(server.process.pid as number);
+      const open = (count: number): LoadReport => {
+        const output = run(
+          UV,
+          [
+            'run',
+            '--no-sync',
+            'python',
+            path.join(BENCH_SOURCES, 'load_client.py'),
+            mode,
+            baseUrl,
+            String(count),
+            '--token',
+            token,
+            '--input',
+            STREAM_INPUT,
+            '--batch',
+            String(batch),
+            '--leave-early',
+          ],
+          dir,
+        ).output;
+        const report = JSON.parse(output.trim().split('\n').pop() ?? '{}') as LoadReport;
+        if (report.failed > 0) {
+          throw new Error(`${report.failed} of ${count} sessions failed: ${JSON.stringify(report.failures)}`);
+        }
+        return report;
+      };
+      open(warmUp);
+      const warm = memoryMiB(pid, 'VmRSS');
+      open(sessions - warmUp);
+      const after = memoryMiB(pid, 'VmRSS');
+      rows.push({
+        measure,
+        generated: `${after.toFixed(1)} MiB`,
+        baseline: `${warm.toFixed(1)} MiB after ${warmUp} sessions`,
+        ratio: (after / warm).toFixed(2),
+        aim: aim('<= 1.10 (flat)', after / warm <= 1.1),
+      });
+    } catch (error) {
+      rows.push({
+        measure,
+        generated: `not measured: ${firstLine(error)}`,
+        baseline: '',
+        ratio: '',
+        aim: '',
+      });
+    } finally {
+      await server?.stop();
+    }
+  }
+  const notes = [
+    `Sessions: load_client.py opens ${sessions} sessions per mode against one fresh worker of the generated app, ${batch} at a time (a batch once the previous one has closed); every second session closes its connection at its run's first token, the others at the run's result. The local agent streams with ${TOKEN_DELAY_SECONDS} s between tokens. RSS (VmRSS of the uvicorn process) is read after the first ${warmUp} sessions and after all of them. The server runs with the environment of the project's image (the UVICORN_* settings of its Dockerfile).`,
+  ];
+  return { rows, notes };
 }

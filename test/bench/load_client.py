@@ -1,10 +1,16 @@
 """Opens N agent runs at once against one server and reports how they went, as one JSON line.
 
     python load_client.py sse|ws BASE_URL N --token JWT --input TEXT [--timeout SECONDS]
+                          [--batch B] [--leave-early]
 
 sse: N concurrent `GET /agents/run/stream?input=...` streams (Server-Sent Events).
 ws:  N concurrent `/agents/ws` connections; each sends a ping, waits for the pong, then runs
      the agent.
+
+With --batch B, the N sessions are opened B at a time, each batch once the previous one has
+closed: many sessions over the life of one server, to see what each leaves behind. With
+--leave-early, every second session closes its connection at its run's first token, as a client
+that goes away mid-run; it counts as completed when it got that token.
 
 A connection counts as completed when its run ends with a `result` event, and as failed otherwise
 (an HTTP error, a refused or dropped connection, an `error` event, or no end within the timeout).
@@ -39,7 +45,9 @@ def _failure(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-async def sse_run(client: httpx.AsyncClient, url: str, text: str) -> Outcome:
+async def sse_run(
+    client: httpx.AsyncClient, url: str, text: str, leave_early: bool = False
+) -> Outcome:
     started = time.perf_counter()
     first: float | None = None
     event = ""
@@ -52,6 +60,8 @@ async def sse_run(client: httpx.AsyncClient, url: str, text: str) -> Outcome:
             elif line.startswith("data:"):
                 if event == "token" and first is None:
                     first = time.perf_counter() - started
+                    if leave_early:
+                        return Outcome(True, first)
                 if event == "result":
                     return Outcome(True, first)
                 if event == "error":
@@ -60,7 +70,7 @@ async def sse_run(client: httpx.AsyncClient, url: str, text: str) -> Outcome:
     return Outcome(False, first, "stream ended without a result")
 
 
-async def ws_run(url: str, token: str, text: str) -> Outcome:
+async def ws_run(url: str, token: str, text: str, leave_early: bool = False) -> Outcome:
     started = time.perf_counter()
     first: float | None = None
     headers = {"Authorization": f"Bearer {token}"}
@@ -74,6 +84,8 @@ async def ws_run(url: str, token: str, text: str) -> Outcome:
             kind = message.get("type")
             if kind == "token" and first is None:
                 first = time.perf_counter() - started
+                if leave_early:
+                    return Outcome(True, first)
             elif kind == "result":
                 return Outcome(True, first)
             elif kind == "error":
@@ -106,23 +118,37 @@ async def main() -> None:
     parser.add_argument("--token", required=True)
     parser.add_argument("--input", default="benchmark")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--batch", type=int, default=0, help="sessions open at a time (all: 0)")
+    parser.add_argument("--leave-early", action="store_true")
     args = parser.parse_args()
+    batch = args.batch or args.n
 
     started = time.perf_counter()
+    outcomes: list[Outcome] = []
+    # Every second session leaves at its first token, when asked to.
+    leaves = [args.leave_early and index % 2 == 1 for index in range(args.n)]
     if args.mode == "sse":
-        limits = httpx.Limits(max_connections=args.n, max_keepalive_connections=0)
+        limits = httpx.Limits(max_connections=batch, max_keepalive_connections=0)
         headers = {"Authorization": f"Bearer {args.token}"}
         timeout = httpx.Timeout(args.timeout, pool=args.timeout)
         async with httpx.AsyncClient(limits=limits, headers=headers, timeout=timeout) as client:
             url = f"{args.base_url}/agents/run/stream"
-            outcomes = await asyncio.gather(
-                *(bounded(sse_run(client, url, args.input), args.timeout) for _ in range(args.n))
-            )
+            for first in range(0, args.n, batch):
+                outcomes += await asyncio.gather(
+                    *(
+                        bounded(sse_run(client, url, args.input, leave), args.timeout)
+                        for leave in leaves[first : first + batch]
+                    )
+                )
     else:
         url = args.base_url.replace("http://", "ws://", 1) + "/agents/ws"
-        outcomes = await asyncio.gather(
-            *(bounded(ws_run(url, args.token, args.input), args.timeout) for _ in range(args.n))
-        )
+        for first in range(0, args.n, batch):
+            outcomes += await asyncio.gather(
+                *(
+                    bounded(ws_run(url, args.token, args.input, leave), args.timeout)
+                    for leave in leaves[first : first + batch]
+                )
+            )
     wall = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
 

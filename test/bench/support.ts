@@ -100,3 +100,24 @@ export function memoryMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   if (!match?.[1]) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(match[1]) / 1024;
 }
+
+/**
+ * The CPU time (user and system, in seconds) of this process's finished and reaped children: fields 16 and 17
+ * of /proc/self/stat, in 10 ms ticks. Read before and after a synchronous child, it is that child's.
+ */
+export function childrenCpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+/**
+ * PATH without the folders that hold a `uv`. The CLI then skips the `uv lock` it runs after generating (and
+ * says what to run): generation is timed on its own, as the peers' are without their uv steps.
+ */
+export function pathWithoutUv(): string {
+  return (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter((dir) => dir && !existsSync(path.join(dir, 'uv')))
+    .join(path.delimiter);
+}

@@ -28,7 +28,7 @@ function installNextToForge(root: string): string {
   mkdirSync(path.join(forge, 'dist'), { recursive: true });
   for (const file of ['package.json', 'bin'])
     cpSync(path.join(PACKAGE_ROOT, file), path.join(forge, file), { recursive: true });
-  for (const built of ['cli.js', 'generators', 'lib']) {
+  for (const built of ['cli.cjs', 'generators', 'lib']) {
     cpSync(path.join(PACKAGE_ROOT, 'dist', built), path.join(forge, 'dist', built), { recursive: true });
   }
   // Read, never imported: links do.

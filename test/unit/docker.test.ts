@@ -33,6 +33,13 @@ describe('docker generator', () => {
     expect(compose.services.redis.healthcheck.test).to.deep.equal(['CMD', 'redis-cli', 'ping']);
   });
 
+  it('serves WebSockets of an agents project without per-message deflate, which holds memory per connection', async () => {
+    const agents = await newProject({ appType: 'agents', agentSdk: 'none' });
+    agents.assertFileContent('Dockerfile', /^ {4}UVICORN_WS_PER_MESSAGE_DEFLATE=false \\$/m);
+    const service = await newProject();
+    service.assertNoFileContent('Dockerfile', /UVICORN_WS_PER_MESSAGE_DEFLATE/);
+  });
+
   it('runs alone on a project that has no deployment files, and changes nothing when run again', async () => {
     const first = await newProject();
     // As a project generated before it had deployment files: no file, and no record of one in .forge/.
