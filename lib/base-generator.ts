@@ -18,6 +18,8 @@ import { type CommitEnvironment, commitRun, printDiffs, regeneratesFiles } from 
 import {
   type CommandOption,
   type GeneratorCommand,
+  DRY_RUN_OPTION,
+  FORCE_OPTION,
   RESTORE_OPTION,
   YES_OPTION,
   asList,
@@ -45,6 +47,7 @@ import {
 import {
   CHECKSUMS_FILE,
   STRUCTURED_FILE,
+  COMMENT_SUFFIX,
   readProjectState,
   refuseMissingPackageFolders,
   requireForgeProject,
@@ -206,7 +209,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
       customInstallTask: options.forgeComposed ? undefined : true,
       ...features,
     } as never);
-    this.option(YES_OPTION.flag, yeomanOption(YES_OPTION));
+    for (const option of [YES_OPTION, DRY_RUN_OPTION, FORCE_OPTION])
+      this.option(option.flag, yeomanOption(option));
     this.option(RESTORE_OPTION.flag, {
       // Not `String`: Yeoman would join several paths into one.
       type: (value: string) => restoreRequests(value),
@@ -1046,7 +1050,12 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
    * generator would have changed is kept and reported (`--force` takes the generated value).
    * `owner` names the contributor, so several generators can each own part of one file.
    */
-  protected mergeYamlFile(relative: string, generated: string, owner: string): void {
+  protected mergeYamlFile(
+    relative: string,
+    generated: string,
+    owner: string,
+    keysBefore: Record<string, string[]> = {},
+  ): void {
     this.claimFile(relative, 'merged');
     const target = this.destinationPath(relative);
     const structuredPath = this.destinationPath(STRUCTURED_FILE);
@@ -1058,11 +1067,18 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     );
     const deleted = store[relative] !== undefined && !this.existsInProject(target);
     if (deleted && this.keepsDeleted(relative)) return;
+    const commentKey = `${owner}${COMMENT_SUFFIX}`;
+    const baseComment = store[relative]?.[commentKey];
     const result = mergeYaml(
       this.fs.exists(target) ? this.fs.read(target) : undefined,
       generated,
       store[relative]?.[owner],
-      { file: relative, preferGenerated: Boolean(this.options.force) },
+      {
+        file: relative,
+        preferGenerated: Boolean(this.options.force),
+        baseComment: typeof baseComment === 'string' ? baseComment : undefined,
+        keysBefore,
+      },
     );
     for (const where of result.kept) {
       this.log.info(`${relative}: kept your ${where}; run with --force to take the generated value`);
@@ -1074,7 +1090,10 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     // Sorted by file and by contributor, so the store does not depend on the order things were added in.
     const byKey = <T>(entries: Record<string, T>): Record<string, T> =>
       Object.fromEntries(Object.entries(entries).sort(([a], [b]) => a.localeCompare(b)));
-    const sorted = byKey({ ...store, [relative]: byKey({ ...store[relative], [owner]: result.generated }) });
+    const sorted = byKey({
+      ...store,
+      [relative]: byKey({ ...store[relative], [owner]: result.generated, [commentKey]: result.comment }),
+    });
     if (JSON.stringify(sorted) !== JSON.stringify(store)) {
       this.fs.writeJSON(structuredPath, sorted);
       this.markForced(structuredPath);
@@ -1107,7 +1126,10 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     };
     // YAML 1.1 quoting: values such as "yes" or "0755" stay strings for every compose implementation.
     const text = stringifyYaml(document, { ...YAML_OUTPUT, version: '1.1' });
-    this.mergeYamlFile('docker-compose.yml', text, `service:${name}`);
+    // Every run registers every service, in the same order: a service added later goes where a fresh run puts it.
+    const registered = runState(this.env, 'compose-services', () => [] as string[]);
+    this.mergeYamlFile('docker-compose.yml', text, `service:${name}`, { services: [...registered] });
+    if (!registered.includes(name)) registered.push(name);
   }
 
   /**

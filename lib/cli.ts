@@ -16,6 +16,8 @@ import { createEnv } from 'yeoman-environment';
 import {
   type CommandOption,
   type GeneratorCommand,
+  DRY_RUN_OPTION,
+  FORCE_OPTION,
   RESTORE_OPTION,
   YES_OPTION,
   commandOptions,
@@ -164,8 +166,8 @@ function addRunOptions(command: Command, pathHelp: string): void {
     .option('--path <dir>', pathHelp)
     .option(`-y, --${YES_OPTION.flag}`, YES_OPTION.description)
     .option('--skip-install', 'do not run `uv sync` afterwards (default: false)')
-    .option('--dry-run', 'show what would change, write nothing (default: false)')
-    .option('--force', 'overwrite files you have edited, without asking (default: false)');
+    .option(`--${DRY_RUN_OPTION.flag}`, DRY_RUN_OPTION.description)
+    .option(`--${FORCE_OPTION.flag}`, FORCE_OPTION.description);
 }
 
 /** Each path given to `--restore` must be a file forge generated in the project and that is gone. */

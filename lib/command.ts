@@ -68,6 +68,19 @@ export const YES_OPTION: CommandOption = {
   description: 'take the default for every unanswered question; never wait for input (default: false)',
 };
 
+/** Run options Yeoman's environment acts on; declared so that `yo fastapi-forge:<g> --help` lists them too. */
+export const DRY_RUN_OPTION: CommandOption = {
+  flag: 'dry-run',
+  type: 'switch',
+  description: 'show what would change, write nothing (default: false)',
+};
+
+export const FORCE_OPTION: CommandOption = {
+  flag: 'force',
+  type: 'switch',
+  description: 'overwrite files you have edited, without asking (default: false)',
+};
+
 export const RESTORE_OPTION: CommandOption = {
   flag: 'restore',
   type: 'list',

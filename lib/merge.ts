@@ -47,7 +47,9 @@ export function requirementName(requirement: string): string {
 /**
  * Adds requirements to `[project] dependencies` (or to a `[dependency-groups]` group) of a pyproject.toml.
  * Requirements whose package is already listed are left alone, whatever version the user pinned.
- * The text is edited in place, so comments, order and formatting of everything else are kept.
+ * The text is edited in place, so comments, order and formatting of everything else are kept. Each one
+ * goes before the first listed requirement whose name sorts after its own, so a project grows the same
+ * list whatever order its features were added in.
  */
 export function addPyprojectDependencies(content: string, requirements: string[], group?: string): string {
   const data = parseToml(content) as {
@@ -78,7 +80,8 @@ export function addPyprojectDependencies(content: string, requirements: string[]
   const startLine = lines[start] ?? '';
   if (/\]\s*(#.*)?$/.test(startLine)) {
     // `dependencies = []` or a one-line array: rewrite it as a multi-line array.
-    const items = [...existing.filter((item) => typeof item === 'string'), ...missing];
+    const items = existing.filter((item) => typeof item === 'string');
+    for (const requirement of missing) items.splice(sortedPlace(items, requirement), 0, requirement);
     const indent = /^\s*/.exec(startLine)?.[0] ?? '';
     const head = startLine.slice(0, startLine.indexOf('[') + 1);
     lines.splice(
@@ -93,8 +96,33 @@ export function addPyprojectDependencies(content: string, requirements: string[]
   let end = start + 1;
   while (end < lines.length && !/^\s*\]/.test(lines[end] ?? '')) end++;
   const itemIndent = /^\s*/.exec(lines[start + 1] ?? '')?.[0] || '    ';
-  lines.splice(end, 0, ...missing.map((item) => `${itemIndent}${JSON.stringify(item)},`));
+  for (const requirement of missing) {
+    // The array's lines that hold one requirement each; comments and anything else are skipped.
+    const listed = lines
+      .slice(start + 1, end)
+      .map((line, offset) => ({
+        line: start + 1 + offset,
+        item: /^\s*"([^"]+)",?\s*(#.*)?$/.exec(line)?.[1],
+      }))
+      .filter((entry): entry is { line: number; item: string } => entry.item !== undefined);
+    const place = sortedPlace(
+      listed.map((entry) => entry.item),
+      requirement,
+    );
+    let at = listed[place]?.line ?? end;
+    // A comment above a requirement stays with it.
+    while (at > start + 1 && /^\s*#/.test(lines[at - 1] ?? '')) at--;
+    lines.splice(at, 0, `${itemIndent}${JSON.stringify(requirement)},`);
+    end++;
+  }
   return lines.join('\n');
+}
+
+/** Where `requirement` goes in `listed`: before the first requirement whose name sorts after its own. */
+function sortedPlace(listed: string[], requirement: string): number {
+  const name = requirementName(requirement);
+  const after = listed.findIndex((item) => requirementName(item) > name);
+  return after === -1 ? listed.length : after;
 }
 
 /**
@@ -174,7 +202,11 @@ export function insertTomlArrayItems(
   return lines.join('\n');
 }
 
-/** Appends env vars that `.env.example` does not mention yet (set or commented out), keeping everything else. */
+/**
+ * Adds env vars that `.env.example` does not mention yet (set or commented out), keeping everything else.
+ * A block with a heading goes before the first section whose heading sorts after its own, so a project
+ * grows the same file whatever order its features were added in; a block without one goes at the end.
+ */
 export function addEnvVars(content: string, vars: EnvVar[], heading?: string): string {
   const missing = vars.filter(
     (variable) => !new RegExp(`^#?\\s*${escapeRegExp(variable.name)}=`, 'm').test(content),
@@ -185,6 +217,17 @@ export function addEnvVars(content: string, vars: EnvVar[], heading?: string): s
   for (const variable of missing) {
     if (variable.comment) block.push(`# ${variable.comment}`);
     block.push(`${variable.name}=${variable.value}`);
+  }
+  if (heading) {
+    const lines = content.split('\n');
+    const next = lines.findIndex((line) => {
+      const other = /^# --- (.+) ---$/.exec(line)?.[1];
+      return other !== undefined && other > heading;
+    });
+    if (next !== -1) {
+      lines.splice(next, 0, ...block, '');
+      return lines.join('\n');
+    }
   }
   const base = content.endsWith('\n') || content === '' ? content : `${content}\n`;
   const separator = base === '' ? '' : '\n';

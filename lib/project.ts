@@ -96,6 +96,8 @@ export const CHECKSUMS_FILE = '.forge/checksums.json';
 
 /** The generated data each structured YAML file was last merged with, per file and contributor. */
 export const STRUCTURED_FILE = '.forge/structured.json';
+/** Beside a contributor's data in STRUCTURED_FILE, under its name plus this: the comment atop what it wrote. */
+export const COMMENT_SUFFIX = '#comment';
 
 /**
  * The record in `.forge/checksums.json` of a user-owned file forge wrote once (main.py, config.py), kept so

@@ -35,8 +35,6 @@ import {
   memberPreflight,
 } from './workspace.js';
 
-/** The test support of the authentication kinds whose support is one module of the shared package's. */
-export const SHARED_AUTH_SUPPORT = ['jwt', 'apikey'];
 const AUTH_SUPPORT = 'tests/auth_support.py.ejs';
 
 /**
@@ -48,6 +46,8 @@ const TESTING_MODULES = [
   '"src/*/db/testing.py"',
   '"src/*/member/testing.py"',
   '"src/*/service/testing.py"',
+  // OIDC's identity provider for tests (the shared package's test support imports it).
+  '"src/*/fake_idp.py"',
 ];
 const OBSERVABILITY_TESTING_MODULE = '"src/*/observability/testing.py"';
 
@@ -88,22 +88,9 @@ export function memberFiles(family: string): FileSection[] {
       into: inMember,
     },
     {
-      families: (context) => [`auth/${String(context.auth)}`],
-      when: (context) => context.auth !== 'none' && !SHARED_AUTH_SUPPORT.includes(String(context.auth)),
-      only: (template) => template.startsWith('tests/') && !template.endsWith('test_auth.py.ejs'),
-      into: inMember,
-    },
-    {
-      families: (context) => [`auth/${String(context.auth)}`],
-      when: (context) => SHARED_AUTH_SUPPORT.includes(String(context.auth)),
-      only: (template) =>
-        template.startsWith('tests/') && !template.endsWith('test_auth.py.ejs') && template !== AUTH_SUPPORT,
-      into: inMember,
-    },
-    {
       // The shared package's `testing` module, re-exported where conftest.py loads it.
       families: ['microservice/member'],
-      when: (context) => SHARED_AUTH_SUPPORT.includes(String(context.auth)),
+      when: (context) => context.auth !== 'none',
       only: [AUTH_SUPPORT],
       into: inMember,
     },
@@ -164,22 +151,6 @@ export function reExport(libs: string, module: string): string {
   const dotted = module.replace(/(\/__init__)?\.py$/, '').replaceAll('/', '.');
   const doc = "The shared package's module of this name, which every member of the workspace uses.";
   return `"""${doc}"""\n\nfrom ${libs}.${dotted} import *  # noqa: F403\n`;
-}
-
-/**
- * Adds `requirement` first in [project] dependencies when missing, so the root lists the shared package in
- * the same place whether it was made a workspace or grew into one (others are added after it or before).
- */
-export function dependingFirstOn(content: string, requirement: string): string {
-  const added = addPyprojectDependencies(content, [requirement]);
-  if (added === content) return content;
-  const lines = added.split('\n');
-  const item = lines.findIndex((line) => line.trim() === `${JSON.stringify(requirement)},`);
-  const header = lines.findIndex((line) => /^dependencies\s*=\s*\[\s*$/.test(line));
-  if (item === -1 || header === -1 || header > item) return added;
-  const [line] = lines.splice(item, 1);
-  lines.splice(header + 1, 0, line ?? '');
-  return lines.join('\n');
 }
 
 /** A package of the workspace: where it lives and what it is called. */
@@ -416,14 +387,14 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
       if (this.fs.read(ownTarget) !== shared) continue;
       this.writeFile(own, reExport(libs, module), 'owned');
     }
-    // The root's authentication test support, as every other member's.
-    const testing = this.destinationPath(prefix, 'testing.py');
-    const support = this.destinationPath('tests', 'auth_support.py');
-    if (
-      libsFiles.includes(`${prefix}testing.py`) &&
-      this.fs.exists(support) &&
-      this.fs.read(support) === this.fs.read(testing).replaceAll(libs, root)
-    ) {
+    // The root's test support, as every other member's: its authentication fixtures (the re-export every
+    // member has) and OIDC's identity provider for tests.
+    const sameAsShared = (own: string, shared: string): boolean =>
+      libsFiles.includes(`${prefix}${shared}`) &&
+      this.fs.exists(this.destinationPath(own)) &&
+      this.fs.read(this.destinationPath(own)) ===
+        this.fs.read(this.destinationPath(prefix, shared)).replaceAll(libs, root);
+    if (sameAsShared('tests/auth_support.py', 'testing.py')) {
       const template = this.templatesOf('microservice/member', [AUTH_SUPPORT])[0];
       if (!template) throw new Error(`templates/microservice/member/${AUTH_SUPPORT} is missing`);
       this.writeFile(
@@ -431,6 +402,9 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
         renderTemplate(template.source, { libsPackage: libs }),
         'owned',
       );
+    }
+    if (sameAsShared('tests/fake_idp.py', 'fake_idp.py')) {
+      this.writeFile('tests/fake_idp.py', reExport(libs, 'fake_idp.py'), 'owned');
     }
   }
 
@@ -505,7 +479,7 @@ export abstract class WorkspaceGenerator extends ForgeGenerator {
     // The root service imports the shared package as every member does.
     const libs = this.libsMember().distribution;
     let content = addWorkspaceMembers(this.fs.read(target), this.workspaceMembers());
-    content = addWorkspaceSources(dependingFirstOn(content, libs), [libs]);
+    content = addWorkspaceSources(addPyprojectDependencies(content, [libs]), [libs]);
     this.writeMerged(target, content);
   }
 

@@ -35,11 +35,20 @@ export interface YamlMergeResult {
   kept: string[];
   /** Paths where the generated value replaced the user's (only with `preferGenerated`). */
   overwritten: string[];
+  /** The generated comment at the top of the file: the base of the next merge's. */
+  comment: string;
 }
 
 export interface YamlMergeOptions {
   /** Where the file lives, for error messages. */
   file: string;
+  /** The comment at the top of the file as the generator wrote it last time (see YamlMergeResult.comment). */
+  baseComment?: string;
+  /**
+   * For a map (by its dotted path) that several contributors fill: the keys the others wrote before this
+   * one's in this run, so a key added later still lands where a fresh run puts it.
+   */
+  keysBefore?: Record<string, string[]>;
   /** On a conflict, take the generated value (`--force`) instead of keeping the user's. */
   preferGenerated?: boolean;
 }
@@ -59,6 +68,7 @@ const NO_BASE = Symbol('no base');
 type Base = unknown;
 
 interface MergeState {
+  keysBefore: Record<string, string[]>;
   changed: boolean;
   kept: string[];
   overwritten: string[];
@@ -87,11 +97,13 @@ export function mergeYaml(
     throw new Error(`generated YAML for ${options.file} is invalid: ${generatedDoc.errors[0]?.message}`);
   }
   const generatedData = generatedDoc.toJS() as unknown;
+  const comment = headComment(generatedDoc);
   if (current === undefined || current.trim() === '') {
-    return { content: generated, generated: generatedData, kept: [], overwritten: [] };
+    return { content: generated, generated: generatedData, kept: [], overwritten: [], comment };
   }
   const currentDoc = parseYaml(current, options.file);
   const state: MergeState = {
+    keysBefore: options.keysBefore ?? {},
     changed: false,
     kept: [],
     overwritten: [],
@@ -104,12 +116,31 @@ export function mergeYaml(
   } else if (!isDeepStrictEqual(toData(currentRoot), generatedData)) {
     resolveLeaf(state, [], () => (currentDoc.contents = cloneNode(root) as never));
   }
+  // The comment at the top says what the file does; it follows the generator unless the user rewrote it.
+  const currentComment = headComment(currentDoc);
+  if (currentComment !== comment && (currentComment === options.baseComment || state.preferGenerated)) {
+    setHeadComment(currentDoc, comment);
+    state.changed = true;
+  }
   return {
     content: state.changed ? currentDoc.toString(YAML_OUTPUT) : current,
     generated: generatedData,
     kept: state.kept,
     overwritten: state.overwritten,
+    comment,
   };
+}
+
+/** The comment above the first line of a document's content ('' when there is none). */
+function headComment(doc: Document): string {
+  const first = isMap(doc.contents) ? (doc.contents.items[0]?.key as Node | undefined) : undefined;
+  return doc.commentBefore ?? first?.commentBefore ?? '';
+}
+
+function setHeadComment(doc: Document, comment: string): void {
+  const first = isMap(doc.contents) ? (doc.contents.items[0]?.key as Node | undefined) : undefined;
+  if (doc.commentBefore || !first) doc.commentBefore = comment || null;
+  else first.commentBefore = comment || undefined;
 }
 
 function mergeMap(current: YAMLMap, base: Base, generated: YAMLMap, path: string[], state: MergeState): void {
@@ -123,11 +154,17 @@ function mergeMap(current: YAMLMap, base: Base, generated: YAMLMap, path: string
     const here = [...path, key];
     if (!currentPair) {
       if (baseValue === NO_BASE) {
-        current.items.push(clonePair(pair));
+        insertInGeneratedOrder(current, generated, pair, state.keysBefore[path.join('.')] ?? []);
         state.changed = true;
       } else if (!isDeepStrictEqual(baseValue, toData(pair.value as Node))) {
         // The user removed a key the generator now writes differently: it stays removed, and is reported.
-        resolveLeaf(state, here, () => current.items.push(clonePair(pair)), 'removed by you');
+        const keysBefore = state.keysBefore[path.join('.')] ?? [];
+        resolveLeaf(
+          state,
+          here,
+          () => insertInGeneratedOrder(current, generated, pair, keysBefore),
+          'removed by you',
+        );
       }
       continue;
     }
@@ -150,6 +187,26 @@ function mergeMap(current: YAMLMap, base: Base, generated: YAMLMap, path: string
       state.changed = true;
     }
   }
+}
+
+/**
+ * Adds a generated key after the nearest key before it in the generated map (or else among `keysBefore`)
+ * that the file has, last when there is none: a file grows the same key order whatever order its parts
+ * were added in.
+ */
+function insertInGeneratedOrder(
+  current: YAMLMap,
+  generated: YAMLMap,
+  pair: Pair,
+  keysBefore: string[],
+): void {
+  const before = [
+    ...generated.items.slice(0, generated.items.indexOf(pair)).map(keyOf),
+    ...keysBefore,
+  ].reverse();
+  const anchor = before.map((key) => findPair(current, key)).find((found) => found !== undefined);
+  const at = anchor === undefined ? current.items.length : current.items.indexOf(anchor) + 1;
+  current.items.splice(at, 0, clonePair(pair));
 }
 
 function mergeValue(

@@ -1,5 +1,5 @@
 import type { FileSection } from '../../lib/files.js';
-import { SHARED_AUTH_SUPPORT, inMember, memberFiles } from '../../lib/workspace-generator.js';
+import { inMember, memberFiles } from '../../lib/workspace-generator.js';
 
 /** Modules of the tier-1 core that `libs` shares: rendered from the same templates, for the libs package. */
 const LIBS_FROM_API = [
@@ -52,12 +52,16 @@ export const libsFiles: readonly FileSection[] = [
     into: inMember,
   },
   {
-    // The authentication test support every member's conftest.py loads (a re-export in each).
+    // The authentication test support every member's conftest.py loads (a re-export in each), and OIDC's
+    // identity provider for tests beside it.
     families: (context) => [`auth/${String(context.auth)}`],
-    when: (context) => SHARED_AUTH_SUPPORT.includes(String(context.auth)),
-    only: ['tests/auth_support.py.ejs'],
+    when: (context) => context.auth !== 'none',
+    only: ['tests/auth_support.py.ejs', 'tests/fake_idp.py.ejs'],
     into: inMember,
-    names: () => ({ 'tests/auth_support.py': 'src/_package_/testing.py' }),
+    names: () => ({
+      'tests/auth_support.py': 'src/_package_/testing.py',
+      'tests/fake_idp.py': 'src/_package_/fake_idp.py',
+    }),
   },
   {
     // The helpers of every member's metrics and tracing tests.

@@ -3,7 +3,13 @@ import { expect } from 'chai';
 import type { Command } from 'commander';
 import { createEnv } from 'yeoman-environment';
 import { COMMANDS, buildProgram } from '../../cli/main.js';
-import { type GeneratorCommand, commandOptions } from '../../lib/command.js';
+import {
+  type GeneratorCommand,
+  DRY_RUN_OPTION,
+  FORCE_OPTION,
+  YES_OPTION,
+  commandOptions,
+} from '../../lib/command.js';
 import { generatorPath, makeTempDir } from '../helpers.js';
 
 const oneLine = (text: string): string => text.replace(/\s+/g, ' ');
@@ -105,7 +111,8 @@ export function declarationTests(name: string): void {
       expect(yeoman.args.map((arg) => [arg.name, arg.description])).to.deep.equal(
         (command.args ?? []).map((arg) => [arg.name, arg.description]),
       );
-      for (const option of commandOptions(command)) {
+      // The run options the CLI offers every generator are in yo's help too (Yeoman acts on --dry-run and --force).
+      for (const option of [...commandOptions(command), YES_OPTION, DRY_RUN_OPTION, FORCE_OPTION]) {
         const negation = option.negation ? `; --no-${option.flag}: ${option.negation}` : '';
         expect(yeoman.options[option.flag]?.description, option.flag).to.equal(
           `${option.description}${negation}`,

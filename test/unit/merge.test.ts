@@ -76,7 +76,27 @@ describe('pyproject merge', () => {
     expect(merged).to.include("# the user's comment stays");
     expect(merged).not.to.include('pyjwt[crypto]');
     const data = parse(merged) as { project: { dependencies: string[] } };
-    expect(data.project.dependencies).to.deep.equal(['fastapi>=0.120', 'PyJWT==2.9.0', 'httpx>=0.28']);
+    expect(data.project.dependencies).to.deep.equal(['fastapi>=0.120', 'httpx>=0.28', 'PyJWT==2.9.0']);
+  });
+
+  it('gives the same list whatever order requirements are added in; a comment stays above its requirement', () => {
+    const listed = `[project]\nname = "x"\ndependencies = [\n    "fastapi>=1",\n    # why\n    "starlette>=1",\n]\n`;
+    const one = addPyprojectDependencies(addPyprojectDependencies(listed, ['uvicorn>=1', 'alembic>=1']), [
+      'sqlalchemy>=2',
+    ]);
+    const other = addPyprojectDependencies(addPyprojectDependencies(listed, ['sqlalchemy>=2']), [
+      'alembic>=1',
+      'uvicorn>=1',
+    ]);
+    expect(one).to.equal(other);
+    expect(one).to.include('    "sqlalchemy>=2",\n    # why\n    "starlette>=1",\n');
+    expect((parse(one) as { project: { dependencies: string[] } }).project.dependencies).to.deep.equal([
+      'alembic>=1',
+      'fastapi>=1',
+      'sqlalchemy>=2',
+      'starlette>=1',
+      'uvicorn>=1',
+    ]);
   });
 
   it('adds to a dependency group', () => {
@@ -112,6 +132,27 @@ describe('.env.example merge', () => {
     );
     expect(merged).to.equal(`${content}\n# --- authentication ---\n# HMAC secret\nJWT_SECRET=change-me\n`);
     expect(addEnvVars(merged, [{ name: 'JWT_SECRET', value: 'y' }])).to.equal(merged);
+  });
+
+  it('places each section by its heading, so the file does not depend on the order features were added in', () => {
+    const core = 'APP_ENV=development\n';
+    const database = [{ name: 'DATABASE_URL', value: '' }];
+    const metrics = [{ name: 'METRICS_TOKEN', value: '' }];
+    const agents = [{ name: 'AGENT_MODEL', value: 'x' }];
+    const one = addEnvVars(
+      addEnvVars(addEnvVars(core, database, 'database'), metrics, 'metrics'),
+      agents,
+      'agents',
+    );
+    const other = addEnvVars(
+      addEnvVars(addEnvVars(core, metrics, 'metrics'), agents, 'agents'),
+      database,
+      'database',
+    );
+    expect(one).to.equal(other);
+    expect(one).to.equal(
+      `${core}\n# --- agents ---\nAGENT_MODEL=x\n\n# --- database ---\nDATABASE_URL=\n\n# --- metrics ---\nMETRICS_TOKEN=\n`,
+    );
   });
 });
 

@@ -61,6 +61,26 @@ describe('mergeYaml', () => {
     expect(result.kept).to.deep.equal([]);
   });
 
+  it('adds a generated key after the one before it in the generated file, not at the end', () => {
+    const base = firstWrite(GENERATED_V1).generated;
+    const generatedV2 = GENERATED_V1.replace('  redis:\n', '  worker:\n    image: demo:dev\n\n  redis:\n');
+    const result = mergeYaml(GENERATED_V1, generatedV2, base, FILE);
+    expect(Object.keys(parse(result.content).services)).to.deep.equal(['app', 'worker', 'redis']);
+  });
+
+  it('lets the comment atop the file follow the generator, unless the user rewrote it', () => {
+    const first = firstWrite(GENERATED_V1);
+    const generatedV2 = GENERATED_V1.replace('# Local development.', '# Local development, with a worker.');
+    const options = { ...FILE, baseComment: first.comment };
+    const followed = mergeYaml(GENERATED_V1, generatedV2, first.generated, options);
+    expect(followed.content).to.equal(generatedV2);
+    expect(followed.comment).to.equal(' Local development, with a worker.');
+    const rewritten = GENERATED_V1.replace('# Local development.', '# Our stack.');
+    expect(mergeYaml(rewritten, generatedV2, first.generated, options).content).to.equal(rewritten);
+    // Without a stored comment (a project made before it was kept), the file's comment stays.
+    expect(mergeYaml(GENERATED_V1, generatedV2, first.generated, FILE).content).to.equal(GENERATED_V1);
+  });
+
   it("keeps the user's edit of a value the generator changes, and reports it", () => {
     const base = firstWrite(GENERATED_V1).generated;
     const edited = GENERATED_V1.replace('image: demo:dev', 'image: demo:mine');
