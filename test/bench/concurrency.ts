@@ -29,6 +29,20 @@ export interface App {
 
 /** The words the local agent streams back: "You said: " and the input, 13 tokens in all. */
 export const STREAM_INPUT = 'stream these words to every client at the same time please';
+
+/** The app served by one uvicorn worker, its local agent streaming a token every TOKEN_DELAY_SECONDS. */
+function startAgentServer(dir: string, app: App, uvicornArgs: string[]): Promise<RunningServer> {
+  const env = { ...app.env, AGENT_LOCAL_TOKEN_DELAY_SECONDS: TOKEN_DELAY_SECONDS };
+  return startServer(dir, app.target, env, uvicornArgs);
+}
+
+/** test/bench/load_client.py run with `args` (and STREAM_INPUT), in the project's virtualenv: its report. */
+function loadClient(dir: string, args: string[]): LoadReport {
+  const script = path.join(BENCH_SOURCES, 'load_client.py');
+  const command = ['run', '--no-sync', 'python', script, ...args, '--input', STREAM_INPUT];
+  const output = run(UV, command, dir).output;
+  return JSON.parse(output.trim().split('\n').pop() ?? '{}') as LoadReport;
+}
 export const TOKEN_DELAY_SECONDS = '0.02';
 
 const optionalSeconds = (value: number | null): string => (value === null ? 'n/a' : seconds(value));
@@ -52,32 +66,10 @@ export async function measureConcurrency(
           mode === 'sse' ? `${n} SSE streams (GET /agents/run/stream)` : `${n} WebSockets: ping + run`;
         let server;
         try {
-          server = await startServer(
-            dir,
-            app.target,
-            { ...app.env, AGENT_LOCAL_TOKEN_DELAY_SECONDS: TOKEN_DELAY_SECONDS },
-            uvicornArgs,
-          );
+          server = await startAgentServer(dir, app, uvicornArgs);
           const pid = serverPid(server.process.pid as number);
           const idle = memoryMiB(pid, 'VmRSS');
-          const output = run(
-            UV,
-            [
-              'run',
-              '--no-sync',
-              'python',
-              path.join(BENCH_SOURCES, 'load_client.py'),
-              mode,
-              server.baseUrl,
-              String(n),
-              '--token',
-              token,
-              '--input',
-              STREAM_INPUT,
-            ],
-            dir,
-          ).output;
-          const report = JSON.parse(output.trim().split('\n').pop() ?? '{}') as LoadReport;
+          const report = loadClient(dir, [mode, server.baseUrl, String(n), '--token', token]);
           const peak = memoryMiB(pid, 'VmHWM');
           const reasons = Object.entries(report.failures)
             .map(([reason, count]) => `${count} ${reason}`)
@@ -131,36 +123,20 @@ export async function measureSessions(
     const measure = `RSS over ${sessions} ${mode === 'sse' ? 'SSE streams (GET /agents/run/stream)' : 'WebSocket sessions (/agents/ws: ping + run)'} opened and closed, ${batch} at a time, 1 worker`;
     let server: RunningServer | undefined;
     try {
-      server = await startServer(
-        dir,
-        app.target,
-        { ...app.env, AGENT_LOCAL_TOKEN_DELAY_SECONDS: TOKEN_DELAY_SECONDS },
-        uvicornArgs,
-      );
+      server = await startAgentServer(dir, app, uvicornArgs);
       const { baseUrl } = server;
       const pid = serverPid(server.process.pid as number);
       const open = (count: number): LoadReport => {
-        const output = run(
-          UV,
-          [
-            'run',
-            '--no-sync',
-            'python',
-            path.join(BENCH_SOURCES, 'load_client.py'),
-            mode,
-            baseUrl,
-            String(count),
-            '--token',
-            token,
-            '--input',
-            STREAM_INPUT,
-            '--batch',
-            String(batch),
-            '--leave-early',
-          ],
-          dir,
-        ).output;
-        const report = JSON.parse(output.trim().split('\n').pop() ?? '{}') as LoadReport;
+        const report = loadClient(dir, [
+          mode,
+          baseUrl,
+          String(count),
+          '--token',
+          token,
+          '--batch',
+          String(batch),
+          '--leave-early',
+        ]);
         if (report.failed > 0) {
           throw new Error(`${report.failed} of ${count} sessions failed: ${JSON.stringify(report.failures)}`);
         }

@@ -313,16 +313,16 @@ async function measureProject(wrk: string, dir: string, full: boolean): Promise<
   // POST /agents/run does the trivial work: the local agent answers at once, without a tool.
   const throughputEnv = { AGENT_LOCAL_TOKEN_DELAY_SECONDS: '0' };
   const agentRun = endpoints.find((endpoint) => endpoint.key === 'agentRun')?.script ?? '';
-  if (!full) {
+  // RSS over many agent runs, then over many SSE and WebSocket sessions opened and closed.
+  const measureAllMemory = async (): Promise<void> => {
     await measureMemory(wrk, dir, { ...env, ...throughputEnv }, agentRun, uvicornArgs);
-    const sessions = await measureSessions(
-      dir,
-      { label: 'generated', target: 'bench_app', env },
-      token,
-      uvicornArgs,
-    );
+    const app = { label: 'generated', target: 'bench_app', env };
+    const sessions = await measureSessions(dir, app, token, uvicornArgs);
     rows.push(...sessions.rows);
     notes.push(...sessions.notes);
+  };
+  if (!full) {
+    await measureAllMemory();
     return { concurrency: '(not measured)' };
   }
   const results = {} as Record<(typeof endpoints)[number]['key'], Paired>;
@@ -386,15 +386,7 @@ async function measureProject(wrk: string, dir: string, full: boolean): Promise<
     aim: aim('>= 0.6', results.echo.ratio >= 0.6),
   });
   rows.push(...asgiCost(dir, env, token));
-  await measureMemory(wrk, dir, { ...env, ...throughputEnv }, agentRun, uvicornArgs);
-  const sessions = await measureSessions(
-    dir,
-    { label: 'generated', target: 'bench_app', env },
-    token,
-    uvicornArgs,
-  );
-  rows.push(...sessions.rows);
-  notes.push(...sessions.notes);
+  await measureAllMemory();
 
   // The first, discarded run writes the bytecode of the project's own modules (an editable install) too.
   const writeBytecode = { PYTHONDONTWRITEBYTECODE: '' };
