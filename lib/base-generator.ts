@@ -32,6 +32,7 @@ import { ForgeUserError, fileSystemError, isForgeUserError } from './errors.js';
 import {
   addEnvVars,
   addPyprojectDependencies,
+  addUvExclusions,
   addUvOverrides,
   envVarsOf,
   excludeForgeFromRuff,
@@ -998,6 +999,12 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     this.writeMerged(target, addUvOverrides(this.fs.read(target), requirements, reason));
   }
 
+  /** Leaves dependencies of a dependency uninstalled (`[tool.uv] exclude-dependencies`). */
+  protected addUvExclusions(exclusions: Record<string, string[]>, reason: string): void {
+    const target = this.destinationPath('pyproject.toml');
+    this.writeMerged(target, addUvExclusions(this.fs.read(target), exclusions, reason));
+  }
+
   /** Adds env vars to `.env.example` unless the file mentions them already. */
   protected addEnvExample(vars: EnvVar[], heading?: string): void {
     if (vars.length === 0) return;
@@ -1030,6 +1037,8 @@ export abstract class ForgeGenerator extends Generator<Partial<ForgeConfig>, For
     this.addPythonDependencies(manifest.devDependencies ?? [], 'dev');
     if (manifest.uvOverrides)
       this.addUvOverrides(manifest.uvOverrides.requirements, manifest.uvOverrides.reason);
+    if (manifest.uvExclusions)
+      this.addUvExclusions(manifest.uvExclusions.exclusions, manifest.uvExclusions.reason);
     this.claimEnvironment(manifest.env ?? []);
     this.addEnvExample(manifest.env ?? [], heading);
   }

@@ -144,6 +144,43 @@ export function addUvOverrides(content: string, requirements: string[], reason: 
 }
 
 /**
+ * Adds entries to `[tool.uv] exclude-dependencies` of a pyproject.toml: `exclusions` maps a package to the
+ * dependencies of it that are never installed (a dependency the project does not use, which would
+ * otherwise be imported at every start by a library that uses it when present). A package with an
+ * exclusion already is left alone; the key is created, with `reason` as a comment, when it does not exist.
+ */
+export function addUvExclusions(
+  content: string,
+  exclusions: Record<string, string[]>,
+  reason: string,
+): string {
+  const data = parseToml(content) as { tool?: { uv?: { 'exclude-dependencies'?: unknown[] } } };
+  const existing = data.tool?.uv?.['exclude-dependencies'] ?? [];
+  const excluded = new Set(existing.map(excludedPackage));
+  const missing = Object.entries(exclusions)
+    .filter(([name]) => !excluded.has(name))
+    .map(([name, dependencies]) => ({ package: { name }, dependencies }));
+  if (missing.length === 0) return content;
+  return insertTomlArrayItems(content, 'tool.uv', 'exclude-dependencies', existing, missing, { key: reason });
+}
+
+/** The package an `exclude-dependencies` entry is scoped to (`{ package = { name = ... } }`); none when global. */
+function excludedPackage(entry: unknown): string | undefined {
+  const target = (entry as { package?: { name?: unknown } } | null)?.package;
+  return typeof target?.name === 'string' ? target.name : undefined;
+}
+
+/** A value as a TOML inline value: strings quoted, arrays and inline tables on one line. */
+function tomlInline(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(tomlInline).join(', ')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const fields = Object.entries(value).map(([key, field]) => `${key} = ${tomlInline(field)}`);
+    return `{ ${fields.join(', ')} }`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
  * Adds `.forge` to `[tool.ruff] extend-exclude`, unless ruff's settings there already leave it out: the
  * bases `upgrade` keeps in `.forge/base/` are renderings, not the project's code, and `ruff check .` (the
  * Makefile, CI) must not lint them. Projects made before the setting was in the template get it this way.
@@ -171,11 +208,11 @@ export function insertTomlArrayItems(
   content: string,
   table: string,
   key: string,
-  existing: string[],
-  missing: string[],
+  existing: unknown[],
+  missing: unknown[],
   comments: { table?: string; key?: string } = {},
 ): string {
-  const items = (list: string[]): string[] => list.map((item) => `    ${JSON.stringify(item)},`);
+  const items = (list: unknown[]): string[] => list.map((item) => `    ${tomlInline(item)},`);
   const keyLines = [...(comments.key ? [`# ${comments.key}`] : []), `${key} = [`, ...items(missing), ']'];
   const lines = content.split('\n');
   const headerPattern = new RegExp(`^\\s*\\[${escapeRegExp(table)}\\]\\s*(#.*)?$`);

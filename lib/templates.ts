@@ -89,6 +89,8 @@ export interface FamilyManifest {
   devDependencies?: string[];
   /** Versions uv must resolve whatever a dependency declares, and why (`[tool.uv] override-dependencies`). */
   uvOverrides?: { requirements: string[]; reason: string };
+  /** Dependencies of a dependency that are never installed, and why (`[tool.uv] exclude-dependencies`). */
+  uvExclusions?: { exclusions: Record<string, string[]>; reason: string };
   env?: EnvVar[];
 }
 
@@ -123,6 +125,18 @@ const isUvOverrides = (value: unknown): boolean => {
   );
 };
 
+const isUvExclusions = (value: unknown): boolean => {
+  const exclusions = value as Partial<FamilyManifest['uvExclusions']> | null;
+  return (
+    typeof exclusions === 'object' &&
+    exclusions !== null &&
+    typeof exclusions.exclusions === 'object' &&
+    exclusions.exclusions !== null &&
+    Object.values(exclusions.exclusions).every(isStringList) &&
+    typeof exclusions.reason === 'string'
+  );
+};
+
 /**
  * A family's `forge.json`, checked: a plugin's is written by hand, so a wrong shape is one line naming the
  * file and the key, before anything is merged.
@@ -148,7 +162,9 @@ export function readFamilyManifest(family: string): FamilyManifest {
         ? isStringList(fields[key])
         : key === 'env'
           ? Array.isArray(fields[key]) && (fields[key] as unknown[]).every(isEnvVar)
-          : key === 'uvOverrides' && isUvOverrides(fields[key]);
+          : key === 'uvOverrides'
+            ? isUvOverrides(fields[key])
+            : key === 'uvExclusions' && isUvExclusions(fields[key]);
     if (!valid) throw new ForgeUserError(`${file}: "${key}" is not valid; the shape is ${shape}`);
   }
   const requirements = [

@@ -6,6 +6,7 @@ import { isForgeUserError } from '../../lib/errors.js';
 import {
   addEnvVars,
   addPyprojectDependencies,
+  addUvExclusions,
   addUvOverrides,
   excludeForgeFromRuff,
   isRequirement,
@@ -153,6 +154,32 @@ describe('.env.example merge', () => {
     expect(one).to.equal(
       `${core}\n# --- agents ---\nAGENT_MODEL=x\n\n# --- database ---\nDATABASE_URL=\n\n# --- metrics ---\nMETRICS_TOKEN=\n`,
     );
+  });
+});
+
+describe('addUvExclusions', () => {
+  const WHY = "a dependency's command line is not used";
+  const exclusions = (content: string): unknown =>
+    (parse(content) as { tool?: { uv?: Record<string, unknown> } }).tool?.uv?.['exclude-dependencies'];
+  const streaq = { package: { name: 'streaq' }, dependencies: ['typer'] };
+
+  it('creates the key with the reason as scoped inline tables, once', () => {
+    const once = addUvExclusions(PYPROJECT, { streaq: ['typer'] }, WHY);
+    expect(exclusions(once)).to.deep.equal([streaq]);
+    expect(once).to.include(
+      `# ${WHY}\nexclude-dependencies = [\n    { package = { name = "streaq" }, dependencies = ["typer"] },\n]`,
+    );
+    expect(addUvExclusions(once, { streaq: ['typer'] }, WHY)).to.equal(once);
+  });
+
+  it("keeps the user's exclusions, global and scoped, and the user's own of the same package", () => {
+    const user = `${PYPROJECT}\n[tool.uv]\nexclude-dependencies = ["numpy", { package = { name = "streaq" }, dependencies = ["crontab"] }]\n`;
+    const merged = addUvExclusions(user, { streaq: ['typer'], other: ['six'] }, WHY);
+    expect(exclusions(merged)).to.deep.equal([
+      'numpy',
+      { package: { name: 'streaq' }, dependencies: ['crontab'] },
+      { package: { name: 'other' }, dependencies: ['six'] },
+    ]);
   });
 });
 
