@@ -498,7 +498,7 @@ export function buildProgram(generators: GeneratorRegistry, plugins: readonly Lo
     .showSuggestionAfterError();
 
   // `new` runs the app generator: its arguments and options are the app generator's, plus a spec file.
-  const create = program.command('new').description('create a project in <dir>/<name>');
+  const create = program.command('new').description(app.description);
   addDeclaration(create, app);
   create.option('--spec <file>', `a system spec (${SPEC_FILE}): the project, its options and its resources`);
   addRunOptions(create, 'directory to create the project in (default: the current directory)');

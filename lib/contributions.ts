@@ -328,6 +328,30 @@ export class Contributions {
       .at(-1);
   }
 
+  /**
+   * Checks that no two settings classes composed into `ForgeSettings` declare one field: the first in the
+   * class line would win silently, and code expecting the other's type would break at run time. `source`
+   * gives the text of a module (`<package>.settings.x`), or undefined for one it cannot read (libs', or a
+   * stub re-exporting it); its classes are not checked.
+   */
+  checkSettingsFields(packageName: string, source: (module: string) => string | undefined): void {
+    const declared = new Map<string, { owner: string; className: string }>();
+    for (const { source: owner, contribution } of this.items) {
+      for (const { className, module } of contribution.settings ?? []) {
+        const text = source(module.replace(/^<package>/, packageName));
+        for (const field of (text === undefined ? undefined : classFields(text, className)) ?? []) {
+          const other = declared.get(field);
+          if (other !== undefined && other.className !== className) {
+            throw new ForgeUserError(
+              `${contributorName(owner)} declares the setting ${field} in ${className}, but ${this.ownerName(other.owner)} declares it in ${other.className}: each setting needs a name of its own`,
+            );
+          }
+          declared.set(field, { owner, className });
+        }
+      }
+    }
+  }
+
   imports(module: WiringModule): PyImport[] {
     return this.items.flatMap((item) => item.contribution.imports?.[module] ?? []);
   }
@@ -446,4 +470,30 @@ export function indent(code: string, spaces: number): string {
     .split('\n')
     .map((line) => (line === '' ? line : `${pad}${line}`))
     .join('\n');
+}
+
+/**
+ * The fields a Python class declares in its own body (`name: type` at the class's indentation, `_private` and
+ * ClassVar ones left out); undefined when the text has no such class at its top level.
+ */
+export function classFields(text: string, className: string): string[] | undefined {
+  const lines = text.split('\n');
+  let line = lines.findIndex((candidate) => new RegExp(`^class ${className}\\b`).test(candidate));
+  if (line === -1) return undefined;
+  // The class line may be laid out on several lines, up to the one ending in its colon.
+  while (line < lines.length && !/:\s*(#.*)?$/.test(lines[line] ?? '')) line++;
+  const fields: string[] = [];
+  let inString = false;
+  for (const body of lines.slice(line + 1)) {
+    if (/^\S/.test(body)) break;
+    // Lines of a docstring or another triple-quoted string are text, not fields.
+    const quotes = body.split('"""').length - 1;
+    if (inString || quotes > 0) {
+      if (quotes % 2 === 1) inString = !inString;
+      continue;
+    }
+    const field = /^ {4}([A-Za-z]\w*)\s*:(?!=)\s*(\S+)/.exec(body);
+    if (field?.[1] !== undefined && !field[2]?.startsWith('ClassVar')) fields.push(field[1]);
+  }
+  return fields;
 }

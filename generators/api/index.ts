@@ -60,6 +60,12 @@ export default class ApiGenerator extends ForgeGenerator {
    * the workspace members and Dockerfiles this run leaves in the project.
    */
   postWriting(): void {
+    // Every generator has written its settings modules by now, a plugin's too.
+    this.contributions.checkSettingsFields(this.answers.packageName, (module) => {
+      const base = this.destinationPath('src', ...module.split('.'));
+      const file = [`${base}.py`, `${base}/__init__.py`].find((candidate) => this.fs.exists(candidate));
+      return file === undefined ? undefined : this.fs.read(file);
+    });
     const manifest = readFamilyManifest('api');
     this.addPythonDependencies(manifest.dependencies ?? []);
     // The core's variables are in .env.example from the first run; claimed so no plugin reuses one.

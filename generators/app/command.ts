@@ -5,7 +5,7 @@ import { DEFAULT_TIER2_SERVICES } from '../../lib/workspace.js';
 /** What `fastapi-forge new`, `list`, `--help` and `yo fastapi-forge` say and take. */
 const command: GeneratorCommand = {
   name: 'app',
-  description: 'A whole project from the answers: composes every sub-generator the config calls for',
+  description: 'A new project in <dir>/<name>, composed of every sub-generator its options call for',
   args: [
     {
       name: 'name',

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { configuredGenerators } from '../../lib/composition.js';
 import { choiceSpec, isSqlDatabase } from '../../lib/config.js';
 import { CONTRIBUTION_SCHEMA } from '../../lib/contribution-schema.js';
-import { type Contribution, Contributions, renderImports } from '../../lib/contributions.js';
+import { type Contribution, Contributions, classFields, renderImports } from '../../lib/contributions.js';
 import { withDefaults } from '../../lib/base-generator.js';
 import { contributionsFromContext, wiringFromContext } from '../../generators/features.js';
 import { wiringView } from '../../generators/api/wiring.js';
@@ -62,6 +62,62 @@ describe('contribution API', () => {
     contributions.add('a', { middleware: [{ order: 5, code: 'inner()', label: 'inner' }] });
     expect(contributions.ordered('middleware').map((item) => item.label)).to.deep.equal(['inner', 'outer']);
     expect(contributions.sources).to.deep.equal(['b', 'a']);
+  });
+
+  describe('settings fields', () => {
+    const DATABASE = [
+      '"""The database."""',
+      '',
+      'class DatabaseSettings(',
+      '    BaseSettings,',
+      '):',
+      '    """Where it is.',
+      '',
+      '    Note: a docstring line, not a field.',
+      '    """',
+      '',
+      '    database_url: SecretStr | None = None',
+      '    pool_size: int = Field(default=5, ge=1)',
+      '    _cache: dict[str, str] = {}',
+      '    kinds: ClassVar[tuple[str, ...]] = ()',
+      '',
+      '    @property',
+      '    def is_sqlite(self) -> bool:',
+      '        local: bool = True',
+      '        return local',
+      '',
+      '',
+      'other: int = 1',
+    ].join('\n');
+    const billing = (field: string) => `class BillingSettings(BaseSettings):\n    ${field}: str = "x"\n`;
+    const modules: Record<string, string> = { 'shop.settings.database': DATABASE };
+    const withBilling = (field: string): Contributions => {
+      modules['shop.settings.billing'] = billing(field);
+      const contributions = new Contributions();
+      contributions.add('fastapi-forge:db', {
+        settings: [{ className: 'DatabaseSettings', module: '<package>.settings.database', order: 40 }],
+      });
+      contributions.add('fastapi-forge-billing:app', {
+        settings: [{ className: 'BillingSettings', module: '<package>.settings.billing', order: 1 }],
+      });
+      return contributions;
+    };
+
+    it("are read from the class's own body: not its docstring, methods, private or ClassVar names", () => {
+      expect(classFields(DATABASE, 'DatabaseSettings')).to.deep.equal(['database_url', 'pool_size']);
+      expect(classFields(DATABASE, 'Missing')).to.equal(undefined);
+    });
+
+    it("a plugin's settings class declaring a field of another's is one user error naming both", () => {
+      expect(() =>
+        withBilling('database_url').checkSettingsFields('shop', (module) => modules[module]),
+      ).to.throw(
+        'the plugin generator-fastapi-forge-billing declares the setting database_url in BillingSettings, but the generator fastapi-forge:db declares it in DatabaseSettings: each setting needs a name of its own',
+      );
+      expect(() =>
+        withBilling('billing_currency').checkSettingsFields('shop', (module) => modules[module]),
+      ).to.not.throw();
+    });
   });
 
   describe('checks each contribution when it is made', () => {
