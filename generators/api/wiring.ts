@@ -39,7 +39,9 @@ export function coreContribution(): Contribution {
         { module: '<package>.readiness', names: ['ReadinessChecks'] },
         { module: '<package>.settings', names: ['ForgeSettings'] },
       ],
-      settings: [{ module: '<package>.settings.core', names: ['CoreSettings', 'Environment'] }],
+      settings: [
+        { module: '<package>.settings.core', names: ['CoreSettings', 'Environment', 'settings_getter'] },
+      ],
       logging: [{ module: '<package>.settings', names: ['ForgeSettings'] }],
       middleware: [
         { module: 'fastapi', names: ['FastAPI'] },

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { parse as parseToml } from 'smol-toml';
 import { addWorkspaceMembers, addWorkspaceSources, validateServiceName } from '../../lib/workspace.js';
 import { expectUserError, makeTempDir, readConfig, runForge, snapshotTree } from '../helpers.js';
-import { SERVICE_FILES } from './workspace-support.js';
+import { read, SERVICE_FILES } from './workspace-support.js';
 
 describe('app generator at tier 2', () => {
   it('generates two example services and the gateway by default', async () => {
@@ -12,6 +12,48 @@ describe('app generator at tier 2', () => {
     expect(readConfig(result.cwd)).to.include({ tier: 2, gateway: true });
     expect(readConfig(result.cwd).services).to.deep.equal(['orders', 'inventory']);
     result.assertFile([...SERVICE_FILES('orders'), ...SERVICE_FILES('inventory'), 'gateway/pyproject.toml']);
+  });
+
+  it('gives every member the same core modules, in the same roles', async () => {
+    const result = await runForge('app', { appType: 'microservice', tier: 2 })
+      .cd(makeTempDir('tier2-app'))
+      .withArguments(['demo-svc']);
+    const members = {
+      'src/demo_svc': 'settings/__init__.py',
+      'services/orders/src/orders': 'settings.py',
+      'services/inventory/src/inventory': 'settings.py',
+      'gateway/src/demo_svc_gateway': 'settings.py',
+    };
+    for (const [dir, settings] of Object.entries(members)) {
+      const modules = [
+        'main.py',
+        'config.py',
+        settings,
+        'lifespan.py',
+        'dependencies.py',
+        'routes/__init__.py',
+      ];
+      result.assertFile(modules.map((module) => `${dir}/${module}`));
+      const pkg = dir.split('/').at(-1) ?? '';
+      // One way to read the settings, from the shared settings package (re-exported by the root's).
+      expect(read(result.cwd, `${dir}/config.py`), dir).to.include(
+        'get_settings = settings_getter(Settings)',
+      );
+      expect(read(result.cwd, `${dir}/config.py`), dir).to.not.include('lru_cache');
+      // The app factory uses the member's own lifespan.
+      expect(read(result.cwd, `${dir}/main.py`), dir).to.include(
+        `from ${pkg}.lifespan import build_lifespan`,
+      );
+      expect(read(result.cwd, `${dir}/lifespan.py`), dir).to.include('def build_lifespan(');
+    }
+    expect(read(result.cwd, 'libs/src/demo_svc_libs/settings/core.py')).to.include('def settings_getter(');
+    expect(read(result.cwd, 'services/orders/src/orders/lifespan.py')).to.include(
+      "This service's own resources go here",
+    );
+    // The gateway's routes read the gateway from its dependencies, not from the request state.
+    expect(read(result.cwd, 'gateway/src/demo_svc_gateway/routes/health.py')).to.include(
+      'gateway: GatewayDep',
+    );
   });
 
   it('takes the services from --services', async () => {
