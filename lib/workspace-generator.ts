@@ -60,14 +60,16 @@ export const inMember = (context: FilesContext): string => String(context.member
 /**
  * The files of a service or the gateway (`family`, its own), rendered in its member context: its own
  * templates, its tests of metrics and tracing when the workspace has them, the test of its start through the
- * shared preflight, and the test support of the project's authentication.
+ * shared preflight, and the test support of the project's authentication. Its README, main.py and
+ * config.py are the user's once written (`once`), and so is any of `userModules` (e.g. a module with a marked
+ * place for the user's own code).
  */
-export function memberFiles(family: string): FileSection[] {
+export function memberFiles(family: string, userModules: readonly string[] = []): FileSection[] {
   return [
     {
       families: [family],
       into: inMember,
-      once: ['README.md', 'src/<package>/main.py', 'src/<package>/config.py'],
+      once: ['README.md', 'src/<package>/main.py', 'src/<package>/config.py', ...userModules],
     },
     {
       // The helpers of the metrics and tracing tests: the shared package's, re-exported.

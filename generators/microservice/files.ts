@@ -85,7 +85,8 @@ export const libsFiles: readonly FileSection[] = [
 
 /** A service's files, in its member context: a member's, then its Alembic set-up for its own database. */
 export const serviceFiles: readonly FileSection[] = [
-  ...memberFiles('microservice/service'),
+  // Its lifespan.py has the place for the service's own resources: the user's once written.
+  ...memberFiles('microservice/service', ['src/<package>/lifespan.py']),
   {
     families: ['db/postgres'],
     only: SERVICE_FROM_POSTGRES,
