@@ -119,7 +119,8 @@ const providerFunction = defining(
   'dependency',
   {
     ...text,
-    wanted: 'a function definition (async def name(...) -> Type: ...) or an assignment (name = FromState[Type]("name"))',
+    wanted:
+      'a function definition (async def name(...) -> Type: ...) or an assignment (name = FromState[Type]("name"))',
   },
   (code) =>
     /^(?:@.*\n)*(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(/.exec(code)?.[1] ??

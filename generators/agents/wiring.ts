@@ -18,9 +18,7 @@ export function agentsWiring(context: {
   return {
     imports: {
       lifespan: [{ module: '<package>.agents', names: ['AgentService', 'agent_service_resource'] }],
-      dependencies: [
-        { module: '<package>.agents', names: ['AgentService'] },
-      ],
+      dependencies: [{ module: '<package>.agents', names: ['AgentService'] }],
       routes: [{ module: '<package>.openapi', names: ['edit_openapi'] }],
     },
     lifespan: [
