@@ -1,6 +1,5 @@
 import type { Database } from '../../lib/config.js';
 import type { FileSection } from '../../lib/files.js';
-import { libsPackage } from '../../lib/workspace.js';
 
 /** Template families of each database, rendered in this order. */
 export const FAMILIES: Record<Exclude<Database, 'none'>, string[]> = {
@@ -24,12 +23,6 @@ export const files: readonly FileSection[] = [
     families: (context) => FAMILIES[context.db as Exclude<Database, 'none'>],
     when: (context) => context.db !== 'none',
     manifest: database,
-    // A workspace's root tests make their databases with the shared package's test support, as every
-    // service's tests do.
-    context: (context) => ({
-      ...context,
-      sharedLibs: context.sharedCore === true ? libsPackage(String(context.packageName)) : undefined,
-    }),
   },
   {
     families: [USERS_FAMILY],

@@ -8,13 +8,6 @@ import { tier1, read, SERVICE_FILES, LIBS_FILES } from './workspace-support.js';
 import { declarationTests } from './declaration.js';
 import { reExport } from '../../lib/workspace-generator.js';
 
-/** The root's database tests in a workspace, and what each imports of the shared package's test support. */
-const DATABASE_TESTS: Record<string, string> = {
-  'tests/db_support.py': 'from demo_svc_libs.db import testing as shared\n',
-  'tests/test_database.py': 'from demo_svc_libs.db.testing import run_on_server\n',
-  'tests/test_migrations.py': 'from demo_svc_libs.db.testing import model_differences\n',
-};
-
 describe('microservice generator', () => {
   declarationTests('microservice');
 
@@ -48,21 +41,14 @@ describe('microservice generator', () => {
     );
 
     // The tier-1 service keeps its code: nothing under src/ or tests/ changed, but for the core modules
-    // the shared package holds, now re-exports of libs' own, the settings, which extend libs', and the
-    // tests' database support, which is libs' (fresh databases, migrating, comparing with the models).
+    // the shared package holds, now re-exports of libs' own, and the settings, which extend libs'.
     const after = snapshotTree(first.cwd);
     const reExports: string[] = [];
-    const sharedDatabaseTests: string[] = [];
     for (const [file, content] of Object.entries(before)) {
       if (!file.startsWith('src/') && !file.startsWith('tests/')) continue;
       if (after[file] === content) continue;
       if (file === 'src/demo_svc/settings/__init__.py') {
         expect(after[file], file).to.match(/\nclass ForgeSettings\([^)]*SharedSettings\):/);
-        continue;
-      }
-      if (DATABASE_TESTS[file] !== undefined) {
-        expect(after[file], file).to.include(DATABASE_TESTS[file]);
-        sharedDatabaseTests.push(file);
         continue;
       }
       const module = file === 'tests/auth_support.py' ? 'testing.py' : file.replace(/^src\/demo_svc\//, '');
@@ -73,7 +59,6 @@ describe('microservice generator', () => {
       reExports.push(file);
     }
     expect(reExports).to.include.members(['src/demo_svc/errors.py', 'src/demo_svc/logging.py']);
-    expect(sharedDatabaseTests).to.have.members(Object.keys(DATABASE_TESTS));
   });
 
   it('renders the shared modules from the tier-1 templates, for the libs package', async () => {
