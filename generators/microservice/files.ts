@@ -32,9 +32,7 @@ const LIBS_FROM_POSTGRES = [
   'db/session.py',
   'db/migrations.py',
   'db/fresh_databases.py',
-].map(
-  (file) => `src/_package_/${file}.ejs`,
-);
+].map((file) => `src/_package_/${file}.ejs`);
 
 /**
  * The db generator's Alembic set-up, rendered for each service: its alembic.ini reads the service's own
