@@ -111,11 +111,20 @@ function defining(
   };
 }
 
-/** `async def name(...)` (or `def`), after any decorators: a dependency provider. */
+/**
+ * `async def name(...)` (or `def`), after any decorators, or `name = ...` (a callable, such as
+ * `FromState[Database]("database")`), after any comment lines: a dependency provider.
+ */
 const providerFunction = defining(
   'dependency',
-  { ...text, wanted: 'a function definition (async def name(...) -> Type: ...)' },
-  (code) => /^(?:@.*\n)*(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(/.exec(code)?.[1],
+  {
+    ...text,
+    wanted:
+      'a function definition (async def name(...) -> Type: ...) or an assignment (name = FromState[Type]("name"))',
+  },
+  (code) =>
+    /^(?:@.*\n)*(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(/.exec(code)?.[1] ??
+    /^(?:#.*\n)*([A-Za-z_]\w*)\s*=(?!=)/.exec(code)?.[1],
 );
 
 /** `Name = Annotated[...]`: a dependency's alias. */

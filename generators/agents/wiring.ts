@@ -18,10 +18,7 @@ export function agentsWiring(context: {
   return {
     imports: {
       lifespan: [{ module: '<package>.agents', names: ['AgentService', 'agent_service_resource'] }],
-      dependencies: [
-        { module: 'starlette.requests', names: ['HTTPConnection'] },
-        { module: '<package>.agents', names: ['AgentService'] },
-      ],
+      dependencies: [{ module: '<package>.agents', names: ['AgentService'] }],
       routes: [{ module: '<package>.openapi', names: ['edit_openapi'] }],
     },
     lifespan: [
@@ -71,10 +68,8 @@ export function agentsWiring(context: {
     dependencies: [
       {
         order: 60,
-        provider: `async def get_agent_service(connection: HTTPConnection) -> AgentService:
-    """The agents, their runner and the job queue (HTTP requests and WebSockets alike)."""
-    service: AgentService = connection.state.agents
-    return service`,
+        provider: `# The agents, their runner and the job queue.
+get_agent_service = FromState[AgentService]("agents")`,
         alias: 'AgentServiceDep = Annotated[AgentService, Depends(get_agent_service)]',
       },
     ],

@@ -59,11 +59,11 @@ export function coreContribution(): Contribution {
       ],
       dependencies: [
         { module: 'typing', names: ['Annotated'], section: STDLIB },
-        { module: 'fastapi', names: ['Depends', 'Request'] },
+        { module: 'fastapi', names: ['Depends'] },
         { module: 'fastapi.params', names: ['Depends as Dependency'] },
         { module: '<package>.config', names: ['Settings'] },
         { module: '<package>.models.principal', names: ['Principal'] },
-        { module: '<package>.context', names: ['get_request_id'] },
+        { module: '<package>.context', names: ['FromState', 'get_request_id'] },
         { module: '<package>.readiness', names: ['ReadinessChecks', 'get_readiness'] },
       ],
       conftest: [
@@ -125,10 +125,8 @@ app.add_middleware(
     dependencies: [
       {
         order: 10,
-        provider: `async def get_settings_from_state(request: Request) -> Settings:
-    """The settings the app was created with (tests pass their own)."""
-    settings: Settings = request.state.settings
-    return settings`,
+        provider: `# The settings the app was created with (tests pass their own).
+get_settings_from_state = FromState[Settings]("settings")`,
         alias: 'SettingsDep = Annotated[Settings, Depends(get_settings_from_state)]',
       },
       // Their providers live beside what they read, shared by every member of a workspace.
@@ -296,7 +294,10 @@ export function wiringView(
     });
   }
   dependencies.sort((a, b) => a.order - b.order);
-  const providers = dependencies.flatMap((item) => (item.provider ? [item.provider] : [])).join('\n\n\n');
+  const providerCode = dependencies.flatMap((item) => (item.provider ? [item.provider] : []));
+  // After the imports, as isort leaves them: two blank lines before a function, one before an assignment.
+  const afterImports = /^(@|def |async def )/.test(providerCode[0] ?? 'def ') ? '\n\n' : '\n';
+  const providers = `${afterImports}${providerCode.join('\n\n\n')}`;
   const aliases = dependencies.flatMap((item) => (item.alias ? [item.alias] : [])).join('\n');
   const protectedBy = security?.protectedBy ?? '[Depends(rate_limit)]';
   const protectedDoc = security?.protectedDoc ?? `the caller's rate\n    limit.`;

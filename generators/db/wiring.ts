@@ -202,10 +202,8 @@ app.include_router(
     dependencies: [
       {
         order: 70,
-        provider: `async def get_database(request: Request) -> Database:
-    """The database the lifespan opened."""
-    database: Database = request.state.database
-    return database`,
+        provider: `# The database the lifespan opened.
+get_database = FromState[Database]("database")`,
         alias: 'DatabaseDep = Annotated[Database, Depends(get_database)]',
       },
       ...(notes

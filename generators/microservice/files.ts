@@ -27,9 +27,12 @@ const LIBS_FROM_API = [
 ].map((file) => `src/_package_/${file}.ejs`);
 
 /** The SQL plumbing of the db generator that every service's database uses. */
-const LIBS_FROM_POSTGRES = ['settings/database.py', 'db/session.py', 'db/migrations.py'].map(
-  (file) => `src/_package_/${file}.ejs`,
-);
+const LIBS_FROM_POSTGRES = [
+  'settings/database.py',
+  'db/session.py',
+  'db/migrations.py',
+  'db/fresh_databases.py',
+].map((file) => `src/_package_/${file}.ejs`);
 
 /**
  * The db generator's Alembic set-up, rendered for each service: its alembic.ini reads the service's own

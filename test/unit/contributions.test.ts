@@ -151,7 +151,7 @@ describe('contribution API', () => {
       ],
       [
         { dependencies: [{ order: 60, provider: 'get_billing' }] },
-        'dependencies[0].provider = "get_billing", which is not a function definition (async def name(...) -> Type: ...)',
+        'dependencies[0].provider = "get_billing", which is not a function definition (async def name(...) -> Type: ...) or an assignment (name = FromState[Type]("name"))',
       ],
       [
         { dependencies: [{ order: 60 }] },
