@@ -218,8 +218,17 @@ export function insertTomlArrayItems(
   const headerPattern = new RegExp(`^\\s*\\[${escapeRegExp(table)}\\]\\s*(#.*)?$`);
   const header = lines.findIndex((line) => headerPattern.test(line));
   if (header === -1) {
-    const base = content.endsWith('\n') ? content : `${content}\n`;
     const block = [...(comments.table ? [`# ${comments.table}`] : []), `[${table}]`, ...keyLines];
+    // Before its first sub-table (`[tool.uv]` before `[tool.uv.workspace]`, with the comment above that one),
+    // so the file is the same whether the table or its sub-tables came first; else at the end.
+    const subTable = new RegExp(`^\\s*\\[${escapeRegExp(table)}\\.`);
+    let at = lines.findIndex((line) => subTable.test(line));
+    if (at !== -1) {
+      while (at > 0 && /^\s*#/.test(lines[at - 1] ?? '')) at--;
+      lines.splice(at, 0, ...block, '');
+      return lines.join('\n');
+    }
+    const base = content.endsWith('\n') ? content : `${content}\n`;
     return `${base}\n${block.join('\n')}\n`;
   }
   const keyPattern = new RegExp(`^\\s*"?${escapeRegExp(key)}"?\\s*=\\s*\\[`);

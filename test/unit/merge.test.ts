@@ -172,6 +172,16 @@ describe('addUvExclusions', () => {
     expect(addUvExclusions(once, { streaq: ['typer'] }, WHY)).to.equal(once);
   });
 
+  it('creates the table before its sub-tables and their comments, so the order features came in does not show', () => {
+    const workspace = `${PYPROJECT}\n# The workspace.\n[tool.uv.workspace]\nmembers = ["libs"]\n`;
+    const merged = addUvExclusions(workspace, { streaq: ['typer'] }, WHY);
+    expect(merged.indexOf('[tool.uv]\n')).to.be.lessThan(merged.indexOf('# The workspace.'));
+    expect(exclusions(merged)).to.deep.equal([streaq]);
+    expect((parse(merged) as { tool: { uv: { workspace: unknown } } }).tool.uv.workspace).to.deep.equal({
+      members: ['libs'],
+    });
+  });
+
   it("keeps the user's exclusions, global and scoped, and the user's own of the same package", () => {
     const user = `${PYPROJECT}\n[tool.uv]\nexclude-dependencies = ["numpy", { package = { name = "streaq" }, dependencies = ["crontab"] }]\n`;
     const merged = addUvExclusions(user, { streaq: ['typer'], other: ['six'] }, WHY);
